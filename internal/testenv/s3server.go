@@ -1,0 +1,202 @@
+package testenv
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"net"
+	"os"
+	"os/exec"
+	"path/filepath"
+	"strconv"
+	"strings"
+	"sync"
+	"syscall"
+	"time"
+
+	"github.com/aws/aws-sdk-go-v2/aws"
+	"github.com/aws/aws-sdk-go-v2/credentials"
+	"github.com/aws/aws-sdk-go-v2/service/s3"
+)
+
+// VersityVersion is the pinned version of the S3 gateway the tests run
+// against; scripts/setup.sh installs it.
+const VersityVersion = "v1.8.0"
+
+// S3Server is a Versity S3 gateway with its posix backend in a temporary
+// folder, listening on 127.0.0.1.
+type S3Server struct {
+	Endpoint  string // http://127.0.0.1:PORT
+	Region    string
+	AccessKey string
+	SecretKey string
+	Dir       string // removed by Stop
+
+	cmd        *exec.Cmd
+	done       chan struct{}
+	stopOnce   sync.Once
+	unregister func()
+}
+
+// VersityPath returns the gateway binary: $VERSITYGW if set, else the one
+// scripts/setup.sh installed under .tools/bin.
+func VersityPath() (string, error) {
+	if p := os.Getenv("VERSITYGW"); p != "" {
+		return p, nil
+	}
+	bin, err := ToolsBin()
+	if err != nil {
+		return "", err
+	}
+	p := filepath.Join(bin, "versitygw")
+	if _, err := os.Stat(p); err != nil {
+		return "", fmt.Errorf("S3 gateway not installed at %s; run 'make setup' (go install github.com/versity/versitygw/cmd/versitygw@%s)", p, VersityVersion)
+	}
+	return p, nil
+}
+
+// StartS3 starts a gateway and creates the given buckets through the S3 API.
+func StartS3(ctx context.Context, buckets ...string) (*S3Server, error) {
+	bin, err := VersityPath()
+	if err != nil {
+		return nil, err
+	}
+	s := &S3Server{Region: "us-east-1", AccessKey: "isbtestaccess", SecretKey: "isbtestsecret-" + strconv.Itoa(os.Getpid())}
+	if s.Dir, err = tempDir("s3"); err != nil {
+		return nil, err
+	}
+	s.unregister = register(func() { s.Stop() })
+	fail := func(err error) (*S3Server, error) {
+		s.Stop()
+		return nil, err
+	}
+	root := filepath.Join(s.Dir, "root")
+	if err := os.Mkdir(root, 0o700); err != nil {
+		return fail(err)
+	}
+	logPath := filepath.Join(s.Dir, "versitygw.log")
+	for attempt := 0; ; attempt++ {
+		port, err := freePort()
+		if err != nil {
+			return fail(err)
+		}
+		addr := "127.0.0.1:" + strconv.Itoa(port)
+		s.Endpoint = "http://" + addr
+		logf, err := os.OpenFile(logPath, os.O_CREATE|os.O_WRONLY|os.O_APPEND, 0o600)
+		if err != nil {
+			return fail(err)
+		}
+		cmd := exec.Command(bin, "--port", addr, "--region", s.Region, "--quiet", "posix", root)
+		// Credentials through the environment, not argv.
+		cmd.Env = append(os.Environ(), "ROOT_ACCESS_KEY_ID="+s.AccessKey, "ROOT_SECRET_ACCESS_KEY="+s.SecretKey)
+		cmd.Stdout, cmd.Stderr = logf, logf
+		cmd.SysProcAttr = &syscall.SysProcAttr{Pdeathsig: syscall.SIGKILL, Setpgid: true}
+		if err := cmd.Start(); err != nil {
+			logf.Close()
+			return fail(fmt.Errorf("start %s: %w", bin, err))
+		}
+		logf.Close()
+		s.cmd = cmd
+		s.done = make(chan struct{})
+		go func(done chan struct{}) { cmd.Wait(); close(done) }(s.done)
+		err = waitListening(ctx, addr, s.done, 20*time.Second)
+		if err == nil {
+			break
+		}
+		if attempt < 2 && strings.Contains(tail(logPath, 2000), "address already in use") {
+			continue
+		}
+		return fail(fmt.Errorf("S3 gateway: %w\nlog: %s", err, tail(logPath, 1500)))
+	}
+	c := s.Client()
+	for _, b := range buckets {
+		if err := s.CreateBucket(ctx, c, b); err != nil {
+			return fail(err)
+		}
+	}
+	return s, nil
+}
+
+func waitListening(ctx context.Context, addr string, exited <-chan struct{}, limit time.Duration) error {
+	deadline := time.Now().Add(limit)
+	for {
+		conn, err := net.DialTimeout("tcp", addr, time.Second)
+		if err == nil {
+			conn.Close()
+			return nil
+		}
+		select {
+		case <-exited:
+			return errors.New("exited during start-up")
+		case <-ctx.Done():
+			return ctx.Err()
+		case <-time.After(50 * time.Millisecond):
+		}
+		if time.Now().After(deadline) {
+			return fmt.Errorf("not listening on %s after %v", addr, limit)
+		}
+	}
+}
+
+// CreateBucket creates a bucket through the S3 API.
+func (s *S3Server) CreateBucket(ctx context.Context, c *s3.Client, name string) error {
+	if _, err := c.CreateBucket(ctx, &s3.CreateBucketInput{Bucket: aws.String(name)}); err != nil {
+		return fmt.Errorf("create bucket %s: %w", name, err)
+	}
+	return nil
+}
+
+// Config returns an SDK configuration with the server's credentials and
+// region; endpoint and path style are set per client (see Client).
+func (s *S3Server) Config() aws.Config {
+	return aws.Config{
+		Region:      s.Region,
+		Credentials: credentials.NewStaticCredentialsProvider(s.AccessKey, s.SecretKey, ""),
+	}
+}
+
+// Client returns a path-style S3 client for the server, or for endpoint
+// (a fault proxy in front of it) when given.
+func (s *S3Server) Client(endpoint ...string) *s3.Client {
+	ep := s.Endpoint
+	if len(endpoint) > 0 {
+		ep = endpoint[0]
+	}
+	return s3.NewFromConfig(s.Config(), func(o *s3.Options) {
+		o.BaseEndpoint = aws.String(ep)
+		o.UsePathStyle = true
+	})
+}
+
+// Env is the standard AWS environment for programs that talk to the server.
+func (s *S3Server) Env() []string {
+	return []string{
+		"AWS_ACCESS_KEY_ID=" + s.AccessKey,
+		"AWS_SECRET_ACCESS_KEY=" + s.SecretKey,
+		"AWS_REGION=" + s.Region,
+		"AWS_ENDPOINT_URL=" + s.Endpoint,
+	}
+}
+
+// Stop kills the gateway and removes its folder. Safe to call more than once.
+func (s *S3Server) Stop() error {
+	var err error
+	s.stopOnce.Do(func() {
+		if s.cmd != nil && s.cmd.Process != nil {
+			s.cmd.Process.Signal(syscall.SIGTERM)
+			select {
+			case <-s.done:
+			case <-time.After(5 * time.Second):
+				syscall.Kill(-s.cmd.Process.Pid, syscall.SIGKILL)
+				<-s.done
+			}
+		}
+		if s.Dir != "" {
+			err = os.RemoveAll(s.Dir)
+		}
+		if s.unregister != nil {
+			s.unregister()
+		}
+	})
+	return err
+}
