@@ -16,6 +16,7 @@ compgen -G '/usr/lib/postgresql/*/bin/initdb' >/dev/null || pkgs+=(postgresql)
 command -v psql >/dev/null || pkgs+=(postgresql-client)
 command -v openssl >/dev/null || pkgs+=(openssl)
 command -v gzip >/dev/null || pkgs+=(gzip)
+command -v zstd >/dev/null || pkgs+=(zstd)
 if ((${#pkgs[@]})); then
 	if [ "$(id -u)" = 0 ]; then
 		echo "setup: installing ${pkgs[*]}" >&2

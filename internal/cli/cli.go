@@ -64,6 +64,9 @@ func Report(stderr io.Writer, tool string, err error) int {
 	if errors.As(err, &u) {
 		return ExitUsage
 	}
+	if silent != nil {
+		return silent.code
+	}
 	return ExitFailure
 }
 
@@ -130,6 +133,15 @@ func Silent(usage bool) error {
 		return &usageError{&silentError{ExitUsage}}
 	}
 	return &silentError{ExitFailure}
+}
+
+// ExitCode returns an error that makes Main exit with code, printing
+// nothing: for a command that passes on another program's exit status.
+func ExitCode(code int) error {
+	if code == 0 {
+		return nil
+	}
+	return &silentError{code}
 }
 
 // Version is the module version the binary was built from, with the VCS

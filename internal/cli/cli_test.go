@@ -25,6 +25,7 @@ func TestReport(t *testing.T) {
 			"t: error: line 1: a\nt: error: line 2: b\n"},
 		{"silent", Silent(false), ExitFailure, ""},
 		{"silent usage", Silent(true), ExitUsage, ""},
+		{"exit code", ExitCode(3), 3, ""},
 	} {
 		t.Run(tc.name, func(t *testing.T) {
 			var buf bytes.Buffer
