@@ -1,0 +1,70 @@
+package s3stream
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"net"
+	"net/http"
+	"net/url"
+	"strings"
+	"syscall"
+	"testing"
+
+	awshttp "github.com/aws/aws-sdk-go-v2/aws/transport/http"
+	"github.com/aws/smithy-go"
+	smithyhttp "github.com/aws/smithy-go/transport/http"
+
+	"github.com/philips-labs/iron-streaming-backup/internal/cli"
+)
+
+// apiError builds the error the SDK returns for an S3 error response.
+func apiError(status int, code string, header http.Header) error {
+	return &smithy.OperationError{ServiceID: "S3", OperationName: "PutObject", Err: &awshttp.ResponseError{
+		ResponseError: &smithyhttp.ResponseError{
+			Response: &smithyhttp.Response{Response: &http.Response{StatusCode: status, Header: header}},
+			Err:      &smithy.GenericAPIError{Code: code, Message: "Service message."},
+		},
+	}}
+}
+
+func TestDescribe(t *testing.T) {
+	refused := &url.Error{Op: "Put", URL: "http://10.0.0.1:9000/b/k?partNumber=1&uploadId=secret-ish", Err: &net.OpError{Op: "dial", Net: "tcp", Err: syscall.ECONNREFUSED}}
+	for _, tc := range []struct {
+		err        error
+		line, hint string
+	}{
+		{apiError(404, "NoSuchBucket", nil), `bucket "b" does not exist`, "check the bucket name"},
+		{apiError(404, "NoSuchKey", nil), "no such object", ""},
+		{apiError(403, "AccessDenied", nil), "access denied", "lack permission"},
+		{apiError(403, "Forbidden", nil), "access denied", "check AWS_ACCESS_KEY_ID"},
+		{apiError(403, "InvalidAccessKeyId", nil), "the server does not know the access key ID", "check AWS_ACCESS_KEY_ID"},
+		{apiError(403, "SignatureDoesNotMatch", nil), "the server rejected the request signature", "AWS_SECRET_ACCESS_KEY"},
+		{apiError(400, "ExpiredToken", nil), "the credentials have expired", "renew the session credentials"},
+		{apiError(400, "InvalidToken", nil), "the session token is invalid", "AWS_SESSION_TOKEN"},
+		{apiError(403, "RequestTimeTooSkewed", nil), "clock", "NTP"},
+		{apiError(301, "PermanentRedirect", http.Header{"X-Amz-Bucket-Region": {"eu-west-1"}}), "the bucket is in another region", "use --region eu-west-1"},
+		{apiError(400, "AuthorizationHeaderMalformed", nil), "the bucket is in another region", "set --region"},
+		{apiError(503, "SlowDown", nil), "SlowDown: Service message (HTTP 503)", ""},
+		{refused, "cannot connect to http://10.0.0.1:9000: connection refused", "check --endpoint"},
+		{&url.Error{Op: "Put", URL: "https://nope.invalid/b/k", Err: &net.DNSError{Err: "no such host", Name: "nope.invalid", IsNotFound: true}}, "cannot resolve the host of https://nope.invalid", "check --endpoint"},
+		{fmt.Errorf("operation error S3: PutObject, get identity: get credentials: failed to refresh cached credentials, no EC2 IMDS role found"), "no usable AWS credentials", "AWS_ACCESS_KEY_ID"},
+		{context.Canceled, "context canceled", ""},
+	} {
+		err := describe("upload to", "b", "k", tc.err)
+		line := err.Error()
+		if !strings.HasPrefix(line, "upload to s3://b/k: ") || !strings.Contains(line, tc.line) || strings.Contains(line, "\n") {
+			t.Errorf("%v:\n got %q\nwant one line with %q", tc.err, line, tc.line)
+		}
+		if strings.Contains(line, "secret-ish") {
+			t.Errorf("%q shows the request's query", line)
+		}
+		hints := cli.Hints(err)
+		if tc.hint == "" && len(hints) > 0 || tc.hint != "" && (len(hints) != 1 || !strings.Contains(hints[0], tc.hint)) {
+			t.Errorf("%v: hints %q, want one with %q", tc.err, hints, tc.hint)
+		}
+		if !errors.Is(err, tc.err) {
+			t.Errorf("%v: the description does not wrap the SDK's error", tc.err)
+		}
+	}
+}

@@ -1,0 +1,13 @@
+package s3cli
+
+import (
+	"os"
+	"syscall"
+	"unsafe"
+)
+
+func isTerminal(f *os.File) bool {
+	var t syscall.Termios
+	_, _, errno := syscall.Syscall(syscall.SYS_IOCTL, f.Fd(), syscall.TCGETS, uintptr(unsafe.Pointer(&t)))
+	return errno == 0
+}
