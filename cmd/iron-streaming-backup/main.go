@@ -1,16 +1,284 @@
-// Command iron-streaming-backup is not implemented yet.
+// Command iron-streaming-backup is the backup job: for every database of a
+// pgpass list it streams pg_dump through compression and openssl-compatible
+// encryption into an S3 object. In runner mode it runs an IronIO payload.
 package main
 
 import (
 	"context"
-	"errors"
+	"encoding/json"
+	"fmt"
 	"io"
+	"os"
+	"sort"
+	"strings"
+	"text/tabwriter"
+	"time"
 
+	"github.com/philips-labs/iron-streaming-backup/internal/backup"
 	"github.com/philips-labs/iron-streaming-backup/internal/cli"
+	"github.com/philips-labs/iron-streaming-backup/internal/runner"
+	"github.com/philips-labs/iron-streaming-backup/internal/s3stream"
 )
 
-func main() { cli.Main("iron-streaming-backup", run) }
+const tool = "iron-streaming-backup"
+
+const usage = `Usage:
+    iron-streaming-backup [backup] [PREFIX]
+    iron-streaming-backup verify [-max-age DURATION] [-restore-into CONNSTRING] [PREFIX]
+    iron-streaming-backup list [-json] [PREFIX]
+    iron-streaming-backup runner [-payload FILE]
+
+Backs up every database of the pgpass list, or only the one named PREFIX:
+pg_dump → gzip (or zstd) → AES-256-CBC as 'openssl enc' writes it → one S3
+object s3://$S3_BUCKET/[$S3_PREFIX]<prefix>-<UTC YYYYmmddHHMMSS>.gz.aes and,
+once it is complete, <object>.manifest.json beside it. An object exists only
+if pg_dump exited 0 and every stage finished; a failed backup leaves nothing.
+
+'runner' runs an IronIO payload file (JSON with version, cmd and env; named
+by -payload or $PAYLOAD_FILE): it adds the payload's env to the environment,
+runs its cmd (e.g. ["/app/backup.sh", "db1"]) and exits with its status.
+
+'verify' checks the newest backup of every database of the list (or of
+PREFIX), with the same environment as a backup: it streams the object
+through download, decryption and decompression and checks the manifest's
+size and SHA-256, the padding, the compression stream, and that the dump is
+complete (plain: pg_dump's last line and the row count of every table;
+custom: pg_restore reads it). A missing manifest is a warning; the stream is
+still checked.
+    -max-age DURATION    fail when the newest backup is older, e.g. 26h,
+                         so that a scheduler notices backups that stopped
+    -restore-into CONNSTRING
+                         also restore it into this empty scratch database
+                         (libpq connection string without a password: use
+                         PGPASSWORD or a pgpass file) and compare row counts
+
+'list' prints the backups in the bucket (S3_BUCKET, S3_PREFIX), newest first
+per prefix: start time, age, size, whether a manifest exists, and the key.
+It needs no database list or password. -json prints a JSON array.
+
+Environment (the original image's):
+    PGPASS_FILE_BASE64   the pgpass list, base64: host:port:database:user:password:prefix[:ignore]
+    PGPASS_FILE          a file holding the list, instead of PGPASS_FILE_BASE64
+    PASS_FILE_BASE64     the encryption password, base64 (first line counts)
+    PASSWORD_FILE        a file holding the password, instead of PASS_FILE_BASE64
+    AWS_ACCESS_KEY_ID, AWS_SECRET_ACCESS_KEY
+                         S3 credentials (or any source of the AWS SDK's chain)
+    S3_BUCKET            the bucket
+
+Optional settings (default):
+    S3_PREFIX            folder for the objects, e.g. nightly/ (none)
+    S3_PATH_STYLE        true for path-style S3 addressing (false)
+    S3_STORAGE_CLASS     storage class of the objects (the bucket's default)
+    S3_SSE, S3_SSE_KMS_KEY_ID
+                         server-side encryption: AES256 or aws:kms [key id] (none)
+    AWS_REGION, AWS_ENDPOINT_URL, AWS_PROFILE
+                         as for every AWS tool (region found from the bucket)
+    COMPRESSION          gzip or zstd; zstd objects end in .zst.aes (gzip)
+    COMPRESSION_LEVEL    gzip 1-9, zstd 1-4 (gzip 6, zstd 2)
+    ENCRYPTION_KDF       evp (openssl enc's default key derivation) or pbkdf2 (evp)
+    ENCRYPTION_ITER      PBKDF2 iterations (600000)
+    PARALLEL             databases backed up at once (1)
+    DUMP_FORMAT          plain or custom; custom objects end in .dump.gz.aes (plain)
+    PG_DUMP_ARGS         extra pg_dump arguments, split at spaces (none)
+    PG_DUMP              the pg_dump program (pg_dump from PATH)
+    LOG_FORMAT           text or json (text)
+
+Options:
+    -h                   show this help
+    -version             print the version
+
+Exit status:
+    0  every selected database was backed up (verify: every backup checked out)
+    1  at least one backup (or verification) failed, one line each on stderr
+    2  bad settings or arguments; nothing was backed up
+    In runner mode: the exit status of the payload's cmd.
+
+Restore (the key in KEYFILE):
+    aws s3 cp s3://BUCKET/db1-20261127060000.gz.aes - \
+      | openssl enc -d -aes-256-cbc -pass file:KEYFILE | gzip -d | psql -d NEWDB
+    s3get s3://BUCKET/db1-20261127060000.gz.aes \
+      | osslenc -d -pass file:KEYFILE | gzip -d | psql -d NEWDB
+`
+
+func main() { cli.Main(tool, run) }
 
 func run(ctx context.Context, args []string, stdin io.Reader, stdout, stderr io.Writer) error {
-	return cli.Usage(errors.New("not implemented"))
+	fs := cli.NewFlagSet(tool, usage, stderr)
+	version := fs.Bool("version", false, "")
+	if err := cli.Parse(fs, args); err != nil {
+		return err
+	}
+	if *version {
+		fmt.Fprintln(stdout, tool, cli.Version())
+		return nil
+	}
+	args = fs.Args()
+	if len(args) > 0 {
+		switch args[0] {
+		case "runner":
+			return runPayload(args[1:], stdin, stdout, stderr)
+		case "backup":
+			args = args[1:]
+		case "verify":
+			return runVerify(ctx, args[1:], stderr)
+		case "list":
+			return runList(ctx, args[1:], stdout, stderr)
+		}
+	}
+	if len(args) > 1 {
+		return cli.WithHint(cli.Usagef("too many arguments: %q", args), "give at most one prefix")
+	}
+	only := ""
+	if len(args) == 1 {
+		only = args[0]
+	}
+	return runBackup(ctx, only, stderr)
+}
+
+func runBackup(ctx context.Context, only string, stderr io.Writer) error {
+	s, err := backup.Load(os.Getenv, only)
+	if err != nil {
+		return cli.Usage(err)
+	}
+	if s.Skipped != "" {
+		fmt.Fprintf(stderr, "%s: %s: nothing to back up\n", tool, s.Skipped)
+		return nil
+	}
+	client, err := s3stream.NewClient(ctx, s3stream.Config{PathStyle: s.PathStyle, Bucket: s.Bucket})
+	if err != nil {
+		return err
+	}
+	job := &backup.Job{Settings: s, Client: client, Log: backup.NewLogger(stderr, tool, s.JSONLogs), Version: cli.Version()}
+	if _, err := job.Run(ctx); err != nil {
+		return cli.Silent(false) // every failure and the summary are logged
+	}
+	return nil
+}
+
+func runPayload(args []string, stdin io.Reader, stdout, stderr io.Writer) error {
+	fs := cli.NewFlagSet(tool+" runner", usage, stderr)
+	path := fs.String("payload", os.Getenv(runner.EnvPayloadFile), "")
+	if err := cli.Parse(fs, args); err != nil {
+		return err
+	}
+	if fs.NArg() > 0 {
+		return cli.Usagef("runner takes no arguments; the payload's cmd names what to run")
+	}
+	if *path == "" {
+		return cli.WithHint(cli.Usagef("no payload file: set %s or give -payload FILE", runner.EnvPayloadFile),
+			"IronIO sets %s for every task; elsewhere pass the payload.json you scheduled", runner.EnvPayloadFile)
+	}
+	p, err := runner.Read(*path)
+	if err != nil {
+		return cli.Usage(err)
+	}
+	code, err := p.Run(stdin, stdout, stderr)
+	if err != nil {
+		return err
+	}
+	return cli.ExitCode(code)
+}
+
+func runVerify(ctx context.Context, args []string, stderr io.Writer) error {
+	fs := cli.NewFlagSet(tool+" verify", usage, stderr)
+	maxAge := fs.Duration("max-age", 0, "")
+	into := fs.String("restore-into", "", "")
+	if err := cli.Parse(fs, args); err != nil {
+		return err
+	}
+	if fs.NArg() > 1 {
+		return cli.Usagef("verify: too many arguments: %q", fs.Args())
+	}
+	if *maxAge < 0 {
+		return cli.Usagef("-max-age %v: must be positive", *maxAge)
+	}
+	if err := backup.CheckConnString(*into); err != nil {
+		return cli.Usage(err)
+	}
+	s, err := backup.Load(os.Getenv, fs.Arg(0))
+	if err != nil {
+		return cli.Usage(err)
+	}
+	if s.Skipped != "" {
+		fmt.Fprintf(stderr, "%s: %s: nothing to verify\n", tool, s.Skipped)
+		return nil
+	}
+	client, err := s3stream.NewClient(ctx, s3stream.Config{PathStyle: s.PathStyle, Bucket: s.Bucket})
+	if err != nil {
+		return err
+	}
+	v := &backup.Verifier{Settings: s, Client: client, Log: backup.NewLogger(stderr, tool, s.JSONLogs), MaxAge: *maxAge, RestoreInto: *into}
+	if _, err := v.Run(ctx); err != nil {
+		if strings.Contains(err.Error(), "-restore-into") {
+			return cli.Usage(err)
+		}
+		return cli.Silent(false) // each failure is logged
+	}
+	return nil
+}
+
+func runList(ctx context.Context, args []string, stdout, stderr io.Writer) error {
+	fs := cli.NewFlagSet(tool+" list", usage, stderr)
+	asJSON := fs.Bool("json", false, "")
+	if err := cli.Parse(fs, args); err != nil {
+		return err
+	}
+	if fs.NArg() > 1 {
+		return cli.Usagef("list: too many arguments: %q", fs.Args())
+	}
+	s, err := backup.LoadStorage(os.Getenv)
+	if err != nil {
+		return cli.Usage(err)
+	}
+	client, err := s3stream.NewClient(ctx, s3stream.Config{PathStyle: s.PathStyle, Bucket: s.Bucket})
+	if err != nil {
+		return err
+	}
+	cat, err := backup.Catalog(ctx, client, s.Bucket, s.KeyPrefix, fs.Arg(0))
+	if err != nil {
+		return err
+	}
+	prefixes := make([]string, 0, len(cat))
+	for p := range cat {
+		prefixes = append(prefixes, p)
+	}
+	sort.Strings(prefixes)
+	now := time.Now()
+	if *asJSON {
+		type entry struct {
+			Prefix      string    `json:"prefix"`
+			Key         string    `json:"key"`
+			Started     time.Time `json:"started"`
+			AgeSeconds  int64     `json:"age_seconds"`
+			Size        int64     `json:"size"`
+			Compression string    `json:"compression"`
+			Format      string    `json:"format"`
+			Manifest    bool      `json:"manifest"`
+		}
+		list := []entry{}
+		for _, p := range prefixes {
+			for _, b := range cat[p] {
+				list = append(list, entry{b.Prefix, b.Key, b.Time, int64(now.Sub(b.Time).Seconds()), b.Size, b.Compression, b.Format, b.HasManifest})
+			}
+		}
+		enc := json.NewEncoder(stdout)
+		enc.SetIndent("", "  ")
+		return enc.Encode(list)
+	}
+	if len(prefixes) == 0 {
+		fmt.Fprintf(stderr, "%s: no backups in s3://%s/%s\n", tool, s.Bucket, s.KeyPrefix)
+		return nil
+	}
+	tw := tabwriter.NewWriter(stdout, 0, 0, 2, ' ', 0)
+	fmt.Fprintln(tw, "PREFIX\tSTARTED (UTC)\tAGE\tSIZE\tMANIFEST\tKEY")
+	for _, p := range prefixes {
+		for _, b := range cat[p] {
+			m := "no"
+			if b.HasManifest {
+				m = "yes"
+			}
+			fmt.Fprintf(tw, "%s\t%s\t%s\t%s\t%s\t%s\n", b.Prefix, b.Time.Format("2006-01-02 15:04:05"), backup.Age(now, b.Time), backup.Bytes(b.Size), m, b.Key)
+		}
+	}
+	return tw.Flush()
 }

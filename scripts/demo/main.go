@@ -5,7 +5,8 @@
 //     gateway (the same ones the tests use);
 //  2. runs iron-streaming-backup with the original image's environment;
 //  3. restores the object with s3get | openssl enc -d | gzip -d | psql into
-//     a new database and compares pg_dump of both.
+//     a new database and compares pg_dump of both;
+//  4. runs the verify action on the backup.
 //
 // Everything it starts is stopped and removed when it ends. Run it with
 // 'make demo'.
@@ -179,6 +180,14 @@ func run(ctx context.Context) error {
 		return errors.New("pg_dump of the restored database differs from the source")
 	}
 	say("pg_dump of %q and of the restored database are identical (%d bytes)", dbName, len(a))
+
+	say("running: iron-streaming-backup verify -max-age 1h")
+	verify := exec.CommandContext(ctx, filepath.Join(bin, "iron-streaming-backup"), "verify", "-max-age", "1h")
+	verify.Env = env
+	verify.Stdout, verify.Stderr = os.Stdout, os.Stdout
+	if err := verify.Run(); err != nil {
+		return fmt.Errorf("verify failed: %v", err)
+	}
 	say("done in %v; servers stopped and folders removed", time.Since(start).Round(100*time.Millisecond))
 	return nil
 }

@@ -1,0 +1,727 @@
+package main
+
+// End-to-end tests of the backup job against a real PostgreSQL cluster and
+// a real S3 server: the job binary runs with the original image's
+// environment, and every backup is restored with stock tools.
+
+import (
+	"bytes"
+	"context"
+	"encoding/base64"
+	"encoding/json"
+	"fmt"
+	"os"
+	"os/exec"
+	"path/filepath"
+	"regexp"
+	"strconv"
+	"strings"
+	"sync"
+	"testing"
+	"time"
+
+	"github.com/aws/aws-sdk-go-v2/aws"
+	"github.com/aws/aws-sdk-go-v2/service/s3"
+
+	"github.com/philips-labs/iron-streaming-backup/internal/testenv"
+	"github.com/philips-labs/iron-streaming-backup/internal/testenv/faultproxy"
+)
+
+var (
+	pg     *testenv.Postgres
+	srv    *testenv.S3Server
+	binDir string // the project's commands, built once
+)
+
+// Passwords with the characters libpq's pgpass format escapes.
+const (
+	pw1     = `db1:pa\ss-5ecret`
+	pw2     = `db2-pa:ss\word`
+	encPass = "backup-encryption-key-7f3a"
+)
+
+func TestMain(m *testing.M) { os.Exit(testMain(m)) }
+
+func testMain(m *testing.M) int {
+	defer testenv.StopAll()
+	ctx := context.Background()
+	root, err := testenv.RepoRoot()
+	if err != nil {
+		fmt.Fprintln(os.Stderr, err)
+		return 1
+	}
+	dir, err := os.MkdirTemp("", "isb-bin-")
+	if err != nil {
+		fmt.Fprintln(os.Stderr, err)
+		return 1
+	}
+	defer os.RemoveAll(dir)
+	binDir = dir
+	build := exec.Command("go", "build", "-o", dir+"/", "./cmd/...")
+	build.Dir = root
+	build.Env = append(os.Environ(), "CGO_ENABLED=0")
+	if out, err := build.CombinedOutput(); err != nil {
+		fmt.Fprintf(os.Stderr, "go build: %v\n%s", err, out)
+		return 1
+	}
+	if pg, err = testenv.StartPostgres(ctx); err != nil {
+		fmt.Fprintln(os.Stderr, "start PostgreSQL:", err)
+		return 1
+	}
+	if srv, err = testenv.StartS3(ctx, "backups", "other"); err != nil {
+		fmt.Fprintln(os.Stderr, "start S3 gateway:", err)
+		return 1
+	}
+	if err := seed(ctx); err != nil {
+		fmt.Fprintln(os.Stderr, "sample data:", err)
+		return 1
+	}
+	return m.Run()
+}
+
+// seed creates two databases with varied data, each with its own login.
+func seed(ctx context.Context) error {
+	for i, pw := range []string{pw1, pw2} {
+		db, user := fmt.Sprintf("app%d", i+1), fmt.Sprintf("backup%d", i+1)
+		if err := pg.CreateUser(ctx, user, pw); err != nil {
+			return err
+		}
+		if err := pg.CreateDatabase(ctx, db); err != nil {
+			return err
+		}
+		bench := pg.Command(ctx, "pgbench", "-i", "-q", "-s", "2", db)
+		if out, err := bench.CombinedOutput(); err != nil {
+			return fmt.Errorf("pgbench -i: %v: %s", err, out)
+		}
+		if _, err := pg.Psql(ctx, db, `
+CREATE SCHEMA docs;
+CREATE TABLE docs.page (id int PRIMARY KEY, title text, body text, tags text[], meta jsonb);
+INSERT INTO docs.page SELECT i, 'Seite ' || i || ' — 日本語 ✓ " '' \ tab	end',
+  repeat(md5(i::text) || E'\n', 50), ARRAY['a','b,c'], jsonb_build_object('n', i, 'u', 'ü')
+  FROM generate_series(1, 3000) i;
+CREATE SCHEMA bin;
+CREATE TABLE bin.blob (id int PRIMARY KEY, data bytea);
+INSERT INTO bin.blob SELECT i, decode(string_agg(md5(i::text || j::text), ''), 'hex')
+  FROM generate_series(1, 200) i, generate_series(1, 100) j GROUP BY i;
+CREATE VIEW docs.recent AS SELECT id, title FROM docs.page WHERE id > 2900;
+CREATE FUNCTION docs.twice(int) RETURNS int LANGUAGE sql AS 'SELECT $1 * 2';
+GRANT USAGE ON SCHEMA docs, bin TO `+user+`;
+GRANT SELECT ON ALL TABLES IN SCHEMA public, docs, bin TO `+user+`;
+`); err != nil {
+			return err
+		}
+	}
+	return nil
+}
+
+// pgpassLine is a line of the job's list, with libpq escaping.
+func pgpassLine(db, user, password, prefix string, extra ...string) string {
+	esc := strings.NewReplacer(`\`, `\\`, `:`, `\:`).Replace
+	f := []string{pg.Host, strconv.Itoa(pg.Port), db, user, esc(password), prefix}
+	return strings.Join(append(f, extra...), ":")
+}
+
+func twoDatabases() string {
+	return pgpassLine("app1", "backup1", pw1, "db1") + "\n" + pgpassLine("app2", "backup2", pw2, "db2") + "\n"
+}
+
+// jobEnv is the environment of a job run: the original image's variables,
+// the S3 server's endpoint (endpoint overrides it, e.g. a fault proxy), and
+// extra settings.
+func jobEnv(pgpassList, bucket, endpoint string, extra ...string) []string {
+	if endpoint == "" {
+		endpoint = srv.Endpoint
+	}
+	env := []string{
+		"PATH=" + binDir + ":" + pg.BinDir + ":/usr/bin:/bin",
+		"HOME=" + os.Getenv("HOME"),
+		"TMPDIR=" + os.TempDir(),
+		"PGPASS_FILE_BASE64=" + base64.StdEncoding.EncodeToString([]byte(pgpassList)),
+		"PASS_FILE_BASE64=" + base64.StdEncoding.EncodeToString([]byte(encPass+"\n")),
+		"AWS_ACCESS_KEY_ID=" + srv.AccessKey,
+		"AWS_SECRET_ACCESS_KEY=" + srv.SecretKey,
+		"AWS_REGION=" + srv.Region,
+		"AWS_ENDPOINT_URL=" + endpoint,
+		"S3_BUCKET=" + bucket,
+		"S3_PATH_STYLE=true",
+	}
+	return append(env, extra...)
+}
+
+type jobRun struct {
+	code   int
+	stderr string
+	stdout string
+}
+
+func runJob(t *testing.T, env []string, args ...string) jobRun {
+	t.Helper()
+	ctx, cancel := context.WithTimeout(t.Context(), 5*time.Minute)
+	defer cancel()
+	cmd := exec.CommandContext(ctx, filepath.Join(binDir, "iron-streaming-backup"), args...)
+	cmd.Env = env
+	var stdout, stderr bytes.Buffer
+	cmd.Stdout, cmd.Stderr = &stdout, &stderr
+	err := cmd.Run()
+	r := jobRun{stdout: stdout.String(), stderr: stderr.String()}
+	if ee, ok := err.(*exec.ExitError); ok {
+		r.code = ee.ExitCode()
+	} else if err != nil {
+		t.Fatalf("running the job: %v", err)
+	}
+	return r
+}
+
+func s3client() *s3.Client { return srv.Client() }
+
+// objects lists the keys in bucket.
+func objects(t *testing.T, bucket string) []string {
+	t.Helper()
+	out, err := s3client().ListObjectsV2(t.Context(), &s3.ListObjectsV2Input{Bucket: aws.String(bucket)})
+	if err != nil {
+		t.Fatal(err)
+	}
+	var keys []string
+	for _, o := range out.Contents {
+		keys = append(keys, aws.ToString(o.Key))
+	}
+	return keys
+}
+
+func uploadsInProgress(t *testing.T, bucket string) int {
+	t.Helper()
+	out, err := s3client().ListMultipartUploads(t.Context(), &s3.ListMultipartUploadsInput{Bucket: aws.String(bucket)})
+	if err != nil {
+		t.Fatal(err)
+	}
+	return len(out.Uploads)
+}
+
+func emptyBucket(t *testing.T, bucket string) {
+	t.Helper()
+	for _, k := range objects(t, bucket) {
+		if _, err := s3client().DeleteObject(t.Context(), &s3.DeleteObjectInput{Bucket: aws.String(bucket), Key: aws.String(k)}); err != nil {
+			t.Fatal(err)
+		}
+	}
+}
+
+// backupKey finds the one backup object of prefix in keys.
+func backupKey(t *testing.T, keys []string, prefix, ext string) string {
+	t.Helper()
+	re := regexp.MustCompile(`^` + regexp.QuoteMeta(prefix) + `-\d{14}` + regexp.QuoteMeta(ext) + `$`)
+	var found []string
+	for _, k := range keys {
+		if re.MatchString(k) {
+			found = append(found, k)
+		}
+	}
+	if len(found) != 1 {
+		t.Fatalf("want one object %s-<time>%s, bucket holds %q", prefix, ext, keys)
+	}
+	return found[0]
+}
+
+// restore runs a restore pipeline (a bash one-liner reading KEYFILE and
+// writing into database NEWDB) into a new database and returns its name.
+func restore(t *testing.T, oneLiner string, extraEnv ...string) string {
+	t.Helper()
+	newdb := fmt.Sprintf("restored_%d", time.Now().UnixNano())
+	if err := pg.CreateDatabase(t.Context(), newdb); err != nil {
+		t.Fatal(err)
+	}
+	keyFile := filepath.Join(t.TempDir(), "key")
+	os.WriteFile(keyFile, []byte(encPass+"\n"), 0o600)
+	line := strings.NewReplacer("KEYFILE", keyFile, "NEWDB", newdb).Replace(oneLiner)
+	cmd := exec.CommandContext(t.Context(), "bash", "-o", "pipefail", "-c", line)
+	// The user's environment (the AWS CLI may live anywhere on PATH), with
+	// the servers' settings on top.
+	env := append(os.Environ(), jobEnv("", "", "")...)
+	env = append(env, "PATH="+binDir+":"+pg.BinDir+":"+os.Getenv("PATH"))
+	cmd.Env = append(append(env, pg.SocketEnv()...), extraEnv...)
+	if out, err := cmd.CombinedOutput(); err != nil {
+		t.Fatalf("restore %q: %v\n%s", line, err, out)
+	}
+	return newdb
+}
+
+// dumpOf is pg_dump of a database without the \restrict lines, whose key is
+// random on every run.
+func dumpOf(t *testing.T, db string) string {
+	t.Helper()
+	out, err := pg.Command(t.Context(), "pg_dump", "--no-owner", "--no-privileges", "-d", db).Output()
+	if err != nil {
+		t.Fatalf("pg_dump %s: %v", db, err)
+	}
+	var b strings.Builder
+	for _, l := range strings.SplitAfter(string(out), "\n") {
+		if strings.HasPrefix(l, `\restrict `) || strings.HasPrefix(l, `\unrestrict `) {
+			continue
+		}
+		b.WriteString(l)
+	}
+	return b.String()
+}
+
+func sameDump(t *testing.T, src, restored string) {
+	t.Helper()
+	a, b := dumpOf(t, src), dumpOf(t, restored)
+	if a != b {
+		t.Fatalf("pg_dump of %s (%d bytes) and of its restore %s (%d bytes) differ", src, len(a), restored, len(b))
+	}
+	if !strings.Contains(a, "pgbench_accounts") || !strings.Contains(a, "日本語") {
+		t.Fatalf("the source dump lacks the sample data")
+	}
+}
+
+func readManifest(t *testing.T, bucket, key string) map[string]any {
+	t.Helper()
+	out, err := s3client().GetObject(t.Context(), &s3.GetObjectInput{Bucket: aws.String(bucket), Key: aws.String(key + ".manifest.json")})
+	if err != nil {
+		t.Fatalf("manifest of %s: %v", key, err)
+	}
+	defer out.Body.Close()
+	var m map[string]any
+	if err := json.NewDecoder(out.Body).Decode(&m); err != nil {
+		t.Fatal(err)
+	}
+	return m
+}
+
+// secretWatch samples /proc while the job runs: the command line and the
+// environment of every descendant of the job.
+type secretWatch struct {
+	mu       sync.Mutex
+	seen     map[int]bool
+	findings []string
+	children int
+}
+
+func (w *secretWatch) run(ctx context.Context, root int, secrets []string) {
+	w.seen = map[int]bool{}
+	for ctx.Err() == nil {
+		procs, _ := filepath.Glob("/proc/[0-9]*")
+		parents := map[int]int{}
+		for _, p := range procs {
+			pid, _ := strconv.Atoi(filepath.Base(p))
+			stat, err := os.ReadFile(p + "/stat")
+			if err != nil {
+				continue
+			}
+			s := string(stat)
+			fields := strings.Fields(s[strings.LastIndexByte(s, ')')+2:])
+			ppid, _ := strconv.Atoi(fields[1])
+			parents[pid] = ppid
+		}
+		for pid := range parents {
+			if pid == root || !descends(parents, pid, root) {
+				continue
+			}
+			cmdline, _ := os.ReadFile(fmt.Sprintf("/proc/%d/cmdline", pid))
+			environ, _ := os.ReadFile(fmt.Sprintf("/proc/%d/environ", pid))
+			w.mu.Lock()
+			if !w.seen[pid] && len(cmdline) > 0 {
+				w.seen[pid] = true
+				w.children++
+			}
+			for _, s := range secrets {
+				if bytes.Contains(cmdline, []byte(s)) || bytes.Contains(environ, []byte(s)) {
+					w.findings = append(w.findings, fmt.Sprintf("pid %d (%s) holds a secret", pid, bytes.ReplaceAll(cmdline, []byte{0}, []byte{' '})))
+				}
+			}
+			w.mu.Unlock()
+		}
+		time.Sleep(2 * time.Millisecond)
+	}
+}
+
+func descends(parents map[int]int, pid, root int) bool {
+	for i := 0; i < 64 && pid > 1; i++ {
+		pid = parents[pid]
+		if pid == root {
+			return true
+		}
+	}
+	return false
+}
+
+// TestBackupAndRestore is the product's promise: the seed payload's shape
+// (two databases in a base64 pgpass list), one object per database, each
+// restored with the README's stock one-liner into a database identical to
+// its source; no secret in any child's argv or environment or in the log,
+// and no secret file left behind.
+func TestBackupAndRestore(t *testing.T) {
+	emptyBucket(t, "backups")
+	before, _ := filepath.Glob(filepath.Join(os.TempDir(), "iron-streaming-backup-*"))
+
+	cmd := exec.Command(filepath.Join(binDir, "iron-streaming-backup"))
+	cmd.Env = jobEnv(twoDatabases(), "backups", "")
+	var stdout, stderr bytes.Buffer
+	cmd.Stdout, cmd.Stderr = &stdout, &stderr
+	if err := cmd.Start(); err != nil {
+		t.Fatal(err)
+	}
+	ctx, stopWatch := context.WithCancel(t.Context())
+	w := &secretWatch{}
+	secrets := []string{pw1, pw2, encPass, srv.SecretKey,
+		base64.StdEncoding.EncodeToString([]byte(twoDatabases()))[:40]}
+	watched := make(chan struct{})
+	go func() { w.run(ctx, cmd.Process.Pid, secrets); close(watched) }()
+	err := cmd.Wait()
+	stopWatch()
+	<-watched
+	if err != nil {
+		t.Fatalf("job failed: %v\n%s", err, stderr.String())
+	}
+	log := stderr.String()
+	t.Logf("job log:\n%s", log)
+	if stdout.Len() != 0 {
+		t.Errorf("the job wrote to stdout: %q", stdout.String())
+	}
+	for _, f := range w.findings {
+		t.Error(f)
+	}
+	if w.children < 2 {
+		t.Errorf("saw %d child processes of the job; the watch did not work", w.children)
+	}
+	for _, s := range append(secrets, srv.AccessKey) {
+		if strings.Contains(log, s) {
+			t.Errorf("the job's log contains a secret")
+		}
+	}
+	for _, want := range []string{"db1: backing up", "db2: done:", "2 of 2 databases backed up"} {
+		if !strings.Contains(log, want) {
+			t.Errorf("log lacks %q", want)
+		}
+	}
+	after, _ := filepath.Glob(filepath.Join(os.TempDir(), "iron-streaming-backup-*"))
+	if len(after) != len(before) {
+		t.Errorf("the job left a private folder behind: %q", after)
+	}
+
+	keys := objects(t, "backups")
+	for i, prefix := range []string{"db1", "db2"} {
+		key := backupKey(t, keys, prefix, ".gz.aes")
+		m := readManifest(t, "backups", key)
+		b, _ := m["backup"].(map[string]any)
+		if b == nil || b["database"] != fmt.Sprintf("app%d", i+1) || b["kdf"] != "evp" || b["compression"] != "gzip" ||
+			!strings.Contains(fmt.Sprint(b["restore_command"]), "openssl enc -d -aes-256-cbc") {
+			t.Errorf("manifest of %s: %v", key, m)
+		}
+		db := restore(t, "s3get s3://backups/"+key+" | openssl enc -d -aes-256-cbc -pass file:KEYFILE | gzip -d | psql -X -q -v ON_ERROR_STOP=1 -d NEWDB >/dev/null")
+		sameDump(t, fmt.Sprintf("app%d", i+1), db)
+	}
+}
+
+// TestOptionsRoundTrip: zstd, custom format, PBKDF2, a key folder, two
+// databases in parallel; restored with stock zstd, openssl and pg_restore.
+func TestOptionsRoundTrip(t *testing.T) {
+	emptyBucket(t, "other")
+	r := runJob(t, jobEnv(twoDatabases(), "other", "",
+		"COMPRESSION=zstd", "DUMP_FORMAT=custom", "ENCRYPTION_KDF=pbkdf2", "ENCRYPTION_ITER=2000",
+		"S3_PREFIX=nightly", "PARALLEL=2", "LOG_FORMAT=json"))
+	if r.code != 0 {
+		t.Fatalf("exit %d:\n%s", r.code, r.stderr)
+	}
+	for _, l := range strings.Split(strings.TrimSpace(r.stderr), "\n") {
+		if !json.Valid([]byte(l)) {
+			t.Errorf("not a JSON log line: %q", l)
+		}
+	}
+	keys := objects(t, "other")
+	key := backupKey(t, keys, "nightly/db2", ".dump.zst.aes")
+	db := restore(t, "s3get s3://other/"+key+" | openssl enc -d -aes-256-cbc -pbkdf2 -iter 2000 -pass file:KEYFILE | zstd -d | pg_restore --no-owner -d NEWDB")
+	sameDump(t, "app2", db)
+}
+
+// TestOnlyPrefixAndIgnore: a positional prefix selects one database, and a
+// line marked ignore is never backed up.
+func TestOnlyPrefixAndIgnore(t *testing.T) {
+	emptyBucket(t, "backups")
+	list := twoDatabases() + pgpassLine("app1", "backup1", pw1, "db3", "ignore") + "\n"
+	if r := runJob(t, jobEnv(list, "backups", ""), "db2"); r.code != 0 {
+		t.Fatalf("exit %d:\n%s", r.code, r.stderr)
+	}
+	keys := objects(t, "backups")
+	backupKey(t, keys, "db2", ".gz.aes")
+	if len(keys) != 2 {
+		t.Errorf("want db2's object and manifest only, bucket holds %q", keys)
+	}
+	if r := runJob(t, jobEnv(list, "backups", ""), "db3"); r.code != 0 || !strings.Contains(r.stderr, "nothing to back up") {
+		t.Errorf("selecting an ignored line: exit %d:\n%s", r.code, r.stderr)
+	}
+	emptyBucket(t, "backups")
+	if r := runJob(t, jobEnv(list, "backups", "")); r.code != 0 {
+		t.Fatalf("exit %d:\n%s", r.code, r.stderr)
+	}
+	for _, k := range objects(t, "backups") {
+		if strings.HasPrefix(k, "db3") {
+			t.Errorf("the ignored line was backed up: %s", k)
+		}
+	}
+}
+
+// TestPgDumpKilled: a dump that dies half-way leaves nothing for its
+// database, and the other database is still backed up. The upload goes
+// through a proxy that delays parts, so the kill lands mid-stream.
+func TestPgDumpKilled(t *testing.T) {
+	emptyBucket(t, "backups")
+	p, err := faultproxy.New(srv.Endpoint)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer p.Close()
+	p.Add(faultproxy.Rule{Method: "PUT", Times: -1, Fault: faultproxy.Fault{Delay: 300 * time.Millisecond}})
+	list := pgpassLine("bigdb", "postgres", pg.Password, "big") + "\n" + pgpassLine("app2", "backup2", pw2, "db2") + "\n"
+	if err := bigDatabase(t); err != nil {
+		t.Fatal(err)
+	}
+
+	killed := make(chan string, 1)
+	go func() {
+		deadline := time.Now().Add(time.Minute)
+		for time.Now().Before(deadline) {
+			out, _ := pg.Psql(context.Background(), "postgres",
+				`SELECT pg_terminate_backend(pid) FROM pg_stat_activity WHERE datname = 'bigdb' AND application_name = 'pg_dump' AND query LIKE 'COPY public.big %'`)
+			if strings.Contains(out, "t") {
+				killed <- "killed"
+				return
+			}
+			time.Sleep(20 * time.Millisecond)
+		}
+		killed <- "no pg_dump backend found to kill"
+	}()
+	r := runJob(t, jobEnv(list, "backups", p.URL, "COMPRESSION_LEVEL=1"))
+	if k := <-killed; k != "killed" {
+		t.Fatal(k)
+	}
+	t.Logf("job log:\n%s", r.stderr)
+	if r.code != 1 {
+		t.Fatalf("exit %d, want 1", r.code)
+	}
+	if !strings.Contains(r.stderr, "error: big: pg_dump failed") || !strings.Contains(r.stderr, "1 of 2 databases failed (big)") {
+		t.Errorf("log lacks the failure lines")
+	}
+	keys := objects(t, "backups")
+	for _, k := range keys {
+		if strings.HasPrefix(k, "big") {
+			t.Errorf("the killed dump left %s", k)
+		}
+	}
+	backupKey(t, keys, "db2", ".gz.aes")
+	if n := uploadsInProgress(t, "backups"); n != 0 {
+		t.Errorf("%d unfinished multipart uploads left", n)
+	}
+}
+
+var bigOnce sync.Once
+var bigErr error
+
+// bigDatabase makes a database whose dump is large and barely compressible
+// (random bytes), so that it spans several parts.
+func bigDatabase(t *testing.T) error {
+	bigOnce.Do(func() {
+		if bigErr = pg.CreateDatabase(t.Context(), "bigdb"); bigErr != nil {
+			return
+		}
+		_, bigErr = pg.Psql(t.Context(), "bigdb", `
+CREATE TABLE big (id int, data bytea);
+INSERT INTO big SELECT i, (SELECT string_agg(decode(md5(random()::text || g || i), 'hex'), '') FROM generate_series(1, 64) g)
+  FROM generate_series(1, 40000) i;`)
+	})
+	return bigErr
+}
+
+// TestS3FaultsRetried: a SlowDown and a connection reset on parts of the
+// upload are retried, and the backup restores.
+func TestS3FaultsRetried(t *testing.T) {
+	emptyBucket(t, "backups")
+	if err := bigDatabase(t); err != nil {
+		t.Fatal(err)
+	}
+	p, err := faultproxy.New(srv.Endpoint)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer p.Close()
+	slow := p.Add(faultproxy.Rule{Method: "PUT", Query: "partNumber", Nth: 1, Fault: faultproxy.SlowDown})
+	reset := p.Add(faultproxy.Rule{Method: "PUT", Query: "partNumber", Nth: 3, Fault: faultproxy.ResetBody})
+	list := pgpassLine("bigdb", "postgres", pg.Password, "big") + "\n"
+	r := runJob(t, jobEnv(list, "backups", p.URL))
+	if r.code != 0 {
+		t.Fatalf("exit %d:\n%s", r.code, r.stderr)
+	}
+	if slow.Hits(p) != 1 || reset.Hits(p) != 1 {
+		t.Fatalf("faults injected: SlowDown %d, reset %d; want 1 each (is the dump big enough for 3 parts?)", slow.Hits(p), reset.Hits(p))
+	}
+	key := backupKey(t, objects(t, "backups"), "big", ".gz.aes")
+	db := restore(t, "s3get s3://backups/"+key+" | openssl enc -d -aes-256-cbc -pass file:KEYFILE | gzip -d | psql -X -q -v ON_ERROR_STOP=1 -d NEWDB >/dev/null")
+	a, b := dumpOf(t, "bigdb"), dumpOf(t, db)
+	if a != b {
+		t.Fatal("restored bigdb differs from its source")
+	}
+}
+
+// TestS3PersistentFailure: when every part upload fails the job fails, and
+// leaves no object, no manifest and no unfinished upload.
+func TestS3PersistentFailure(t *testing.T) {
+	emptyBucket(t, "backups")
+	if err := bigDatabase(t); err != nil {
+		t.Fatal(err)
+	}
+	p, err := faultproxy.New(srv.Endpoint)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer p.Close()
+	p.Add(faultproxy.Rule{Method: "PUT", Query: "partNumber", Times: -1, Fault: faultproxy.InternalError})
+	list := pgpassLine("bigdb", "postgres", pg.Password, "big") + "\n"
+	r := runJob(t, jobEnv(list, "backups", p.URL))
+	t.Logf("job log:\n%s", r.stderr)
+	if r.code != 1 {
+		t.Fatalf("exit %d, want 1", r.code)
+	}
+	if keys := objects(t, "backups"); len(keys) != 0 {
+		t.Errorf("bucket holds %q after a failed upload", keys)
+	}
+	if n := uploadsInProgress(t, "backups"); n != 0 {
+		t.Errorf("%d unfinished multipart uploads left", n)
+	}
+}
+
+// TestVersionCheck: a pg_dump older than the server fails that database
+// with both versions named.
+func TestVersionCheck(t *testing.T) {
+	dir := t.TempDir()
+	fake := filepath.Join(dir, "pg_dump")
+	os.WriteFile(fake, []byte("#!/bin/sh\necho 'pg_dump (PostgreSQL) 9.6.24'\n"), 0o755)
+	emptyBucket(t, "backups")
+	r := runJob(t, jobEnv(twoDatabases(), "backups", "", "PG_DUMP="+fake), "db1")
+	if r.code != 1 {
+		t.Fatalf("exit %d, want 1:\n%s", r.code, r.stderr)
+	}
+	want := fmt.Sprintf("error: db1: pg_dump 9.6 is older than the server (PostgreSQL %d.", pg.Major)
+	if !strings.Contains(r.stderr, want) {
+		t.Errorf("log lacks %q:\n%s", want, r.stderr)
+	}
+	if keys := objects(t, "backups"); len(keys) != 0 {
+		t.Errorf("bucket holds %q", keys)
+	}
+}
+
+// TestBadInput: each malformed input is one clear line and a non-zero exit.
+func TestBadInput(t *testing.T) {
+	good := twoDatabases()
+	for _, tc := range []struct {
+		name string
+		env  []string
+		code int
+		want string
+	}{
+		{"bad pgpass line", jobEnv(good+"h:notaport:db:u:supersecretpw:db9\n", "backups", ""), 2, `line 3: bad port`},
+		{"bad base64", replaceEnv(jobEnv(good, "backups", ""), "PGPASS_FILE_BASE64=%%%not-base64"), 2, "PGPASS_FILE_BASE64"},
+		{"no pgpass", dropEnv(jobEnv(good, "backups", ""), "PGPASS_FILE_BASE64"), 2, "no pgpass list"},
+		{"no bucket", dropEnv(jobEnv(good, "backups", ""), "S3_BUCKET"), 2, "S3_BUCKET is not set"},
+		{"no password", dropEnv(jobEnv(good, "backups", ""), "PASS_FILE_BASE64"), 2, "no encryption password"},
+		{"unreadable key file", append(dropEnv(jobEnv(good, "backups", ""), "PASS_FILE_BASE64"), "PASSWORD_FILE=/nonexistent/key"), 2, "PASSWORD_FILE: open /nonexistent/key"},
+		{"unknown prefix", jobEnv(good, "backups", ""), 2, "db7"},
+		{"no such bucket", jobEnv(good, "no-such-bucket", ""), 1, "no-such-bucket"},
+		{"wrong database password", jobEnv(pgpassLine("app1", "backup1", "wrong-password", "db1")+"\n", "backups", ""), 1, "error: db1: cannot connect to"},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			var args []string
+			if tc.name == "unknown prefix" {
+				args = []string{"db7"}
+			}
+			r := runJob(t, tc.env, args...)
+			if r.code != tc.code {
+				t.Errorf("exit %d, want %d", r.code, tc.code)
+			}
+			if !strings.Contains(r.stderr, tc.want) {
+				t.Errorf("stderr lacks %q:\n%s", tc.want, r.stderr)
+			}
+			for _, s := range []string{pw1, pw2, "supersecretpw", encPass, srv.SecretKey} {
+				if strings.Contains(r.stderr, s) {
+					t.Errorf("stderr contains a secret:\n%s", r.stderr)
+				}
+			}
+		})
+	}
+}
+
+func dropEnv(env []string, name string) []string {
+	var out []string
+	for _, kv := range env {
+		if !strings.HasPrefix(kv, name+"=") {
+			out = append(out, kv)
+		}
+	}
+	return out
+}
+
+func replaceEnv(env []string, kv string) []string {
+	name, _, _ := strings.Cut(kv, "=")
+	return append(dropEnv(env, name), kv)
+}
+
+// TestRunnerPayload runs the job as the image does: runner mode reads an
+// IronIO payload whose cmd is the image's /app/backup.sh (scripts/backup.sh)
+// with a prefix argument, and passes on its exit status.
+func TestRunnerPayload(t *testing.T) {
+	emptyBucket(t, "backups")
+	root, _ := testenv.RepoRoot()
+	env := map[string]string{}
+	var base []string
+	for _, kv := range jobEnv(twoDatabases(), "backups", "") {
+		k, v, _ := strings.Cut(kv, "=")
+		if k == "PATH" || k == "HOME" || k == "TMPDIR" {
+			base = append(base, kv)
+			continue
+		}
+		env[k] = v
+	}
+	payload, _ := json.Marshal(map[string]any{"version": "1", "cmd": []string{filepath.Join(root, "scripts/backup.sh"), "db1"}, "env": env})
+	path := filepath.Join(t.TempDir(), "payload.json")
+	os.WriteFile(path, payload, 0o600)
+
+	r := runJob(t, append(base, "PAYLOAD_FILE="+path), "runner")
+	if r.code != 0 {
+		t.Fatalf("exit %d:\n%s", r.code, r.stderr)
+	}
+	keys := objects(t, "backups")
+	backupKey(t, keys, "db1", ".gz.aes")
+	if len(keys) != 2 {
+		t.Errorf("want db1's object and manifest only, bucket holds %q", keys)
+	}
+
+	// A failing payload's status comes through.
+	env["S3_BUCKET"] = "no-such-bucket"
+	payload, _ = json.Marshal(map[string]any{"version": "1", "cmd": []string{filepath.Join(root, "scripts/backup.sh")}, "env": env})
+	os.WriteFile(path, payload, 0o600)
+	if r := runJob(t, base, "runner", "-payload", path); r.code != 1 {
+		t.Errorf("exit %d for a failing payload, want 1:\n%s", r.code, r.stderr)
+	}
+	if r := runJob(t, base, "runner"); r.code != 2 || !strings.Contains(r.stderr, "no payload file") {
+		t.Errorf("runner without a payload: exit %d:\n%s", r.code, r.stderr)
+	}
+}
+
+// runPipe runs a bash pipeline (KEYFILE replaced by the key's file) and
+// returns its stdout.
+func runPipe(t *testing.T, line string) []byte { return runPipeIn(t, nil, line) }
+
+func runPipeIn(t *testing.T, stdin []byte, line string) []byte {
+	t.Helper()
+	keyFile := filepath.Join(t.TempDir(), "key")
+	os.WriteFile(keyFile, []byte(encPass+"\n"), 0o600)
+	cmd := exec.CommandContext(t.Context(), "bash", "-o", "pipefail", "-c", strings.ReplaceAll(line, "KEYFILE", keyFile))
+	cmd.Env = jobEnv("", "", "")
+	cmd.Stdin = bytes.NewReader(stdin)
+	var stderr bytes.Buffer
+	cmd.Stderr = &stderr
+	out, err := cmd.Output()
+	if err != nil {
+		t.Fatalf("%s: %v\n%s", line, err, stderr.String())
+	}
+	return out
+}

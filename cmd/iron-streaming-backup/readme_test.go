@@ -1,0 +1,134 @@
+package main
+
+import (
+	"bufio"
+	"fmt"
+	"os"
+	"os/exec"
+	"path/filepath"
+	"regexp"
+	"strings"
+	"testing"
+
+	"github.com/philips-labs/iron-streaming-backup/internal/testenv"
+)
+
+// readmeRestores returns the restore one-liners of README.md by the
+// settings they are for ("gzip plain evp"): the lines of every ```sh block
+// that starts with "# restore: SETTINGS".
+func readmeRestores(t *testing.T) map[string][]string {
+	t.Helper()
+	root, err := testenv.RepoRoot()
+	if err != nil {
+		t.Fatal(err)
+	}
+	f, err := os.Open(filepath.Join(root, "README.md"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer f.Close()
+	out := map[string][]string{}
+	sc := bufio.NewScanner(f)
+	inBlock, settings := false, ""
+	for sc.Scan() {
+		l := sc.Text()
+		switch {
+		case l == "```sh":
+			inBlock, settings = true, ""
+		case inBlock && l == "```":
+			inBlock = false
+		case inBlock && strings.HasPrefix(l, "# restore: "):
+			settings = strings.TrimPrefix(l, "# restore: ")
+		case inBlock && settings != "" && strings.TrimSpace(l) != "":
+			out[settings] = append(out[settings], l)
+		}
+	}
+	return out
+}
+
+var readmeKey = regexp.MustCompile(`s3://my-bucket/db1-\d{14}((\.dump)?\.(gz|zst)\.aes)`)
+
+// TestReadmeRestores makes a backup for every combination the README
+// documents and runs each of its restore one-liners as written, with only
+// the bucket, key, key file and database names put in: the documentation
+// cannot rot.
+func TestReadmeRestores(t *testing.T) {
+	if _, err := exec.LookPath("aws"); err != nil {
+		t.Fatal("the README's stock one-liners need the AWS CLI (aws, 1.29+ or 2.13+, which honour AWS_ENDPOINT_URL)")
+	}
+	restores := readmeRestores(t)
+	var combos []string
+	for _, c := range []string{"gzip", "zstd"} {
+		for _, f := range []string{"plain", "custom"} {
+			for _, k := range []string{"evp", "pbkdf2"} {
+				combos = append(combos, c+" "+f+" "+k)
+			}
+		}
+	}
+	if len(restores) != len(combos) {
+		t.Errorf("README documents %d combinations, the job writes %d", len(restores), len(combos))
+	}
+	for i, combo := range combos {
+		t.Run(strings.ReplaceAll(combo, " ", "-"), func(t *testing.T) {
+			lines := restores[combo]
+			var sawAWS, sawOurs bool
+			for _, l := range lines {
+				sawAWS = sawAWS || strings.HasPrefix(l, "aws s3 cp ")
+				sawOurs = sawOurs || strings.HasPrefix(l, "s3get ")
+			}
+			if !sawAWS || !sawOurs {
+				t.Fatalf("README lacks a stock (aws) or our (s3get) one-liner for %q: %q", combo, lines)
+			}
+			c := strings.Fields(combo)
+			folder := fmt.Sprintf("readme%d", i)
+			env := jobEnv(twoDatabases(), "backups", "",
+				"S3_PREFIX="+folder, "COMPRESSION="+c[0], "DUMP_FORMAT="+c[1], "ENCRYPTION_KDF="+c[2])
+			if r := runJob(t, env, "db1"); r.code != 0 {
+				t.Fatalf("backup: exit %d:\n%s", r.code, r.stderr)
+			}
+			var key string
+			for _, k := range objects(t, "backups") {
+				if strings.HasPrefix(k, folder+"/db1-") && !strings.HasSuffix(k, ".manifest.json") {
+					key = k
+				}
+			}
+			for _, l := range lines {
+				m := readmeKey.FindStringSubmatch(l)
+				if m == nil || !strings.HasSuffix(key, m[1]) {
+					t.Fatalf("README line names no object like %s: %s", key, l)
+				}
+				line := readmeKey.ReplaceAllString(l, "s3://backups/"+key)
+				line = strings.ReplaceAll(line, "file:backup.key", "file:KEYFILE")
+				line = regexp.MustCompile(`-d newdb$`).ReplaceAllString(line, "-d NEWDB")
+				if !strings.Contains(line, "KEYFILE") || !strings.Contains(line, "NEWDB") {
+					t.Fatalf("README line has no backup.key or newdb: %s", l)
+				}
+				db := restore(t, line+" >/dev/null")
+				sameDump(t, "app1", db)
+			}
+		})
+	}
+}
+
+// TestReadmeSettings: every setting the job reads is documented in the
+// README's tables with its default.
+func TestReadmeSettings(t *testing.T) {
+	root, _ := testenv.RepoRoot()
+	b, err := os.ReadFile(filepath.Join(root, "README.md"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	src, err := os.ReadFile(filepath.Join(root, "internal/backup/settings.go"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	names := regexp.MustCompile(`(?m)^\s+Env\w+\s+= "([A-Z0-9_]+)"`).FindAllSubmatch(src, -1)
+	if len(names) < 15 {
+		t.Fatalf("found only %d settings in settings.go", len(names))
+	}
+	for _, n := range names {
+		if !regexp.MustCompile("(?m)^\\|.*`" + string(n[1]) + "`").Match(b) {
+			t.Errorf("README's settings tables lack %s", n[1])
+		}
+	}
+}

@@ -1,0 +1,203 @@
+package main
+
+import (
+	"bytes"
+	"encoding/json"
+	"fmt"
+	"io"
+	"strings"
+	"testing"
+
+	"github.com/aws/aws-sdk-go-v2/aws"
+	"github.com/aws/aws-sdk-go-v2/service/s3"
+)
+
+func getObject(t *testing.T, bucket, key string) []byte {
+	t.Helper()
+	out, err := s3client().GetObject(t.Context(), &s3.GetObjectInput{Bucket: aws.String(bucket), Key: aws.String(key)})
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer out.Body.Close()
+	b, err := io.ReadAll(out.Body)
+	if err != nil {
+		t.Fatal(err)
+	}
+	return b
+}
+
+func putObject(t *testing.T, bucket, key string, body []byte) {
+	t.Helper()
+	if _, err := s3client().PutObject(t.Context(), &s3.PutObjectInput{Bucket: aws.String(bucket), Key: aws.String(key), Body: bytes.NewReader(body)}); err != nil {
+		t.Fatal(err)
+	}
+}
+
+func deleteObject(t *testing.T, bucket, key string) {
+	t.Helper()
+	if _, err := s3client().DeleteObject(t.Context(), &s3.DeleteObjectInput{Bucket: aws.String(bucket), Key: aws.String(key)}); err != nil {
+		t.Fatal(err)
+	}
+}
+
+// freshBackup runs the job for db1 into an empty folder of the bucket and
+// returns the environment (with that folder) and the object's key.
+func freshBackup(t *testing.T, folder string, extra ...string) ([]string, string) {
+	t.Helper()
+	env := jobEnv(twoDatabases(), "backups", "", append([]string{"S3_PREFIX=" + folder}, extra...)...)
+	if r := runJob(t, env, "db1"); r.code != 0 {
+		t.Fatalf("backup: exit %d:\n%s", r.code, r.stderr)
+	}
+	var key string
+	for _, k := range objects(t, "backups") {
+		if strings.HasPrefix(k, folder+"/db1-") && !strings.HasSuffix(k, ".manifest.json") {
+			key = k
+		}
+	}
+	if key == "" {
+		t.Fatal("no backup object")
+	}
+	return env, key
+}
+
+func TestVerify(t *testing.T) {
+	emptyBucket(t, "backups")
+	env, key := freshBackup(t, "v1")
+
+	r := runJob(t, env, "verify", "-max-age", "1h", "db1")
+	if r.code != 0 || !strings.Contains(r.stderr, "db1: ok: "+key) || !strings.Contains(r.stderr, "size and sha256 match the manifest") {
+		t.Fatalf("verify of a fresh backup: exit %d:\n%s", r.code, r.stderr)
+	}
+	if !strings.Contains(r.stderr, "rows") {
+		t.Errorf("verify does not report row counts:\n%s", r.stderr)
+	}
+
+	orig := getObject(t, "backups", key)
+	manifest := getObject(t, "backups", key+".manifest.json")
+	restoreOrig := func() {
+		putObject(t, "backups", key, orig)
+		putObject(t, "backups", key+".manifest.json", manifest)
+	}
+	for _, tc := range []struct {
+		name   string
+		break_ func()
+		args   []string
+		want   string
+	}{
+		{"truncated", func() { putObject(t, "backups", key, orig[:len(orig)-100]) }, nil, "checksum mismatch"},
+		{"truncated without manifest", func() {
+			putObject(t, "backups", key, orig[:len(orig)/2])
+			deleteObject(t, "backups", key+".manifest.json")
+		}, nil, "wrong password or corrupt"},
+		{"flipped byte", func() {
+			b := bytes.Clone(orig)
+			b[len(b)/2] ^= 0x40
+			putObject(t, "backups", key, b)
+		}, nil, "checksum mismatch"},
+		{"flipped byte without manifest", func() {
+			b := bytes.Clone(orig)
+			b[len(b)/2] ^= 0x40
+			putObject(t, "backups", key, b)
+			deleteObject(t, "backups", key+".manifest.json")
+		}, nil, "corrupt"},
+		{"wrong key", func() {}, []string{"PASS_FILE_BASE64=d3JvbmcK"}, "wrong password"},
+		{"missing object", func() { deleteObject(t, "backups", key) }, nil, "no backup found"},
+		{"stale", func() {}, []string{"MAXAGE=1ms"}, "older than the allowed 1ms"},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			restoreOrig()
+			defer restoreOrig()
+			tc.break_()
+			e := env
+			args := []string{"verify"}
+			for _, a := range tc.args {
+				if v, ok := strings.CutPrefix(a, "MAXAGE="); ok {
+					args = append(args, "-max-age", v)
+				} else {
+					e = replaceEnv(e, a)
+				}
+			}
+			r := runJob(t, e, append(args, "db1")...)
+			t.Logf("verify: exit %d:\n%s", r.code, r.stderr)
+			if r.code != 1 {
+				t.Errorf("exit %d, want 1", r.code)
+			}
+			if !strings.Contains(r.stderr, "error: db1: ") || !strings.Contains(r.stderr, tc.want) {
+				t.Errorf("stderr lacks an error line with %q", tc.want)
+			}
+		})
+	}
+
+	// A missing manifest is a warning; the stream is still checked.
+	restoreOrig()
+	deleteObject(t, "backups", key+".manifest.json")
+	r = runJob(t, env, "verify", "db1")
+	if r.code != 0 || !strings.Contains(r.stderr, "warning: "+key+" has no manifest") {
+		t.Errorf("verify without a manifest: exit %d:\n%s", r.code, r.stderr)
+	}
+}
+
+func TestVerifyRestoreInto(t *testing.T) {
+	emptyBucket(t, "backups")
+	env, _ := freshBackup(t, "v2")
+	scratch := "scratch_restore"
+	if err := pg.CreateDatabase(t.Context(), scratch); err != nil {
+		t.Fatal(err)
+	}
+	conn := fmt.Sprintf("host=%s port=%d dbname=%s user=%s", pg.SocketDir, pg.Port, scratch, pg.User)
+	r := runJob(t, env, "verify", "-restore-into", conn, "db1")
+	if r.code != 0 || !strings.Contains(r.stderr, "restored and row counts compared") {
+		t.Fatalf("verify -restore-into: exit %d:\n%s", r.code, r.stderr)
+	}
+	sameDump(t, "app1", scratch)
+
+	if r := runJob(t, env, "verify", "-restore-into", "postgres://u:secretpw@h/db", "db1"); r.code != 2 || strings.Contains(r.stderr, "secretpw") {
+		t.Errorf("a password in the connection string: exit %d:\n%s", r.code, r.stderr)
+	}
+	if r := runJob(t, env, "verify", "-restore-into", conn); r.code != 2 || !strings.Contains(r.stderr, "name its prefix") {
+		t.Errorf("-restore-into without a prefix: exit %d:\n%s", r.code, r.stderr)
+	}
+}
+
+func TestVerifyCustomFormat(t *testing.T) {
+	emptyBucket(t, "backups")
+	env, key := freshBackup(t, "v3", "DUMP_FORMAT=custom", "COMPRESSION=zstd", "ENCRYPTION_KDF=pbkdf2", "ENCRYPTION_ITER=1000")
+	// Verify reads how the backup was made from its manifest, not from
+	// today's settings.
+	env = dropEnv(dropEnv(dropEnv(env, "ENCRYPTION_KDF"), "ENCRYPTION_ITER"), "DUMP_FORMAT")
+	if r := runJob(t, env, "verify", "db1"); r.code != 0 || !strings.Contains(r.stderr, "db1: ok: "+key) {
+		t.Fatalf("verify custom/zstd/pbkdf2: exit %d:\n%s", r.code, r.stderr)
+	}
+	// Truncating the dump inside a valid encrypted stream: pg_restore sees it.
+	dec := runPipe(t, "s3get s3://backups/"+key+" | openssl enc -d -aes-256-cbc -pbkdf2 -iter 1000 -pass file:KEYFILE | zstd -d")
+	cut := runPipeIn(t, dec[:len(dec)/2], "zstd -q | openssl enc -e -aes-256-cbc -pbkdf2 -iter 1000 -pass file:KEYFILE")
+	putObject(t, "backups", key, cut)
+	deleteObject(t, "backups", key+".manifest.json")
+	env = append(env, "ENCRYPTION_KDF=pbkdf2", "ENCRYPTION_ITER=1000")
+	if r := runJob(t, env, "verify", "db1"); r.code != 1 || !strings.Contains(r.stderr, "pg_restore failed") {
+		t.Errorf("verify of a truncated custom dump: exit %d:\n%s", r.code, r.stderr)
+	}
+}
+
+func TestList(t *testing.T) {
+	emptyBucket(t, "backups")
+	env, key := freshBackup(t, "v4")
+	putObject(t, "backups", "v4/db2-20200101000000.gz.aes", []byte("old"))
+	putObject(t, "backups", "v4/unrelated.txt", []byte("x"))
+	r := runJob(t, []string{"PATH=/usr/bin:/bin", "S3_BUCKET=backups", "S3_PREFIX=v4", "S3_PATH_STYLE=true",
+		"AWS_ACCESS_KEY_ID=" + srv.AccessKey, "AWS_SECRET_ACCESS_KEY=" + srv.SecretKey, "AWS_REGION=" + srv.Region, "AWS_ENDPOINT_URL=" + srv.Endpoint}, "list")
+	if r.code != 0 {
+		t.Fatalf("list: exit %d:\n%s", r.code, r.stderr)
+	}
+	lines := strings.Split(strings.TrimSpace(r.stdout), "\n")
+	if len(lines) != 3 || !strings.HasPrefix(lines[0], "PREFIX") ||
+		!strings.Contains(lines[1], key) || !strings.Contains(lines[1], " yes ") ||
+		!strings.Contains(lines[2], "2020-01-01 00:00:00") || !strings.Contains(lines[2], " no ") {
+		t.Errorf("list:\n%s", r.stdout)
+	}
+	r = runJob(t, append(env, "S3_PREFIX=v4"), "list", "-json", "db1")
+	var got []map[string]any
+	if err := json.Unmarshal([]byte(r.stdout), &got); err != nil || len(got) != 1 || got[0]["key"] != key || got[0]["manifest"] != true {
+		t.Errorf("list -json db1: %v\n%s", err, r.stdout)
+	}
+}

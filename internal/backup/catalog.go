@@ -1,0 +1,116 @@
+package backup
+
+import (
+	"context"
+	"fmt"
+	"regexp"
+	"sort"
+	"strings"
+	"time"
+
+	"github.com/aws/aws-sdk-go-v2/aws"
+	"github.com/aws/aws-sdk-go-v2/service/s3"
+
+	"github.com/philips-labs/iron-streaming-backup/internal/s3stream"
+)
+
+// Backup is one backup object found in the bucket.
+type Backup struct {
+	Prefix      string
+	Key         string
+	Time        time.Time // from the name: when the backup started (UTC)
+	Size        int64
+	Compression string // gzip or zstd, from the name
+	Format      string // plain or custom, from the name
+	HasManifest bool
+}
+
+// backupName matches <prefix>-<YYYYmmddHHMMSS>[.dump].(gz|zst).aes.
+var backupName = regexp.MustCompile(`^(.+)-(\d{14})(\.dump)?\.(gz|zst)\.aes$`)
+
+// ParseKey reads a backup's object key (without the folder); ok is false
+// for keys that are not backups.
+func ParseKey(name string) (b Backup, ok bool) {
+	m := backupName.FindStringSubmatch(name)
+	if m == nil {
+		return b, false
+	}
+	t, err := time.Parse("20060102150405", m[2])
+	if err != nil {
+		return b, false
+	}
+	b = Backup{Prefix: m[1], Time: t, Compression: "gzip", Format: "plain"}
+	if m[4] == "zst" {
+		b.Compression = "zstd"
+	}
+	if m[3] != "" {
+		b.Format = "custom"
+	}
+	return b, true
+}
+
+// Catalog lists the backups under folder (the key prefix, "" or ending in
+// "/") in bucket, newest first within each prefix; only, when not empty,
+// keeps that prefix's.
+func Catalog(ctx context.Context, client *s3.Client, bucket, folder, only string) (map[string][]Backup, error) {
+	listPrefix := folder
+	if only != "" {
+		listPrefix += only + "-"
+	}
+	manifests := map[string]bool{}
+	var found []Backup
+	p := s3.NewListObjectsV2Paginator(client, &s3.ListObjectsV2Input{Bucket: aws.String(bucket), Prefix: aws.String(listPrefix)})
+	for p.HasMorePages() {
+		page, err := p.NextPage(ctx)
+		if err != nil {
+			return nil, fmt.Errorf("listing s3://%s/%s: %w", bucket, listPrefix, err)
+		}
+		for _, o := range page.Contents {
+			key := aws.ToString(o.Key)
+			name := strings.TrimPrefix(key, folder)
+			if strings.Contains(name, "/") {
+				continue // a deeper folder is not ours
+			}
+			if strings.HasSuffix(name, s3stream.ManifestSuffix) {
+				manifests[strings.TrimSuffix(key, s3stream.ManifestSuffix)] = true
+				continue
+			}
+			b, ok := ParseKey(name)
+			if !ok || (only != "" && b.Prefix != only) {
+				continue
+			}
+			b.Key, b.Size = key, aws.ToInt64(o.Size)
+			found = append(found, b)
+		}
+	}
+	out := map[string][]Backup{}
+	for _, b := range found {
+		b.HasManifest = manifests[b.Key]
+		out[b.Prefix] = append(out[b.Prefix], b)
+	}
+	for _, bs := range out {
+		sort.Slice(bs, func(i, j int) bool {
+			if !bs[i].Time.Equal(bs[j].Time) {
+				return bs[i].Time.After(bs[j].Time)
+			}
+			return bs[i].Key > bs[j].Key
+		})
+	}
+	return out, nil
+}
+
+// Age formats how long ago t was, coarsely: "3h12m", "2d4h".
+func Age(now, t time.Time) string {
+	d := now.Sub(t)
+	switch {
+	case d < 0:
+		return "in the future"
+	case d < time.Minute:
+		return fmt.Sprintf("%ds", int(d.Seconds()))
+	case d < time.Hour:
+		return fmt.Sprintf("%dm", int(d.Minutes()))
+	case d < 48*time.Hour:
+		return fmt.Sprintf("%dh%02dm", int(d.Hours()), int(d.Minutes())%60)
+	}
+	return fmt.Sprintf("%dd%02dh", int(d.Hours())/24, int(d.Hours())%24)
+}

@@ -1,0 +1,70 @@
+package backup
+
+import (
+	"fmt"
+	"strings"
+	"time"
+)
+
+// Info is what the manifest of a backup records about it, under "backup".
+type Info struct {
+	Prefix   string `json:"prefix"`
+	Database string `json:"database"`
+	Host     string `json:"host"`
+	Port     string `json:"port"`
+	User     string `json:"user"`
+	Bucket   string `json:"bucket"`
+	Key      string `json:"key"`
+
+	Started  time.Time `json:"started"`
+	Finished time.Time `json:"finished"`
+
+	Format     string `json:"format"` // pg_dump's: plain or custom
+	PlainSize  int64  `json:"plain_size"`
+	StoredSize int64  `json:"stored_size"`
+	SHA256     string `json:"sha256"` // of the stored object
+	Parts      int    `json:"parts"`
+	// Rows counts the rows of each table's data in a plain-format dump.
+	Rows             map[string]int64 `json:"rows,omitempty"`
+	Compression      string           `json:"compression"`
+	CompressionLevel int              `json:"compression_level"`
+
+	Cipher string `json:"cipher"` // openssl enc's name, e.g. aes-256-cbc
+	KDF    string `json:"kdf"`    // "evp" (EVP_BytesToKey, one round) or "pbkdf2"
+	Digest string `json:"digest"` // the KDF's digest
+	Iter   int    `json:"iter,omitempty"`
+
+	PgDumpVersion  string `json:"pg_dump_version"`
+	ServerVersion  string `json:"server_version"`
+	Tool           string `json:"tool"`
+	RestoreCommand string `json:"restore_command"`
+}
+
+func (i *Info) setEncryption(s *Settings) {
+	i.Cipher, i.Digest, i.KDF = "aes-256-cbc", "sha256", "evp"
+	if s.PBKDF2 {
+		i.KDF, i.Iter = "pbkdf2", s.Iter
+	}
+}
+
+// restoreCommand is the stock-tools one-liner that restores this backup,
+// the encryption password in the file KEYFILE.
+func (i *Info) restoreCommand() string {
+	var b strings.Builder
+	fmt.Fprintf(&b, "aws s3 cp s3://%s/%s - | openssl enc -d -%s -md %s", i.Bucket, i.Key, i.Cipher, i.Digest)
+	if i.KDF == "pbkdf2" {
+		fmt.Fprintf(&b, " -pbkdf2 -iter %d", i.Iter)
+	}
+	b.WriteString(" -pass file:KEYFILE | ")
+	if i.Compression == "zstd" {
+		b.WriteString("zstd -d")
+	} else {
+		b.WriteString("gzip -d")
+	}
+	if i.Format == "custom" {
+		b.WriteString(" | pg_restore --no-owner -d NEWDB")
+	} else {
+		b.WriteString(" | psql -d NEWDB")
+	}
+	return b.String()
+}

@@ -1,0 +1,413 @@
+// Package backup implements the backup job: for every target of a pgpass
+// list it runs pg_dump and streams its output through compression and
+// openssl-compatible encryption into one S3 object, which it commits only
+// after pg_dump exited 0 and every stage flushed without error. A manifest
+// object next to it records what was stored and how to restore it.
+package backup
+
+import (
+	"bytes"
+	"context"
+	"errors"
+	"fmt"
+	"io"
+	"os"
+	"os/exec"
+	"path/filepath"
+	"regexp"
+	"strconv"
+	"strings"
+	"sync"
+	"time"
+
+	"github.com/aws/aws-sdk-go-v2/service/s3"
+
+	"github.com/philips-labs/iron-streaming-backup/internal/dumpstat"
+	"github.com/philips-labs/iron-streaming-backup/internal/pgpass"
+)
+
+// Job backs up the targets of its settings.
+type Job struct {
+	Settings *Settings
+	Client   *s3.Client
+	Log      *Logger
+	Version  string // this program's version, for the manifest
+
+	now       func() time.Time // test hook
+	dir       string           // private folder for the libpq pgpass file
+	pgpass    string
+	dumpOnce  sync.Once
+	dumpVer   Version
+	dumpVerEr error
+}
+
+// Result is the outcome of one target.
+type Result struct {
+	Target   pgpass.Entry
+	Key      string
+	Manifest *Info
+	Err      error
+}
+
+// Run backs up every target, Settings.Parallel at a time, and returns one
+// result per target in list order. A failed target does not stop the
+// others. The error is non-nil when any target failed.
+func (j *Job) Run(ctx context.Context) ([]Result, error) {
+	if j.now == nil {
+		j.now = time.Now
+	}
+	// The database passwords reach pg_dump only through a libpq password
+	// file in a private folder (0700) that is removed when the job ends.
+	dir, err := os.MkdirTemp("", "iron-streaming-backup-")
+	if err != nil {
+		return nil, err
+	}
+	defer os.RemoveAll(dir)
+	j.dir = dir
+	j.pgpass = filepath.Join(dir, "pgpass")
+	if err := pgpass.WriteFile(j.pgpass, j.Settings.Targets); err != nil {
+		return nil, fmt.Errorf("writing the private pgpass file: %w", err)
+	}
+
+	start := j.now()
+	results := make([]Result, len(j.Settings.Targets))
+	sem := make(chan struct{}, j.Settings.Parallel)
+	var wg sync.WaitGroup
+	for i, t := range j.Settings.Targets {
+		wg.Add(1)
+		sem <- struct{}{}
+		go func() {
+			defer wg.Done()
+			defer func() { <-sem }()
+			results[i] = j.backupOne(ctx, t)
+		}()
+	}
+	wg.Wait()
+
+	var failed []string
+	var plain, stored int64
+	for _, r := range results {
+		if r.Err != nil {
+			failed = append(failed, r.Target.Prefix)
+			continue
+		}
+		plain += r.Manifest.PlainSize
+		stored += r.Manifest.StoredSize
+	}
+	d := j.now().Sub(start)
+	ok := len(results) - len(failed)
+	j.Log.Summary(len(results), ok, failed, plain, stored, d)
+	if len(failed) > 0 {
+		return results, fmt.Errorf("%d of %d backups failed: %s", len(failed), len(results), strings.Join(failed, ", "))
+	}
+	return results, nil
+}
+
+// Extension returns the object name's ending for the settings.
+func (s *Settings) Extension() string {
+	ext := ".gz.aes"
+	if s.Compression == "zstd" {
+		ext = ".zst.aes"
+	}
+	if s.Format == "custom" {
+		ext = ".dump" + ext
+	}
+	return ext
+}
+
+// ObjectKey is where a backup of prefix started at t is stored:
+// [folder]<prefix>-<UTC YYYYmmddHHMMSS><extension>.
+func (s *Settings) ObjectKey(prefix string, t time.Time) string {
+	return s.KeyPrefix + prefix + "-" + t.UTC().Format("20060102150405") + s.Extension()
+}
+
+func (j *Job) backupOne(ctx context.Context, t pgpass.Entry) (res Result) {
+	res.Target = t
+	start := j.now()
+	res.Key = j.Settings.ObjectKey(t.Prefix, start)
+	j.Log.Start(t, j.Settings.Bucket, res.Key)
+	defer func() {
+		if res.Err != nil {
+			j.Log.Failed(t, res.Err)
+		}
+	}()
+
+	j.dumpOnce.Do(func() { j.dumpVer, j.dumpVerEr = pgDumpVersion(ctx, j.Settings.PgDump) })
+	if j.dumpVerEr != nil {
+		res.Err = j.dumpVerEr
+		return res
+	}
+	serverVer, err := j.serverVersion(ctx, t)
+	if err != nil {
+		res.Err = err
+		return res
+	}
+	if j.dumpVer.Major < serverVer.Major {
+		res.Err = fmt.Errorf("pg_dump %s is older than the server (PostgreSQL %s); pg_dump must be at least the server's major version %d",
+			j.dumpVer, serverVer, serverVer.Major)
+		return res
+	}
+
+	info := &Info{
+		Database: t.Database, Host: t.Host, Port: t.Port, User: t.User, Prefix: t.Prefix,
+		Bucket: j.Settings.Bucket, Key: res.Key,
+		Started: start.UTC(), Format: j.Settings.Format,
+		Compression: j.Settings.Compression, CompressionLevel: j.Settings.Level,
+		PgDumpVersion: j.dumpVer.String(), ServerVersion: serverVer.String(),
+		Tool: "iron-streaming-backup " + j.Version,
+	}
+	info.setEncryption(j.Settings)
+	if err := j.stream(ctx, t, info); err != nil {
+		res.Err = err
+		return res
+	}
+	res.Manifest = info
+	j.Log.Done(t, info)
+	return res
+}
+
+// stream runs pg_dump into the pipeline and commits the object only when
+// everything succeeded.
+func (j *Job) stream(ctx context.Context, t pgpass.Entry, info *Info) (err error) {
+	ctx, cancel := context.WithCancel(ctx)
+	defer cancel()
+
+	up, err := j.newUpload(ctx, info.Key)
+	if err != nil {
+		return err
+	}
+	// Every return below without a commit aborts the upload: no object, no
+	// unfinished multipart upload.
+	committed := false
+	defer func() {
+		if !committed {
+			if aerr := up.Abort(err); aerr != nil {
+				err = fmt.Errorf("%w (and aborting the upload failed: %v)", err, aerr)
+			}
+		}
+	}()
+
+	enc, err := j.newEncrypter(up)
+	if err != nil {
+		return err
+	}
+	comp, err := newCompressor(enc, j.Settings.Compression, j.Settings.Level)
+	if err != nil {
+		return err
+	}
+
+	cmd := exec.CommandContext(ctx, j.Settings.PgDump, j.dumpArgs(t)...)
+	cmd.Env = childEnv(j.pgpass)
+	cmd.WaitDelay = 10 * time.Second
+	stderr := &tailBuffer{max: 4096}
+	cmd.Stderr = stderr
+	stdout, err := cmd.StdoutPipe()
+	if err != nil {
+		return err
+	}
+	if err := cmd.Start(); err != nil {
+		return fmt.Errorf("starting pg_dump: %w", err)
+	}
+	// pg_dump 15.14 and later end with an \unrestrict line after the
+	// completion comment, so keep a little more than the comment.
+	end := &tailBuffer{max: 1024}
+	sinks := []io.Writer{comp, end}
+	var rows *dumpstat.Counter
+	if j.Settings.Format == "plain" {
+		// Row counts per table, for the manifest: verify compares them.
+		rows = dumpstat.NewCounter()
+		sinks = append(sinks, rows)
+	}
+	plain, copyErr := io.CopyBuffer(onlyWriter{io.MultiWriter(sinks...)}, onlyReader{stdout}, make([]byte, 256<<10))
+	if copyErr != nil {
+		// The pipeline failed (the upload, most likely): stop pg_dump.
+		cmd.Process.Kill()
+	}
+	waitErr := cmd.Wait()
+	info.PlainSize = plain
+	switch {
+	case ctx.Err() != nil && copyErr == nil && waitErr != nil:
+		return fmt.Errorf("interrupted: %w", context.Cause(ctx))
+	case waitErr != nil && copyErr == nil:
+		return fmt.Errorf("pg_dump failed (%v)%s", waitErr, stderr.lastLine(": "))
+	case copyErr != nil:
+		return fmt.Errorf("streaming the dump: %w", copyErr)
+	}
+	if j.Settings.Format == "plain" && !bytes.Contains(end.buf, []byte(dumpComplete)) {
+		return fmt.Errorf("pg_dump exited 0 but its output lacks %q: the dump is incomplete", dumpComplete)
+	}
+	if rows != nil {
+		info.Rows = rows.Rows()
+	}
+	if err := comp.Close(); err != nil {
+		return fmt.Errorf("compressing: %w", err)
+	}
+	if err := enc.Close(); err != nil {
+		return fmt.Errorf("encrypting: %w", err)
+	}
+	if err := up.Close(); err != nil {
+		return fmt.Errorf("completing the upload: %w", err)
+	}
+	committed = true
+	info.Finished = j.now().UTC()
+	r := up.Result()
+	info.StoredSize, info.SHA256, info.Parts = r.Size, r.SHA256, r.Parts
+	info.RestoreCommand = info.restoreCommand()
+	if err := j.writeManifest(ctx, r, info); err != nil {
+		return fmt.Errorf("the backup s3://%s/%s is complete, but writing its manifest failed: %w", info.Bucket, info.Key, err)
+	}
+	return nil
+}
+
+// dumpComplete is the last comment of every complete plain-format dump.
+const dumpComplete = dumpstat.Complete
+
+func (j *Job) dumpArgs(t pgpass.Entry) []string {
+	args := []string{"--host", t.Host, "--port", t.Port, "--username", t.User, "--dbname", t.Database, "--no-password"}
+	if j.Settings.Format == "custom" {
+		// The stream is compressed by the job; compressing twice only burns CPU.
+		args = append(args, "--format=custom", "--compress=0")
+	}
+	return append(args, j.Settings.PgDumpArgs...)
+}
+
+// childEnv is the environment of pg_dump and psql: the job's own without
+// anything secret or anything that could redirect the connection, plus the
+// private password file.
+func childEnv(pgpassFile string) []string {
+	var env []string
+	if pgpassFile != "" {
+		env = append(env, "PGPASSFILE="+pgpassFile)
+	}
+	for _, kv := range os.Environ() {
+		name, _, _ := strings.Cut(kv, "=")
+		switch {
+		case name == "PATH", name == "HOME", name == "TZ", name == "TMPDIR", name == "LANG",
+			strings.HasPrefix(name, "LC_"):
+			env = append(env, kv)
+		case strings.HasPrefix(name, "PGSSL"), name == "PGCONNECT_TIMEOUT", name == "PGAPPNAME",
+			name == "PGTARGETSESSIONATTRS", name == "PGGSSENCMODE", name == "PGREQUIRESSL":
+			// TLS and connection behaviour the operator may set for RDS.
+			env = append(env, kv)
+		}
+	}
+	return env
+}
+
+// Version is a PostgreSQL version.
+type Version struct {
+	Major int
+	Text  string
+}
+
+func (v Version) String() string { return v.Text }
+
+var dumpVersionRE = regexp.MustCompile(`\(PostgreSQL\) (\d+)(\.\d+)?`)
+
+func pgDumpVersion(ctx context.Context, pgDump string) (Version, error) {
+	cmd := exec.CommandContext(ctx, pgDump, "--version")
+	cmd.Env = childEnv("")
+	out, err := cmd.Output()
+	if err != nil {
+		var ee *exec.Error
+		if errors.As(err, &ee) {
+			return Version{}, fmt.Errorf("pg_dump not found (%s): install the PostgreSQL client or set %s", pgDump, EnvPgDump)
+		}
+		return Version{}, fmt.Errorf("%s --version: %w", pgDump, err)
+	}
+	m := dumpVersionRE.FindSubmatch(out)
+	if m == nil {
+		return Version{}, fmt.Errorf("%s --version printed no PostgreSQL version: %q", pgDump, strings.TrimSpace(string(out)))
+	}
+	major, _ := strconv.Atoi(string(m[1]))
+	return Version{Major: major, Text: string(m[1]) + string(m[2])}, nil
+}
+
+// serverVersion asks the server for its version with psql (installed with
+// pg_dump), over the same connection pg_dump will use.
+func (j *Job) serverVersion(ctx context.Context, t pgpass.Entry) (Version, error) {
+	psql := "psql"
+	if p, err := exec.LookPath(j.Settings.PgDump); err == nil {
+		if q := filepath.Join(filepath.Dir(p), "psql"); fileExists(q) {
+			psql = q
+		}
+	}
+	ctx, cancel := context.WithTimeout(ctx, 2*time.Minute)
+	defer cancel()
+	cmd := exec.CommandContext(ctx, psql, "--no-psqlrc", "--no-password", "--tuples-only", "--no-align",
+		"--host", t.Host, "--port", t.Port, "--username", t.User, "--dbname", t.Database,
+		"--command", "SELECT current_setting('server_version_num') || ' ' || current_setting('server_version')")
+	cmd.Env = childEnv(j.pgpass)
+	stderr := &tailBuffer{max: 4096}
+	cmd.Stderr = stderr
+	out, err := cmd.Output()
+	if err != nil {
+		var ee *exec.Error
+		if errors.As(err, &ee) {
+			return Version{}, fmt.Errorf("psql not found next to pg_dump or on PATH: install the PostgreSQL client")
+		}
+		return Version{}, fmt.Errorf("cannot connect to %s:%s/%s as %s%s", t.Host, t.Port, t.Database, t.User, stderr.lastLine(": "))
+	}
+	num, text, _ := strings.Cut(strings.TrimSpace(string(out)), " ")
+	n, err := strconv.Atoi(num)
+	if err != nil {
+		return Version{}, fmt.Errorf("unexpected server version %q", strings.TrimSpace(string(out)))
+	}
+	if f := strings.Fields(text); len(f) > 0 {
+		text = f[0]
+	}
+	// server_version_num is major*10000+minor since PostgreSQL 10, and
+	// 9xxyy before it, where the major version was 9.x: both give 9 here.
+	return Version{Major: n / 10000, Text: text}, nil
+}
+
+func fileExists(p string) bool {
+	st, err := os.Stat(p)
+	return err == nil && !st.IsDir()
+}
+
+// tailBuffer keeps the last max bytes written to it.
+type tailBuffer struct {
+	mu  sync.Mutex
+	max int
+	buf []byte
+}
+
+func (t *tailBuffer) Write(p []byte) (int, error) {
+	t.mu.Lock()
+	defer t.mu.Unlock()
+	if len(p) >= t.max {
+		t.buf = append(t.buf[:0], p[len(p)-t.max:]...)
+		return len(p), nil
+	}
+	if over := len(t.buf) + len(p) - t.max; over > 0 {
+		t.buf = append(t.buf[:0], t.buf[over:]...)
+	}
+	t.buf = append(t.buf, p...)
+	return len(p), nil
+}
+
+// lastLine returns, after sep, the last line written that reports an
+// error (libpq and pg_dump write "error:" or "FATAL:" lines, followed by
+// detail lines), or else the last non-empty line; "" when nothing was
+// written.
+func (t *tailBuffer) lastLine(sep string) string {
+	t.mu.Lock()
+	defer t.mu.Unlock()
+	lines := strings.Split(strings.TrimSpace(string(t.buf)), "\n")
+	for i := len(lines) - 1; i >= 0; i-- {
+		if l := strings.TrimSpace(lines[i]); strings.Contains(l, "error:") || strings.Contains(l, "FATAL:") {
+			return sep + l
+		}
+	}
+	l := strings.TrimSpace(lines[len(lines)-1])
+	if l == "" {
+		return ""
+	}
+	return sep + l
+}
+
+// onlyReader and onlyWriter hide ReaderFrom/WriterTo so that io.CopyBuffer
+// uses the given buffer.
+type onlyReader struct{ io.Reader }
+type onlyWriter struct{ io.Writer }

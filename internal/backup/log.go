@@ -1,0 +1,113 @@
+package backup
+
+import (
+	"fmt"
+	"io"
+	"log/slog"
+	"strings"
+	"sync"
+	"time"
+
+	"github.com/philips-labs/iron-streaming-backup/internal/pgpass"
+)
+
+// Logger writes the job's log: a line when a database starts, a line when it
+// ends (sizes, ratio, duration, rate) or fails, and a summary. Text lines
+// are "tool: …" like every message of the project's commands; JSON lines
+// are slog's. No line contains a password.
+type Logger struct {
+	tool string
+	mu   sync.Mutex
+	w    io.Writer
+	json *slog.Logger
+}
+
+// NewLogger returns a logger writing to w, as JSON lines when asJSON.
+func NewLogger(w io.Writer, tool string, asJSON bool) *Logger {
+	l := &Logger{tool: tool, w: w}
+	if asJSON {
+		l.json = slog.New(slog.NewJSONHandler(w, nil))
+	}
+	return l
+}
+
+func (l *Logger) text(format string, args ...any) {
+	l.mu.Lock()
+	defer l.mu.Unlock()
+	fmt.Fprintf(l.w, l.tool+": "+format+"\n", args...)
+}
+
+// Start logs the start of a database's backup.
+func (l *Logger) Start(t pgpass.Entry, bucket, key string) {
+	if l.json != nil {
+		l.json.Info("backup started", "prefix", t.Prefix, "host", t.Host, "port", t.Port, "database", t.Database,
+			"object", "s3://"+bucket+"/"+key)
+		return
+	}
+	l.text("%s: backing up %s:%s/%s to s3://%s/%s", t.Prefix, t.Host, t.Port, t.Database, bucket, key)
+}
+
+// Done logs a completed backup.
+func (l *Logger) Done(t pgpass.Entry, i *Info) {
+	d := i.Finished.Sub(i.Started)
+	if l.json != nil {
+		l.json.Info("backup done", "prefix", t.Prefix, "database", t.Database, "object", "s3://"+i.Bucket+"/"+i.Key,
+			"plain_bytes", i.PlainSize, "stored_bytes", i.StoredSize, "ratio", ratio(i.StoredSize, i.PlainSize),
+			"seconds", d.Seconds(), "plain_bytes_per_second", rate(i.PlainSize, d), "sha256", i.SHA256)
+		return
+	}
+	l.text("%s: done: %s dumped, %s stored (%.1f%%) in %s, %s/s", t.Prefix,
+		Bytes(i.PlainSize), Bytes(i.StoredSize), 100*ratio(i.StoredSize, i.PlainSize), d.Round(time.Millisecond), Bytes(int64(rate(i.PlainSize, d))))
+}
+
+// Failed logs a failed backup: one line.
+func (l *Logger) Failed(t pgpass.Entry, err error) {
+	msg := strings.ReplaceAll(err.Error(), "\n", "; ")
+	if l.json != nil {
+		l.json.Error("backup failed", "prefix", t.Prefix, "database", t.Database, "error", msg)
+		return
+	}
+	l.text("error: %s: %s", t.Prefix, msg)
+}
+
+// Summary logs the end of the job.
+func (l *Logger) Summary(total, ok int, failed []string, plain, stored int64, d time.Duration) {
+	if l.json != nil {
+		l.json.Info("job done", "databases", total, "succeeded", ok, "failed", failed,
+			"plain_bytes", plain, "stored_bytes", stored, "seconds", d.Seconds())
+		return
+	}
+	if len(failed) == 0 {
+		l.text("%d of %d databases backed up: %s dumped, %s stored, in %s", ok, total, Bytes(plain), Bytes(stored), d.Round(time.Millisecond))
+		return
+	}
+	l.text("error: %d of %d databases failed (%s); %d backed up", len(failed), total, strings.Join(failed, ", "), ok)
+}
+
+func ratio(a, b int64) float64 {
+	if b == 0 {
+		return 0
+	}
+	return float64(a) / float64(b)
+}
+
+func rate(n int64, d time.Duration) float64 {
+	if d <= 0 {
+		return 0
+	}
+	return float64(n) / d.Seconds()
+}
+
+// Bytes formats a size with decimal units, as "1.62 GB".
+func Bytes(n int64) string {
+	const unit = 1000
+	if n < unit {
+		return fmt.Sprintf("%d B", n)
+	}
+	div, exp := int64(unit), 0
+	for m := n / unit; m >= unit; m /= unit {
+		div *= unit
+		exp++
+	}
+	return fmt.Sprintf("%.2f %cB", float64(n)/float64(div), "kMGTPE"[exp])
+}

@@ -1,0 +1,301 @@
+package backup
+
+import (
+	"errors"
+	"fmt"
+	"io"
+	"os"
+	"strconv"
+	"strings"
+
+	"github.com/philips-labs/iron-streaming-backup/internal/pgpass"
+)
+
+// The job's environment. The first group is the original image's and keeps
+// its meaning; everything after it is optional with a safe default.
+const (
+	EnvPgpassBase64   = pgpass.EnvBase64 // PGPASS_FILE_BASE64: the pgpass list, base64
+	EnvPgpassFile     = pgpass.EnvFile   // PGPASS_FILE: a file holding the list instead
+	EnvPassBase64     = "PASS_FILE_BASE64"
+	EnvPasswordFile   = "PASSWORD_FILE"
+	EnvBucket         = "S3_BUCKET"
+	EnvAccessKey      = "AWS_ACCESS_KEY_ID"
+	EnvSecretKey      = "AWS_SECRET_ACCESS_KEY"
+	EnvKeyPrefix      = "S3_PREFIX"         // folder for the objects, e.g. "nightly/"
+	EnvPathStyle      = "S3_PATH_STYLE"     // true: path-style addressing
+	EnvStorageClass   = "S3_STORAGE_CLASS"  // e.g. STANDARD_IA
+	EnvSSE            = "S3_SSE"            // AES256 or aws:kms
+	EnvSSEKMSKeyID    = "S3_SSE_KMS_KEY_ID" // key for aws:kms
+	EnvCompression    = "COMPRESSION"       // gzip (default) or zstd
+	EnvLevel          = "COMPRESSION_LEVEL" // gzip 1-9, zstd 1-4
+	EnvKDF            = "ENCRYPTION_KDF"    // evp (default, openssl enc's own) or pbkdf2
+	EnvIter           = "ENCRYPTION_ITER"   // PBKDF2 iterations
+	EnvParallel       = "PARALLEL"          // databases backed up at once
+	EnvFormat         = "DUMP_FORMAT"       // plain (default) or custom
+	EnvPgDumpArgs     = "PG_DUMP_ARGS"      // extra pg_dump arguments
+	EnvPgDump         = "PG_DUMP"           // pg_dump program (default: from PATH)
+	EnvLogFormat      = "LOG_FORMAT"        // text (default) or json
+	maxPasswordFile   = 64 << 10            // cap on the encryption password file
+	defaultPBKDF2Iter = 600000
+)
+
+// Settings are the job's validated settings.
+type Settings struct {
+	Targets  []pgpass.Entry // the databases to back up, in list order
+	Skipped  string         // why Targets is empty although the list is fine
+	Password []byte         // the encryption password
+
+	Bucket       string
+	KeyPrefix    string
+	PathStyle    bool
+	StorageClass string
+	SSE          string
+	SSEKMSKeyID  string
+
+	Compression string // "gzip" or "zstd"
+	Level       int
+	PBKDF2      bool
+	Iter        int
+	Parallel    int
+	Format      string // "plain" or "custom"
+	PgDumpArgs  []string
+	PgDump      string
+	JSONLogs    bool
+}
+
+// Load reads the settings from the environment (getenv is os.Getenv in the
+// command). only, when not empty, selects the target with that prefix. All
+// problems are reported at once, one per line of the joined error, and no
+// message contains a secret.
+func Load(getenv func(string) string, only string) (*Settings, error) {
+	s := &Settings{}
+	var errs []error
+	bad := func(format string, args ...any) { errs = append(errs, fmt.Errorf(format, args...)) }
+
+	// The pgpass list.
+	if data, from, err := pgpass.FromEnv(getenv); err != nil {
+		errs = append(errs, err)
+	} else {
+		entries, err := pgpass.Parse(strings.NewReader(string(data)))
+		if err != nil {
+			errs = append(errs, prefixLines(from+": ", err)...)
+		} else if s.Targets, err = pgpass.Targets(entries, only); errors.Is(err, pgpass.ErrIgnored) {
+			// As in the original image: selecting an ignored line is a
+			// run with nothing to do, not a failure.
+			s.Skipped = err.Error()
+		} else if err != nil {
+			errs = append(errs, err)
+		} else if len(s.Targets) == 0 {
+			bad("%s: no databases to back up (every line is a comment or marked ignore)", from)
+		}
+	}
+
+	// The encryption password.
+	if pw, err := loadPassword(getenv); err != nil {
+		errs = append(errs, err)
+	} else {
+		s.Password = pw
+	}
+
+	errs = append(errs, s.loadStorage(getenv)...)
+	s.StorageClass = getenv(EnvStorageClass)
+	s.SSE, s.SSEKMSKeyID = getenv(EnvSSE), getenv(EnvSSEKMSKeyID)
+	switch s.SSE {
+	case "", "AES256", "aws:kms":
+	default:
+		bad("%s=%q: use AES256 or aws:kms", EnvSSE, s.SSE)
+	}
+	if s.SSEKMSKeyID != "" && s.SSE != "aws:kms" {
+		bad("%s needs %s=aws:kms", EnvSSEKMSKeyID, EnvSSE)
+	}
+
+	s.Compression = strings.ToLower(or(getenv(EnvCompression), "gzip"))
+	switch s.Compression {
+	case "gzip":
+		s.Level = DefaultGzipLevel
+		if err := envInt(getenv, EnvLevel, 1, 9, &s.Level); err != nil {
+			errs = append(errs, err)
+		}
+	case "zstd":
+		s.Level = DefaultZstdLevel
+		if err := envInt(getenv, EnvLevel, 1, 4, &s.Level); err != nil {
+			errs = append(errs, err)
+		}
+	default:
+		bad("%s=%q: use gzip or zstd", EnvCompression, s.Compression)
+	}
+
+	switch kdf := strings.ToLower(or(getenv(EnvKDF), "evp")); kdf {
+	case "evp":
+		if getenv(EnvIter) != "" {
+			bad("%s is only used with %s=pbkdf2", EnvIter, EnvKDF)
+		}
+	case "pbkdf2":
+		s.PBKDF2 = true
+		s.Iter = defaultPBKDF2Iter
+		if err := envInt(getenv, EnvIter, 1, 100_000_000, &s.Iter); err != nil {
+			errs = append(errs, err)
+		}
+	default:
+		bad("%s=%q: use evp (openssl enc's default key derivation) or pbkdf2", EnvKDF, kdf)
+	}
+
+	s.Parallel = 1
+	if err := envInt(getenv, EnvParallel, 1, 64, &s.Parallel); err != nil {
+		errs = append(errs, err)
+	}
+	switch s.Format = strings.ToLower(or(getenv(EnvFormat), "plain")); s.Format {
+	case "plain", "custom":
+	default:
+		bad("%s=%q: use plain or custom", EnvFormat, s.Format)
+	}
+	s.PgDumpArgs = strings.Fields(getenv(EnvPgDumpArgs))
+	for _, a := range s.PgDumpArgs {
+		if forbiddenDumpArg(a) {
+			bad("%s: %q is set by the job itself and cannot be overridden", EnvPgDumpArgs, a)
+		}
+	}
+	s.PgDump = or(getenv(EnvPgDump), "pg_dump")
+	switch lf := strings.ToLower(or(getenv(EnvLogFormat), "text")); lf {
+	case "text":
+	case "json":
+		s.JSONLogs = true
+	default:
+		bad("%s=%q: use text or json", EnvLogFormat, lf)
+	}
+	if len(errs) > 0 {
+		return nil, errors.Join(errs...)
+	}
+	return s, nil
+}
+
+// LoadStorage reads only the settings that locate the backups (bucket,
+// folder, addressing), for actions that need no database list or password.
+func LoadStorage(getenv func(string) string) (*Settings, error) {
+	s := &Settings{}
+	if errs := s.loadStorage(getenv); len(errs) > 0 {
+		return nil, errors.Join(errs...)
+	}
+	return s, nil
+}
+
+func (s *Settings) bad(errs *[]error, format string, args ...any) {
+	*errs = append(*errs, fmt.Errorf(format, args...))
+}
+
+func (s *Settings) loadStorage(getenv func(string) string) []error {
+	var errs []error
+	if s.Bucket = strings.TrimSpace(getenv(EnvBucket)); s.Bucket == "" {
+		s.bad(&errs, "%s is not set: name the bucket that receives the backups", EnvBucket)
+	} else if strings.HasPrefix(s.Bucket, "s3://") || strings.Contains(s.Bucket, "/") {
+		s.bad(&errs, "%s=%q: give the bucket name alone (a folder goes in %s)", EnvBucket, s.Bucket, EnvKeyPrefix)
+	}
+	if (getenv(EnvAccessKey) == "") != (getenv(EnvSecretKey) == "") {
+		s.bad(&errs, "%s and %s must be set together", EnvAccessKey, EnvSecretKey)
+	}
+
+	s.KeyPrefix = strings.TrimPrefix(getenv(EnvKeyPrefix), "/")
+	if s.KeyPrefix != "" && !strings.HasSuffix(s.KeyPrefix, "/") {
+		s.KeyPrefix += "/"
+	}
+	var err error
+	if s.PathStyle, err = envBool(getenv, EnvPathStyle); err != nil {
+		errs = append(errs, err)
+	}
+	return errs
+}
+
+// loadPassword reads the encryption password from PASS_FILE_BASE64 or the
+// file named by PASSWORD_FILE. As with openssl's -pass file:, only the first
+// line counts and its line end is dropped; the original image wrote the
+// password file from PASS_FILE_BASE64 and passed it to openssl -pass file:,
+// so both forms must give openssl the same password.
+func loadPassword(getenv func(string) string) ([]byte, error) {
+	var data []byte
+	var from string
+	switch {
+	case getenv(EnvPassBase64) != "":
+		from = "$" + EnvPassBase64
+		b, err := pgpass.DecodeBase64(getenv(EnvPassBase64))
+		if err != nil {
+			return nil, fmt.Errorf("%s: %w", from, err)
+		}
+		data = b
+	case getenv(EnvPasswordFile) != "":
+		from = fmt.Sprintf("$%s (%s)", EnvPasswordFile, getenv(EnvPasswordFile))
+		f, err := os.Open(getenv(EnvPasswordFile))
+		if err != nil {
+			return nil, fmt.Errorf("%s: %w", EnvPasswordFile, err)
+		}
+		defer f.Close()
+		b, err := io.ReadAll(io.LimitReader(f, maxPasswordFile+1))
+		if err != nil {
+			return nil, fmt.Errorf("%s: %w", EnvPasswordFile, err)
+		}
+		if len(b) > maxPasswordFile {
+			return nil, fmt.Errorf("%s: larger than %d bytes; it should hold the password alone", from, maxPasswordFile)
+		}
+		data = b
+	default:
+		return nil, fmt.Errorf("no encryption password: set %s or %s", EnvPassBase64, EnvPasswordFile)
+	}
+	if i := strings.IndexByte(string(data), '\n'); i >= 0 {
+		data = data[:i]
+	}
+	if len(data) == 0 {
+		return nil, fmt.Errorf("%s: the encryption password is empty", from)
+	}
+	return data, nil
+}
+
+// forbiddenDumpArg reports whether a pg_dump argument would change what the
+// job relies on: where the dump goes, its format, the connection.
+func forbiddenDumpArg(a string) bool {
+	for _, p := range []string{"-f", "--file", "-F", "--format", "-h", "--host", "-p", "--port",
+		"-U", "--username", "-d", "--dbname", "-W", "--password", "-Z", "--compress", "-j", "--jobs"} {
+		if a == p || strings.HasPrefix(a, p+"=") || (len(p) == 2 && strings.HasPrefix(a, p) && !strings.HasPrefix(a, "--")) {
+			return true
+		}
+	}
+	return false
+}
+
+func prefixLines(prefix string, err error) []error {
+	var out []error
+	for _, l := range strings.Split(err.Error(), "\n") {
+		out = append(out, errors.New(prefix+l))
+	}
+	return out
+}
+
+func or(s, def string) string {
+	if s = strings.TrimSpace(s); s == "" {
+		return def
+	}
+	return s
+}
+
+func envBool(getenv func(string) string, name string) (bool, error) {
+	v := strings.TrimSpace(getenv(name))
+	if v == "" {
+		return false, nil
+	}
+	b, err := strconv.ParseBool(v)
+	if err != nil {
+		return false, fmt.Errorf("%s=%q: use true or false", name, v)
+	}
+	return b, nil
+}
+
+func envInt(getenv func(string) string, name string, min, max int, v *int) error {
+	s := strings.TrimSpace(getenv(name))
+	if s == "" {
+		return nil
+	}
+	n, err := strconv.Atoi(s)
+	if err != nil || n < min || n > max {
+		return fmt.Errorf("%s=%q: use a whole number from %d to %d", name, s, min, max)
+	}
+	*v = n
+	return nil
+}

@@ -1,0 +1,150 @@
+package backup
+
+import (
+	"encoding/base64"
+	"os"
+	"path/filepath"
+	"strings"
+	"testing"
+)
+
+const (
+	seedPgpass = "cG9zdGdyZXMtZGIuZGVmc2ZzYS51cy1lYXN0LTEucmRzLmFtYXpvbmF3cy5jb206NTQzMjpoc2RwX3BnOnh4VXNlckF4eDp5eVBhc3N3ZEF5eTpkYjEKcG9zdGdyZXMtZGIuZGVmc2ZzYi51cy1lYXN0LTEucmRzLmFtYXpvbmF3cy5jb206NTQzMjpoc2RwX3BnOnh4VXNlckJ4eDp5eVBhc3N3ZEJ5eTpkYjIK"
+	seedPass   = "TXlTZWNyZXRQYXNzd29yZAo=" // "MySecretPassword\n"
+)
+
+func seedEnv() map[string]string {
+	return map[string]string{
+		"PGPASS_FILE_BASE64":    seedPgpass,
+		"PASS_FILE_BASE64":      seedPass,
+		"AWS_ACCESS_KEY_ID":     "APIKeyHere",
+		"AWS_SECRET_ACCESS_KEY": "SecretKeyHere",
+		"S3_BUCKET":             "cf-s3-some-random-uuid-here",
+	}
+}
+
+func getenv(m map[string]string) func(string) string { return func(k string) string { return m[k] } }
+
+func TestLoadSeedPayload(t *testing.T) {
+	s, err := Load(getenv(seedEnv()), "")
+	if err != nil {
+		t.Fatal(err)
+	}
+	if len(s.Targets) != 2 || s.Targets[0].Prefix != "db1" || s.Targets[1].Prefix != "db2" {
+		t.Fatalf("targets %v", s.Targets)
+	}
+	// openssl -pass file: reads the first line without its newline.
+	if string(s.Password) != "MySecretPassword" {
+		t.Errorf("password has %d bytes, want the 16 of MySecretPassword", len(s.Password))
+	}
+	if s.Compression != "gzip" || s.Level != DefaultGzipLevel || s.PBKDF2 || s.Parallel != 1 || s.Format != "plain" || s.KeyPrefix != "" {
+		t.Errorf("defaults: %+v", s)
+	}
+	if k := s.ObjectKey("db1", mustTime("2026-11-27T06:00:00Z")); k != "db1-20261127060000.gz.aes" {
+		t.Errorf("key %q", k)
+	}
+	only, err := Load(getenv(seedEnv()), "db2")
+	if err != nil || len(only.Targets) != 1 || only.Targets[0].Prefix != "db2" {
+		t.Fatalf("only db2: %v %v", only, err)
+	}
+}
+
+func TestLoadOptional(t *testing.T) {
+	env := seedEnv()
+	env["S3_PREFIX"] = "/nightly"
+	env["COMPRESSION"] = "zstd"
+	env["COMPRESSION_LEVEL"] = "3"
+	env["ENCRYPTION_KDF"] = "pbkdf2"
+	env["ENCRYPTION_ITER"] = "1000"
+	env["PARALLEL"] = "2"
+	env["DUMP_FORMAT"] = "custom"
+	env["PG_DUMP_ARGS"] = "--no-owner  --exclude-table=audit.*"
+	env["S3_PATH_STYLE"] = "true"
+	env["S3_SSE"] = "aws:kms"
+	env["S3_SSE_KMS_KEY_ID"] = "alias/backups"
+	env["LOG_FORMAT"] = "json"
+	s, err := Load(getenv(env), "")
+	if err != nil {
+		t.Fatal(err)
+	}
+	if s.KeyPrefix != "nightly/" || s.Compression != "zstd" || s.Level != 3 || !s.PBKDF2 || s.Iter != 1000 ||
+		s.Parallel != 2 || s.Format != "custom" || len(s.PgDumpArgs) != 2 || !s.PathStyle || !s.JSONLogs {
+		t.Errorf("settings: %+v", s)
+	}
+	if k := s.ObjectKey("db1", mustTime("2026-11-27T06:00:00Z")); k != "nightly/db1-20261127060000.dump.zst.aes" {
+		t.Errorf("key %q", k)
+	}
+}
+
+func TestLoadReportsEveryProblem(t *testing.T) {
+	env := map[string]string{
+		"PGPASS_FILE_BASE64": base64.StdEncoding.EncodeToString([]byte("h:5432:db:u:hunter2secret:db1\nh:99999:db:u:hunter2secret:db2\n")),
+		"AWS_ACCESS_KEY_ID":  "only-the-id",
+		"COMPRESSION":        "lz4",
+		"PARALLEL":           "0",
+		"PG_DUMP_ARGS":       "-f /tmp/x",
+		"ENCRYPTION_KDF":     "scrypt",
+	}
+	_, err := Load(getenv(env), "")
+	if err == nil {
+		t.Fatal("no error")
+	}
+	msg := err.Error()
+	for _, want := range []string{
+		"line 2:", "no encryption password", "S3_BUCKET is not set", "must be set together",
+		`COMPRESSION="lz4"`, `PARALLEL="0"`, `"-f" is set by the job`, `ENCRYPTION_KDF="scrypt"`,
+	} {
+		if !strings.Contains(msg, want) {
+			t.Errorf("errors lack %q:\n%s", want, msg)
+		}
+	}
+	if strings.Contains(msg, "hunter2secret") {
+		t.Errorf("errors contain the database password:\n%s", msg)
+	}
+}
+
+func TestLoadPasswordFile(t *testing.T) {
+	dir := t.TempDir()
+	for _, tc := range []struct {
+		name, content, want, err string
+	}{
+		{"first line", "key one\nsecond line\n", "key one", ""},
+		{"no newline", "k", "k", ""},
+		{"carriage return kept as openssl does", "k\r\n", "k\r", ""},
+		{"empty", "\n", "", "password is empty"},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			p := filepath.Join(dir, strings.ReplaceAll(tc.name, " ", "_"))
+			os.WriteFile(p, []byte(tc.content), 0o600)
+			env := seedEnv()
+			delete(env, "PASS_FILE_BASE64")
+			env["PASSWORD_FILE"] = p
+			s, err := Load(getenv(env), "")
+			if tc.err != "" {
+				if err == nil || !strings.Contains(err.Error(), tc.err) {
+					t.Fatalf("got %v, want %q", err, tc.err)
+				}
+				return
+			}
+			if err != nil {
+				t.Fatal(err)
+			}
+			if string(s.Password) != tc.want {
+				t.Errorf("password %q, want %q", s.Password, tc.want)
+			}
+		})
+	}
+	env := seedEnv()
+	delete(env, "PASS_FILE_BASE64")
+	env["PASSWORD_FILE"] = filepath.Join(dir, "missing")
+	if _, err := Load(getenv(env), ""); err == nil || !strings.Contains(err.Error(), "PASSWORD_FILE") {
+		t.Errorf("missing file: %v", err)
+	}
+}
+
+func TestLoadUnknownPrefix(t *testing.T) {
+	_, err := Load(getenv(seedEnv()), "db3")
+	if err == nil || !strings.Contains(err.Error(), "db3") {
+		t.Fatalf("got %v", err)
+	}
+}

@@ -1,0 +1,416 @@
+package backup
+
+import (
+	"context"
+	"encoding/json"
+	"errors"
+	"fmt"
+	"io"
+	"os"
+	"os/exec"
+	"strconv"
+	"strings"
+	"syscall"
+	"time"
+
+	"github.com/aws/aws-sdk-go-v2/service/s3"
+	"github.com/klauspost/compress/gzip"
+	"github.com/klauspost/compress/zstd"
+
+	"github.com/philips-labs/iron-streaming-backup/internal/dumpstat"
+	"github.com/philips-labs/iron-streaming-backup/internal/osslenc"
+	"github.com/philips-labs/iron-streaming-backup/internal/pgpass"
+	"github.com/philips-labs/iron-streaming-backup/internal/s3stream"
+)
+
+// Verifier checks the newest backup of every target: that it exists, is
+// recent enough, matches its manifest (size, SHA-256), decrypts (padding),
+// decompresses (the compression stream's own checks), and holds a complete
+// dump (plain: pg_dump's completion line and the manifest's row counts;
+// custom: pg_restore reads its table of contents). With RestoreInto it also
+// restores the dump into that (empty, scratch) database and compares the
+// row count of every table with the manifest.
+type Verifier struct {
+	Settings    *Settings
+	Client      *s3.Client
+	Log         *Logger
+	MaxAge      time.Duration // 0: any age
+	RestoreInto string        // libpq connection string of a scratch database
+
+	now func() time.Time
+}
+
+// VerifyResult is the outcome for one target.
+type VerifyResult struct {
+	Target pgpass.Entry
+	Backup *Backup
+	Err    error
+}
+
+// Run verifies every target and returns an error if any failed.
+func (v *Verifier) Run(ctx context.Context) ([]VerifyResult, error) {
+	if v.now == nil {
+		v.now = time.Now
+	}
+	if v.RestoreInto != "" && len(v.Settings.Targets) != 1 {
+		return nil, fmt.Errorf("-restore-into restores one backup: name its prefix (the list has %d)", len(v.Settings.Targets))
+	}
+	var results []VerifyResult
+	var failed []string
+	for _, t := range v.Settings.Targets {
+		r := VerifyResult{Target: t}
+		r.Backup, r.Err = v.verifyOne(ctx, t)
+		if r.Err != nil {
+			failed = append(failed, t.Prefix)
+			v.Log.Failed(t, r.Err)
+		}
+		results = append(results, r)
+	}
+	if len(failed) > 0 {
+		v.Log.text("error: %d of %d backups failed verification (%s)", len(failed), len(results), strings.Join(failed, ", "))
+		return results, fmt.Errorf("%d of %d backups failed verification", len(failed), len(results))
+	}
+	v.Log.text("%d of %d backups verified", len(results), len(results))
+	return results, nil
+}
+
+func (v *Verifier) verifyOne(ctx context.Context, t pgpass.Entry) (*Backup, error) {
+	s := v.Settings
+	cat, err := Catalog(ctx, v.Client, s.Bucket, s.KeyPrefix, t.Prefix)
+	if err != nil {
+		return nil, err
+	}
+	bs := cat[t.Prefix]
+	if len(bs) == 0 {
+		return nil, fmt.Errorf("no backup found at s3://%s/%s%s-*", s.Bucket, s.KeyPrefix, t.Prefix)
+	}
+	b := bs[0]
+	if age := v.now().Sub(b.Time); v.MaxAge > 0 && age > v.MaxAge {
+		return &b, fmt.Errorf("the newest backup, %s, is %s old: older than the allowed %s (have backups stopped?)",
+			b.Key, Age(v.now(), b.Time), v.MaxAge)
+	}
+
+	m, err := s3stream.ReadManifest(ctx, v.Client, s.Bucket, b.Key)
+	var info *Info
+	switch {
+	case errors.Is(err, s3stream.ErrNoManifest):
+		v.Log.text("%s: warning: %s has no manifest; checking the stream alone (no size, SHA-256 or row counts to compare)", t.Prefix, b.Key)
+		m = nil
+	case err != nil:
+		return &b, err
+	default:
+		if len(m.Backup) > 0 {
+			info = &Info{}
+			if err := json.Unmarshal(m.Backup, info); err != nil {
+				return &b, fmt.Errorf("manifest of %s: %v", b.Key, err)
+			}
+		}
+	}
+	st, err := v.check(ctx, b, m, info)
+	if err != nil {
+		return &b, err
+	}
+	what := fmt.Sprintf("%s: ok: %s (%s old), %s stored, %s dump", t.Prefix, b.Key, Age(v.now(), b.Time), Bytes(b.Size), Bytes(st.plain))
+	if st.tables >= 0 {
+		what += fmt.Sprintf(", %d tables, %d rows", st.tables, st.rows)
+	}
+	if m != nil {
+		what += ", size and sha256 match the manifest"
+	}
+	if v.RestoreInto != "" {
+		what += ", restored and row counts compared"
+	}
+	v.Log.text("%s", what)
+	return &b, nil
+}
+
+type streamStats struct {
+	plain        int64
+	tables, rows int64
+}
+
+// check streams the object through decryption and decompression into the
+// completeness checks (and the restore).
+func (v *Verifier) check(ctx context.Context, b Backup, m *s3stream.Manifest, info *Info) (st streamStats, err error) {
+	st.tables = -1
+	ctx, cancel := context.WithCancel(ctx)
+	defer cancel()
+	s := v.Settings
+	r, err := s3stream.NewReader(ctx, v.Client, s.Bucket, b.Key, s3stream.ReaderOptions{Verify: m})
+	if err != nil {
+		return st, err
+	}
+	defer r.Close()
+
+	opts := osslenc.Options{KeyLen: 32, Password: s.Password, PBKDF2: s.PBKDF2, Iter: s.Iter}
+	if info != nil {
+		// The manifest says how this backup was encrypted; the settings
+		// may have changed since.
+		opts.PBKDF2, opts.Iter = info.KDF == "pbkdf2", info.Iter
+		if d, err := osslenc.ParseDigest(or(info.Digest, "sha256")); err == nil {
+			opts.Digest = d
+		}
+	}
+	dec, err := osslenc.NewReader(r, opts)
+	if err != nil {
+		return st, decryptErr(err)
+	}
+	var plain io.Reader
+	switch b.Compression {
+	case "zstd":
+		zr, err := zstd.NewReader(dec, zstd.WithDecoderConcurrency(1))
+		if err != nil {
+			return st, err
+		}
+		defer zr.Close()
+		plain = zr
+	default:
+		gr, err := gzip.NewReader(dec)
+		if err != nil {
+			return st, decompressErr(err)
+		}
+		plain = gr
+	}
+
+	var sink io.Writer
+	var counter *dumpstat.Counter
+	var tool *exec.Cmd
+	var toolIn io.WriteCloser
+	toolErr := &tailBuffer{max: 4096}
+	if b.Format == "plain" {
+		counter = dumpstat.NewCounter()
+		sink = counter
+		if v.RestoreInto != "" {
+			tool = exec.CommandContext(ctx, "psql", "--no-psqlrc", "--quiet", "--no-password", "-v", "ON_ERROR_STOP=1", "--dbname", v.RestoreInto)
+		}
+	} else {
+		sink = io.Discard
+		if v.RestoreInto != "" {
+			tool = exec.CommandContext(ctx, "pg_restore", "--no-owner", "--exit-on-error", "--no-password", "--dbname", v.RestoreInto)
+		} else {
+			// pg_restore --list stops after the table of contents; writing
+			// the whole archive as SQL to nowhere reads every data block.
+			tool = exec.CommandContext(ctx, "pg_restore", "--file=/dev/null")
+		}
+	}
+	if tool != nil {
+		tool.Env = restoreEnv()
+		tool.Stdout = io.Discard
+		tool.Stderr = toolErr
+		if toolIn, err = tool.StdinPipe(); err != nil {
+			return st, err
+		}
+		if err := tool.Start(); err != nil {
+			return st, fmt.Errorf("starting %s: %w", tool.Args[0], err)
+		}
+		defer func() {
+			if tool.ProcessState == nil {
+				tool.Process.Kill()
+				tool.Wait()
+			}
+		}()
+		sink = io.MultiWriter(sink, toolIn)
+	}
+
+	n, copyErr := io.CopyBuffer(onlyWriter{sink}, onlyReader{plain}, make([]byte, 256<<10))
+	st.plain = n
+	if copyErr != nil {
+		if tool != nil && errors.Is(copyErr, syscall.EPIPE) {
+			// The restore tool stopped reading: its error says why.
+			if err := tool.Wait(); err != nil {
+				return st, fmt.Errorf("%s failed (%v)%s", tool.Args[0], err, toolErr.lastLine(": "))
+			}
+		}
+		return st, checksumFirst(r, m, streamErr(copyErr))
+	}
+	// The decompressor may stop at the end of its stream: read the rest so
+	// the padding and the whole object's checksum are checked.
+	if _, err := io.Copy(io.Discard, dec); err != nil {
+		return st, checksumFirst(r, m, streamErr(err))
+	}
+	if _, err := io.Copy(io.Discard, r); err != nil {
+		return st, streamErr(err)
+	}
+	res := r.Result()
+	if m != nil {
+		if err := m.Check(res.Size, res.SHA256); err != nil {
+			return st, err
+		}
+	}
+	if tool != nil {
+		toolIn.Close()
+		if err := tool.Wait(); err != nil {
+			return st, fmt.Errorf("%s failed (%v)%s", tool.Args[0], err, toolErr.lastLine(": "))
+		}
+	}
+	if counter != nil {
+		if !counter.Complete() {
+			return st, fmt.Errorf("the dump is incomplete: it does not end with %q", dumpstat.Complete)
+		}
+		rows := counter.Rows()
+		st.tables = int64(len(rows))
+		for _, c := range rows {
+			st.rows += c
+		}
+		if info != nil && info.Rows != nil {
+			if err := compareRows("the dump", rows, info.Rows); err != nil {
+				return st, err
+			}
+		}
+		if v.RestoreInto != "" {
+			got, err := v.countRestored(ctx, rows)
+			if err != nil {
+				return st, err
+			}
+			if err := compareRows("the restored database", got, rows); err != nil {
+				return st, err
+			}
+		}
+	}
+	if info != nil && info.PlainSize != 0 && info.PlainSize != st.plain {
+		return st, fmt.Errorf("the dump has %d bytes, the manifest says %d", st.plain, info.PlainSize)
+	}
+	return st, nil
+}
+
+// checksumFirst reports a mismatch with the manifest, when there is one,
+// rather than the decryption or decompression error it caused: it names
+// the cause (the object changed) instead of a symptom.
+func checksumFirst(r *s3stream.Reader, m *s3stream.Manifest, err error) error {
+	if m == nil {
+		return err
+	}
+	var ce *s3stream.ChecksumError
+	if errors.As(err, &ce) {
+		return err
+	}
+	if _, derr := io.Copy(io.Discard, r); derr != nil {
+		if errors.As(derr, &ce) {
+			return fmt.Errorf("%w; %v", derr, err)
+		}
+		return err
+	}
+	res := r.Result()
+	if cerr := m.Check(res.Size, res.SHA256); cerr != nil {
+		return fmt.Errorf("%w; %v", cerr, err)
+	}
+	return err
+}
+
+// countRestored counts the rows of each table in the restored database.
+func (v *Verifier) countRestored(ctx context.Context, tables map[string]int64) (map[string]int64, error) {
+	names := dumpstat.SortedTables(tables)
+	if len(names) == 0 {
+		return map[string]int64{}, nil
+	}
+	var script strings.Builder
+	for _, n := range names {
+		fmt.Fprintf(&script, "SELECT count(*) FROM %s;\n", n)
+	}
+	cmd := exec.CommandContext(ctx, "psql", "--no-psqlrc", "--no-password", "--tuples-only", "--no-align", "-v", "ON_ERROR_STOP=1", "--dbname", v.RestoreInto)
+	cmd.Env = restoreEnv()
+	cmd.Stdin = strings.NewReader(script.String())
+	errBuf := &tailBuffer{max: 4096}
+	cmd.Stderr = errBuf
+	out, err := cmd.Output()
+	if err != nil {
+		return nil, fmt.Errorf("counting rows after the restore: %v%s", err, errBuf.lastLine(": "))
+	}
+	lines := strings.Fields(string(out))
+	if len(lines) != len(names) {
+		return nil, fmt.Errorf("counting rows after the restore: %d answers for %d tables", len(lines), len(names))
+	}
+	got := map[string]int64{}
+	for i, n := range names {
+		c, err := strconv.ParseInt(lines[i], 10, 64)
+		if err != nil {
+			return nil, fmt.Errorf("counting rows of %s: %q", n, lines[i])
+		}
+		got[n] = c
+	}
+	return got, nil
+}
+
+func compareRows(what string, got, want map[string]int64) error {
+	var diffs []string
+	for _, n := range dumpstat.SortedTables(want) {
+		if g, ok := got[n]; !ok {
+			diffs = append(diffs, fmt.Sprintf("%s missing", n))
+		} else if g != want[n] {
+			diffs = append(diffs, fmt.Sprintf("%s has %d rows, want %d", n, g, want[n]))
+		}
+	}
+	for _, n := range dumpstat.SortedTables(got) {
+		if _, ok := want[n]; !ok {
+			diffs = append(diffs, fmt.Sprintf("%s not in the manifest", n))
+		}
+	}
+	if len(diffs) == 0 {
+		return nil
+	}
+	if len(diffs) > 5 {
+		diffs = append(diffs[:5], fmt.Sprintf("and %d more", len(diffs)-5))
+	}
+	return fmt.Errorf("row counts of %s differ from the manifest: %s", what, strings.Join(diffs, "; "))
+}
+
+// restoreEnv is the environment of the restore tools: the operator's libpq
+// settings (the scratch database's password comes from PGPASSWORD or a
+// pgpass file, never from the command line) without the job's secrets.
+func restoreEnv() []string {
+	var env []string
+	for _, kv := range os.Environ() {
+		name, _, _ := strings.Cut(kv, "=")
+		switch name {
+		case EnvPgpassBase64, EnvPassBase64, EnvSecretKey, "AWS_SESSION_TOKEN":
+			continue
+		}
+		env = append(env, kv)
+	}
+	return env
+}
+
+func decryptErr(err error) error {
+	if errors.Is(err, osslenc.ErrBadMagic) {
+		return fmt.Errorf("not an openssl enc file (no Salted__ header): %w", err)
+	}
+	return err
+}
+
+func decompressErr(err error) error {
+	return fmt.Errorf("decompressing failed (%v): wrong password or corrupt object", err)
+}
+
+// streamErr names the likely cause of an error in the middle of the stream.
+func streamErr(err error) error {
+	var ce *s3stream.ChecksumError
+	switch {
+	case errors.As(err, &ce):
+		return err
+	case errors.Is(err, osslenc.ErrBadDecrypt):
+		return fmt.Errorf("%v (checked the padding of the last block)", err)
+	case errors.Is(err, gzip.ErrChecksum), errors.Is(err, gzip.ErrHeader), errors.Is(err, io.ErrUnexpectedEOF),
+		strings.Contains(err.Error(), "flate"), strings.Contains(err.Error(), "zstd"):
+		return decompressErr(err)
+	}
+	return err
+}
+
+// CheckConnString refuses a connection string that holds a password: it
+// would be visible in the process list of the restore tools.
+func CheckConnString(s string) error {
+	if s == "" {
+		return nil
+	}
+	l := strings.ToLower(s)
+	if strings.Contains(l, "password=") {
+		return errors.New("-restore-into: the connection string holds a password; give it in PGPASSWORD or a pgpass file instead")
+	}
+	if strings.HasPrefix(l, "postgres://") || strings.HasPrefix(l, "postgresql://") {
+		rest := s[strings.Index(s, "://")+3:]
+		if at := strings.IndexByte(rest, '@'); at >= 0 && strings.Contains(rest[:at], ":") {
+			return errors.New("-restore-into: the URI holds a password; give it in PGPASSWORD or a pgpass file instead")
+		}
+	}
+	return nil
+}
