@@ -17,6 +17,7 @@ import (
 	"strconv"
 	"strings"
 	"sync"
+	"syscall"
 	"testing"
 	"time"
 
@@ -623,7 +624,7 @@ func TestBadInput(t *testing.T) {
 		{"no pgpass", dropEnv(jobEnv(good, "backups", ""), "PGPASS_FILE_BASE64"), 2, "no pgpass list"},
 		{"no bucket", dropEnv(jobEnv(good, "backups", ""), "S3_BUCKET"), 2, "S3_BUCKET is not set"},
 		{"no password", dropEnv(jobEnv(good, "backups", ""), "PASS_FILE_BASE64"), 2, "no encryption password"},
-		{"unreadable key file", append(dropEnv(jobEnv(good, "backups", ""), "PASS_FILE_BASE64"), "PASSWORD_FILE=/nonexistent/key"), 2, "PASSWORD_FILE: open /nonexistent/key"},
+		{"unreadable key file", append(dropEnv(jobEnv(good, "backups", ""), "PASS_FILE_BASE64"), "PASSWORD_FILE=/nonexistent/key"), 2, "PASSWORD_FILE: stat /nonexistent/key: no such file"},
 		{"unknown prefix", jobEnv(good, "backups", ""), 2, "db7"},
 		{"no such bucket", jobEnv(good, "no-such-bucket", ""), 1, "no-such-bucket"},
 		{"wrong database password", jobEnv(pgpassLine("app1", "backup1", "wrong-password", "db1")+"\n", "backups", ""), 1, "error: db1: cannot connect to"},
@@ -724,4 +725,52 @@ func runPipeIn(t *testing.T, stdin []byte, line string) []byte {
 		t.Fatalf("%s: %v\n%s", line, err, stderr.String())
 	}
 	return out
+}
+
+// TestSIGTERM: a job stopped by its scheduler in the middle of an upload
+// leaves no object, no unfinished upload and no private folder, and exits
+// non-zero.
+func TestSIGTERM(t *testing.T) {
+	emptyBucket(t, "backups")
+	if err := bigDatabase(t); err != nil {
+		t.Fatal(err)
+	}
+	p, err := faultproxy.New(srv.Endpoint)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer p.Close()
+	p.Add(faultproxy.Rule{Method: "PUT", Query: "partNumber", Times: -1, Fault: faultproxy.Fault{Delay: 500 * time.Millisecond}})
+	before, _ := filepath.Glob(filepath.Join(os.TempDir(), "iron-streaming-backup-*"))
+	cmd := exec.Command(filepath.Join(binDir, "iron-streaming-backup"))
+	cmd.Env = jobEnv(pgpassLine("bigdb", "postgres", pg.Password, "big")+"\n", "backups", p.URL)
+	var stderr bytes.Buffer
+	cmd.Stderr = &stderr
+	if err := cmd.Start(); err != nil {
+		t.Fatal(err)
+	}
+	// Wait until a part upload is under way.
+	deadline := time.Now().Add(time.Minute)
+	for uploadsInProgress(t, "backups") == 0 && time.Now().Before(deadline) {
+		time.Sleep(20 * time.Millisecond)
+	}
+	cmd.Process.Signal(syscall.SIGTERM)
+	err = cmd.Wait()
+	t.Logf("job log:\n%s", stderr.String())
+	if err == nil {
+		t.Fatal("the job exited 0 after SIGTERM")
+	}
+	if !strings.Contains(stderr.String(), "error: big: ") {
+		t.Errorf("no failure line for the interrupted database")
+	}
+	if keys := objects(t, "backups"); len(keys) != 0 {
+		t.Errorf("bucket holds %q after SIGTERM", keys)
+	}
+	if n := uploadsInProgress(t, "backups"); n != 0 {
+		t.Errorf("%d unfinished multipart uploads after SIGTERM", n)
+	}
+	after, _ := filepath.Glob(filepath.Join(os.TempDir(), "iron-streaming-backup-*"))
+	if len(after) != len(before) {
+		t.Errorf("the private folder was left behind: %q", after)
+	}
 }

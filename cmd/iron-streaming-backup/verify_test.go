@@ -5,11 +5,15 @@ import (
 	"encoding/json"
 	"fmt"
 	"io"
+	"os"
+	"path/filepath"
 	"strings"
 	"testing"
 
 	"github.com/aws/aws-sdk-go-v2/aws"
 	"github.com/aws/aws-sdk-go-v2/service/s3"
+
+	"github.com/philips-labs/iron-streaming-backup/internal/testenv"
 )
 
 func getObject(t *testing.T, bucket, key string) []byte {
@@ -70,6 +74,26 @@ func TestVerify(t *testing.T) {
 	}
 	if !strings.Contains(r.stderr, "rows") {
 		t.Errorf("verify does not report row counts:\n%s", r.stderr)
+	}
+
+	// Scheduled like the backup: an IronIO payload whose cmd is
+	// /app/backup.sh verify.
+	root, _ := testenv.RepoRoot()
+	penv := map[string]string{}
+	var base []string
+	for _, kv := range env {
+		k, v, _ := strings.Cut(kv, "=")
+		if k == "PATH" || k == "HOME" || k == "TMPDIR" {
+			base = append(base, kv)
+		} else {
+			penv[k] = v
+		}
+	}
+	payload, _ := json.Marshal(map[string]any{"version": "1", "cmd": []string{filepath.Join(root, "scripts/backup.sh"), "verify", "-max-age", "1h", "db1"}, "env": penv})
+	ppath := filepath.Join(t.TempDir(), "payload.json")
+	os.WriteFile(ppath, payload, 0o600)
+	if r := runJob(t, append(base, "PAYLOAD_FILE="+ppath), "runner"); r.code != 0 || !strings.Contains(r.stderr, "1 of 1 backups verified") {
+		t.Errorf("verify through a payload: exit %d:\n%s", r.code, r.stderr)
 	}
 
 	orig := getObject(t, "backups", key)

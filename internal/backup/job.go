@@ -79,6 +79,15 @@ func (j *Job) Run(ctx context.Context) ([]Result, error) {
 		go func() {
 			defer wg.Done()
 			defer func() { <-sem }()
+			// A panic fails this database, not the process: the other
+			// uploads are still aborted or committed, and the private
+			// folder removed. (backupOne's own defers abort its upload.)
+			defer func() {
+				if r := recover(); r != nil {
+					results[i] = Result{Target: t, Err: fmt.Errorf("internal error: %v", r)}
+					j.Log.Failed(t, results[i].Err)
+				}
+			}()
 			results[i] = j.backupOne(ctx, t)
 		}()
 	}

@@ -23,6 +23,7 @@ func (j *Job) newEncrypter(w io.Writer) (io.WriteCloser, error) {
 func (j *Job) writerOptions() *s3stream.WriterOptions {
 	s := j.Settings
 	return &s3stream.WriterOptions{
+		MaxMemory:    s.MaxMemory,
 		StorageClass: s.StorageClass,
 		SSE:          s.SSE,
 		SSEKMSKeyID:  s.SSEKMSKeyID,

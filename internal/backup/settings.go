@@ -1,14 +1,16 @@
 package backup
 
 import (
+	"bytes"
 	"errors"
 	"fmt"
-	"io"
 	"os"
 	"strconv"
 	"strings"
 
+	"github.com/philips-labs/iron-streaming-backup/internal/osslenc"
 	"github.com/philips-labs/iron-streaming-backup/internal/pgpass"
+	"github.com/philips-labs/iron-streaming-backup/internal/s3stream"
 )
 
 // The job's environment. The first group is the original image's and keeps
@@ -35,6 +37,7 @@ const (
 	EnvPgDumpArgs     = "PG_DUMP_ARGS"      // extra pg_dump arguments
 	EnvPgDump         = "PG_DUMP"           // pg_dump program (default: from PATH)
 	EnvLogFormat      = "LOG_FORMAT"        // text (default) or json
+	EnvMaxMemory      = "S3_MAX_MEMORY"     // cap on one upload's part buffers
 	maxPasswordFile   = 64 << 10            // cap on the encryption password file
 	defaultPBKDF2Iter = 600000
 )
@@ -43,6 +46,7 @@ const (
 type Settings struct {
 	Targets  []pgpass.Entry // the databases to back up, in list order
 	Skipped  string         // why Targets is empty although the list is fine
+	Warnings []string       // things worth a line in the log; no secrets
 	Password []byte         // the encryption password
 
 	Bucket       string
@@ -61,7 +65,12 @@ type Settings struct {
 	PgDumpArgs  []string
 	PgDump      string
 	JSONLogs    bool
+	MaxMemory   int64 // bytes of part buffers per upload
 }
+
+// DefaultMaxMemory caps the part buffers of one upload: 40 MiB are used up
+// to 2 GiB stored, and 256 MiB allow objects up to about 1 TiB.
+const DefaultMaxMemory = 256 << 20
 
 // Load reads the settings from the environment (getenv is os.Getenv in the
 // command). only, when not empty, selects the target with that prefix. All
@@ -91,7 +100,7 @@ func Load(getenv func(string) string, only string) (*Settings, error) {
 	}
 
 	// The encryption password.
-	if pw, err := loadPassword(getenv); err != nil {
+	if pw, err := loadPassword(getenv, func(m string) { s.Warnings = append(s.Warnings, m) }); err != nil {
 		errs = append(errs, err)
 	} else {
 		s.Password = pw
@@ -151,11 +160,20 @@ func Load(getenv func(string) string, only string) (*Settings, error) {
 	}
 	s.PgDumpArgs = strings.Fields(getenv(EnvPgDumpArgs))
 	for _, a := range s.PgDumpArgs {
-		if forbiddenDumpArg(a) {
-			bad("%s: %q is set by the job itself and cannot be overridden", EnvPgDumpArgs, a)
+		if err := checkDumpArg(a); err != nil {
+			errs = append(errs, err)
 		}
 	}
 	s.PgDump = or(getenv(EnvPgDump), "pg_dump")
+	s.MaxMemory = DefaultMaxMemory
+	if v := strings.TrimSpace(getenv(EnvMaxMemory)); v != "" {
+		n, err := s3stream.ParseSize(v)
+		if err != nil || n < 64<<20 {
+			bad("%s=%q: use a size of at least 64MiB, e.g. 512MiB", EnvMaxMemory, v)
+		} else {
+			s.MaxMemory = n
+		}
+	}
 	switch lf := strings.ToLower(or(getenv(EnvLogFormat), "text")); lf {
 	case "text":
 	case "json":
@@ -206,58 +224,71 @@ func (s *Settings) loadStorage(getenv func(string) string) []error {
 }
 
 // loadPassword reads the encryption password from PASS_FILE_BASE64 or the
-// file named by PASSWORD_FILE. As with openssl's -pass file:, only the first
-// line counts and its line end is dropped; the original image wrote the
-// password file from PASS_FILE_BASE64 and passed it to openssl -pass file:,
-// so both forms must give openssl the same password.
-func loadPassword(getenv func(string) string) ([]byte, error) {
-	var data []byte
-	var from string
+// file named by PASSWORD_FILE exactly as "openssl enc -pass file:" reads a
+// file: the original image wrote PASS_FILE_BASE64 to a file and passed it
+// to openssl that way, and every restore command does the same. So only
+// the first line counts, without its "\n" but with a "\r" before it, cut
+// at a NUL byte and at 1023 bytes (openssl's buffer); warn is told of a
+// trailing "\r" or a cut.
+func loadPassword(getenv func(string) string, warn func(string)) ([]byte, error) {
 	switch {
 	case getenv(EnvPassBase64) != "":
-		from = "$" + EnvPassBase64
+		from := "$" + EnvPassBase64
 		b, err := pgpass.DecodeBase64(getenv(EnvPassBase64))
 		if err != nil {
 			return nil, fmt.Errorf("%s: %w", from, err)
 		}
-		data = b
+		// "stdin" reads the first line of the given reader by openssl's rules.
+		pw, err := osslenc.ParsePass("stdin", bytes.NewReader(b), func(m string) { warn(from + ": " + m) })
+		if err != nil {
+			return nil, fmt.Errorf("%s: the encryption password is empty", from)
+		}
+		return pw, nil
 	case getenv(EnvPasswordFile) != "":
-		from = fmt.Sprintf("$%s (%s)", EnvPasswordFile, getenv(EnvPasswordFile))
-		f, err := os.Open(getenv(EnvPasswordFile))
-		if err != nil {
+		name := getenv(EnvPasswordFile)
+		if st, err := os.Stat(name); err != nil {
 			return nil, fmt.Errorf("%s: %w", EnvPasswordFile, err)
+		} else if st.Size() > maxPasswordFile {
+			return nil, fmt.Errorf("%s (%s): larger than %d bytes; it should hold the password alone", EnvPasswordFile, name, maxPasswordFile)
 		}
-		defer f.Close()
-		b, err := io.ReadAll(io.LimitReader(f, maxPasswordFile+1))
+		pw, err := osslenc.ParsePass("file:"+name, nil, func(m string) { warn(EnvPasswordFile + ": " + m) })
 		if err != nil {
-			return nil, fmt.Errorf("%s: %w", EnvPasswordFile, err)
+			return nil, fmt.Errorf("%s (%s): %w", EnvPasswordFile, name, err)
 		}
-		if len(b) > maxPasswordFile {
-			return nil, fmt.Errorf("%s: larger than %d bytes; it should hold the password alone", from, maxPasswordFile)
-		}
-		data = b
-	default:
-		return nil, fmt.Errorf("no encryption password: set %s or %s", EnvPassBase64, EnvPasswordFile)
+		return pw, nil
 	}
-	if i := strings.IndexByte(string(data), '\n'); i >= 0 {
-		data = data[:i]
-	}
-	if len(data) == 0 {
-		return nil, fmt.Errorf("%s: the encryption password is empty", from)
-	}
-	return data, nil
+	return nil, fmt.Errorf("no encryption password: set %s or %s", EnvPassBase64, EnvPasswordFile)
 }
 
-// forbiddenDumpArg reports whether a pg_dump argument would change what the
-// job relies on: where the dump goes, its format, the connection.
-func forbiddenDumpArg(a string) bool {
-	for _, p := range []string{"-f", "--file", "-F", "--format", "-h", "--host", "-p", "--port",
-		"-U", "--username", "-d", "--dbname", "-W", "--password", "-Z", "--compress", "-j", "--jobs"} {
-		if a == p || strings.HasPrefix(a, p+"=") || (len(p) == 2 && strings.HasPrefix(a, p) && !strings.HasPrefix(a, "--")) {
-			return true
+// checkDumpArg refuses a pg_dump argument that would change what the job
+// relies on: where the dump goes, its format, compression, the connection.
+// pg_dump accepts unambiguous abbreviations of long options, so a prefix
+// of a forbidden option is refused too; and a word that is not an option
+// would be taken as the database name, so options must be written
+// --name=value.
+func checkDumpArg(a string) error {
+	if !strings.HasPrefix(a, "-") {
+		return fmt.Errorf("%s: %q is not an option; write options with their value as --name=value", EnvPgDumpArgs, a)
+	}
+	if name, ok := strings.CutPrefix(a, "--"); ok {
+		name, _, _ = strings.Cut(name, "=")
+		for _, long := range []string{"file", "format", "host", "port", "username", "dbname", "password", "no-password", "compress", "jobs"} {
+			if len(name) >= 2 && strings.HasPrefix(long, name) {
+				return fmt.Errorf("%s: %q (--%s) is set by the job itself and cannot be overridden", EnvPgDumpArgs, a, long)
+			}
+		}
+		return nil
+	}
+	// Short options, possibly bundled: -Fp, -vf x.
+	for _, c := range a[1:] {
+		if strings.ContainsRune("fFhpUdWwZj", c) {
+			return fmt.Errorf("%s: %q (-%c) is set by the job itself and cannot be overridden", EnvPgDumpArgs, a, c)
+		}
+		if !strings.ContainsRune("abBcCsvOxX", c) {
+			break // an option with a value: the rest is the value
 		}
 	}
-	return false
+	return nil
 }
 
 func prefixLines(prefix string, err error) []error {

@@ -92,7 +92,7 @@ func TestLoadReportsEveryProblem(t *testing.T) {
 	msg := err.Error()
 	for _, want := range []string{
 		"line 2:", "no encryption password", "S3_BUCKET is not set", "must be set together",
-		`COMPRESSION="lz4"`, `PARALLEL="0"`, `"-f" is set by the job`, `ENCRYPTION_KDF="scrypt"`,
+		`COMPRESSION="lz4"`, `PARALLEL="0"`, `(-f) is set by the job`, `"/tmp/x" is not an option`, `ENCRYPTION_KDF="scrypt"`,
 	} {
 		if !strings.Contains(msg, want) {
 			t.Errorf("errors lack %q:\n%s", want, msg)
@@ -111,7 +111,7 @@ func TestLoadPasswordFile(t *testing.T) {
 		{"first line", "key one\nsecond line\n", "key one", ""},
 		{"no newline", "k", "k", ""},
 		{"carriage return kept as openssl does", "k\r\n", "k\r", ""},
-		{"empty", "\n", "", "password is empty"},
+		{"empty", "\n", "", "is empty"},
 	} {
 		t.Run(tc.name, func(t *testing.T) {
 			p := filepath.Join(dir, strings.ReplaceAll(tc.name, " ", "_"))
@@ -146,5 +146,44 @@ func TestLoadUnknownPrefix(t *testing.T) {
 	_, err := Load(getenv(seedEnv()), "db3")
 	if err == nil || !strings.Contains(err.Error(), "db3") {
 		t.Fatalf("got %v", err)
+	}
+}
+
+// A key longer than openssl's line buffer is cut where openssl cuts it, so
+// that the documented restore (openssl enc -d -pass file:KEY) decrypts.
+func TestLoadLongPassword(t *testing.T) {
+	long := strings.Repeat("0123456789abcdef", 128) // 2048 bytes
+	env := seedEnv()
+	env["PASS_FILE_BASE64"] = base64.StdEncoding.EncodeToString([]byte(long + "\n"))
+	s, err := Load(getenv(env), "")
+	if err != nil {
+		t.Fatal(err)
+	}
+	if string(s.Password) != long[:1023] {
+		t.Errorf("password has %d bytes, want openssl's 1023", len(s.Password))
+	}
+	if len(s.Warnings) != 1 || strings.Contains(s.Warnings[0], long[:16]) {
+		t.Errorf("warnings %q, want one without the password", s.Warnings)
+	}
+	env["PASS_FILE_BASE64"] = base64.StdEncoding.EncodeToString([]byte("abc\x00def\n"))
+	if s, err := Load(getenv(env), ""); err != nil || string(s.Password) != "abc" {
+		t.Errorf("a NUL ends the password as in openssl: %q %v", s.Password, err)
+	}
+}
+
+func TestCheckDumpArg(t *testing.T) {
+	for _, tc := range []struct {
+		arg string
+		ok  bool
+	}{
+		{"--no-owner", true}, {"--exclude-table=audit.*", true}, {"-O", true}, {"-x", true}, {"-t", true},
+		{"--schema=public", true}, {"-vO", true}, {"-tf", true}, // -t's value is "f"
+		{"--format=p", false}, {"--form=p", false}, {"--fo=c", false}, {"--ho=x", false}, {"--dbn=x", false},
+		{"--us=x", false}, {"--compr=5", false}, {"-Fp", false}, {"-vf", false}, {"-Z0", false}, {"-j4", false},
+		{"--file=x", false}, {"mydb", false}, {"--password", false},
+	} {
+		if err := checkDumpArg(tc.arg); (err == nil) != tc.ok {
+			t.Errorf("%q: %v, want ok=%v", tc.arg, err, tc.ok)
+		}
 	}
 }

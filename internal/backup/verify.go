@@ -8,6 +8,7 @@ import (
 	"io"
 	"os"
 	"os/exec"
+	"regexp"
 	"strconv"
 	"strings"
 	"syscall"
@@ -305,7 +306,9 @@ func (v *Verifier) countRestored(ctx context.Context, tables map[string]int64) (
 	}
 	var script strings.Builder
 	for _, n := range names {
-		fmt.Fprintf(&script, "SELECT count(*) FROM %s;\n", n)
+		// ONLY: pg_dump's COPY of a parent holds its own rows, not its
+		// inheritance children's.
+		fmt.Fprintf(&script, "SELECT count(*) FROM ONLY %s;\n", n)
 	}
 	cmd := exec.CommandContext(ctx, "psql", "--no-psqlrc", "--no-password", "--tuples-only", "--no-align", "-v", "ON_ERROR_STOP=1", "--dbname", v.RestoreInto)
 	cmd.Env = restoreEnv()
@@ -358,14 +361,13 @@ func compareRows(what string, got, want map[string]int64) error {
 // settings (the scratch database's password comes from PGPASSWORD or a
 // pgpass file, never from the command line) without the job's secrets.
 func restoreEnv() []string {
-	var env []string
+	env := childEnv("")
 	for _, kv := range os.Environ() {
 		name, _, _ := strings.Cut(kv, "=")
-		switch name {
-		case EnvPgpassBase64, EnvPassBase64, EnvSecretKey, "AWS_SESSION_TOKEN":
-			continue
+		if strings.HasPrefix(name, "PG") && !strings.HasPrefix(name, "PGSSL") &&
+			name != EnvPgpassBase64 && name != EnvPgpassFile && name != EnvPgDump && name != EnvPgDumpArgs {
+			env = append(env, kv)
 		}
-		env = append(env, kv)
 	}
 	return env
 }
@@ -403,7 +405,7 @@ func CheckConnString(s string) error {
 		return nil
 	}
 	l := strings.ToLower(s)
-	if strings.Contains(l, "password=") {
+	if regexp.MustCompile(`password\s*=`).MatchString(l) {
 		return errors.New("-restore-into: the connection string holds a password; give it in PGPASSWORD or a pgpass file instead")
 	}
 	if strings.HasPrefix(l, "postgres://") || strings.HasPrefix(l, "postgresql://") {
