@@ -9,6 +9,7 @@ import (
 	"fmt"
 	"io"
 	"os"
+	"runtime/pprof"
 	"sort"
 	"strings"
 	"text/tabwriter"
@@ -74,18 +75,21 @@ Optional settings (default):
     AWS_REGION, AWS_ENDPOINT_URL, AWS_PROFILE
                          as for every AWS tool (region found from the bucket)
     COMPRESSION          gzip or zstd; zstd objects end in .zst.aes (gzip)
-    COMPRESSION_LEVEL    gzip 1-9, zstd 1-4 (gzip 6, zstd 2)
+    COMPRESSION_LEVEL    gzip 1-9, zstd 1-4 (gzip 3, zstd 2)
     ENCRYPTION_KDF       evp (openssl enc's default key derivation) or pbkdf2 (evp)
     ENCRYPTION_ITER      PBKDF2 iterations (600000)
     PARALLEL             databases backed up at once (1)
     DUMP_FORMAT          plain or custom; custom objects end in .dump.gz.aes (plain)
-    PG_DUMP_ARGS         extra pg_dump arguments, split at spaces (none)
+    PG_DUMP_ARGS         extra pg_dump options, --name=value, split at spaces (none)
     PG_DUMP              the pg_dump program (pg_dump from PATH)
+    S3_MAX_MEMORY        cap on one upload's part buffers; objects up to about
+                         4096 x half of it fit (256MiB: about 1 TiB) (256MiB)
     LOG_FORMAT           text or json (text)
 
 Options:
     -h                   show this help
     -version             print the version
+    -cpuprofile FILE     write a Go CPU profile of the run to FILE
 
 Exit status:
     0  every selected database was backed up (verify: every backup checked out)
@@ -105,8 +109,20 @@ func main() { cli.Main(tool, run) }
 func run(ctx context.Context, args []string, stdin io.Reader, stdout, stderr io.Writer) error {
 	fs := cli.NewFlagSet(tool, usage, stderr)
 	version := fs.Bool("version", false, "")
+	cpuprofile := fs.String("cpuprofile", "", "")
 	if err := cli.Parse(fs, args); err != nil {
 		return err
+	}
+	if *cpuprofile != "" {
+		f, err := os.Create(*cpuprofile)
+		if err != nil {
+			return err
+		}
+		defer f.Close()
+		if err := pprof.StartCPUProfile(f); err != nil {
+			return err
+		}
+		defer pprof.StopCPUProfile()
 	}
 	if *version {
 		fmt.Fprintln(stdout, tool, cli.Version())
@@ -139,6 +155,9 @@ func runBackup(ctx context.Context, only string, stderr io.Writer) error {
 	s, err := backup.Load(os.Getenv, only)
 	if err != nil {
 		return cli.Usage(err)
+	}
+	for _, w := range s.Warnings {
+		fmt.Fprintf(stderr, "%s: warning: %s\n", tool, w)
 	}
 	if s.Skipped != "" {
 		fmt.Fprintf(stderr, "%s: %s: nothing to back up\n", tool, s.Skipped)
@@ -198,6 +217,9 @@ func runVerify(ctx context.Context, args []string, stderr io.Writer) error {
 	s, err := backup.Load(os.Getenv, fs.Arg(0))
 	if err != nil {
 		return cli.Usage(err)
+	}
+	for _, w := range s.Warnings {
+		fmt.Fprintf(stderr, "%s: warning: %s\n", tool, w)
 	}
 	if s.Skipped != "" {
 		fmt.Fprintf(stderr, "%s: %s: nothing to verify\n", tool, s.Skipped)

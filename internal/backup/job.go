@@ -217,6 +217,7 @@ func (j *Job) stream(ctx context.Context, t pgpass.Entry, info *Info) (err error
 	if err := cmd.Start(); err != nil {
 		return fmt.Errorf("starting pg_dump: %w", err)
 	}
+	growPipe(stdout)
 	// pg_dump 15.14 and later end with an \unrestrict line after the
 	// completion comment, so keep a little more than the comment.
 	end := &tailBuffer{max: 1024}
@@ -227,7 +228,7 @@ func (j *Job) stream(ctx context.Context, t pgpass.Entry, info *Info) (err error
 		rows = dumpstat.NewCounter()
 		sinks = append(sinks, rows)
 	}
-	plain, copyErr := io.CopyBuffer(onlyWriter{io.MultiWriter(sinks...)}, onlyReader{stdout}, make([]byte, 256<<10))
+	plain, copyErr := io.CopyBuffer(onlyWriter{io.MultiWriter(sinks...)}, onlyReader{stdout}, make([]byte, 1<<20))
 	if copyErr != nil {
 		// The pipeline failed (the upload, most likely): stop pg_dump.
 		cmd.Process.Kill()

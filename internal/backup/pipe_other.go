@@ -1,0 +1,7 @@
+//go:build !linux
+
+package backup
+
+import "io"
+
+func growPipe(io.Reader) {}
