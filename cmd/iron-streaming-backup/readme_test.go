@@ -80,18 +80,7 @@ func TestReadmeRestores(t *testing.T) {
 				t.Fatalf("README lacks a stock (aws) or our (s3get) one-liner for %q: %q", combo, lines)
 			}
 			c := strings.Fields(combo)
-			folder := fmt.Sprintf("readme%d", i)
-			env := jobEnv(twoDatabases(), "backups", "",
-				"S3_PREFIX="+folder, "COMPRESSION="+c[0], "DUMP_FORMAT="+c[1], "ENCRYPTION_KDF="+c[2])
-			if r := runJob(t, env, "db1"); r.code != 0 {
-				t.Fatalf("backup: exit %d:\n%s", r.code, r.stderr)
-			}
-			var key string
-			for _, k := range objects(t, "backups") {
-				if strings.HasPrefix(k, folder+"/db1-") && !strings.HasSuffix(k, ".manifest.json") {
-					key = k
-				}
-			}
+			_, key := freshBackup(t, fmt.Sprintf("readme%d", i), "COMPRESSION="+c[0], "DUMP_FORMAT="+c[1], "ENCRYPTION_KDF="+c[2])
 			for _, l := range lines {
 				m := readmeKey.FindStringSubmatch(l)
 				if m == nil || !strings.HasSuffix(key, m[1]) {

@@ -12,6 +12,7 @@ import (
 	"os"
 
 	"github.com/philips-labs/iron-streaming-backup/internal/cli"
+	"github.com/philips-labs/iron-streaming-backup/internal/iox"
 	"github.com/philips-labs/iron-streaming-backup/internal/osslenc"
 )
 
@@ -150,7 +151,9 @@ func encrypt(out io.Writer, in io.Reader, opts osslenc.Options) error {
 	if err != nil {
 		return err
 	}
-	if err := copyAhead(w, &inputReader{in}); err != nil {
+	// Read the next chunk while the current one is encrypted: on two
+	// cores reading then costs no time.
+	if _, err := iox.CopyAhead(w, &inputReader{in}, 256<<10, 2); err != nil {
 		return err
 	}
 	return w.Close()

@@ -23,6 +23,7 @@ import (
 	"github.com/aws/aws-sdk-go-v2/service/s3"
 
 	"github.com/philips-labs/iron-streaming-backup/internal/dumpstat"
+	"github.com/philips-labs/iron-streaming-backup/internal/iox"
 	"github.com/philips-labs/iron-streaming-backup/internal/pgpass"
 )
 
@@ -228,7 +229,9 @@ func (j *Job) stream(ctx context.Context, t pgpass.Entry, info *Info) (err error
 		rows = dumpstat.NewCounter()
 		sinks = append(sinks, rows)
 	}
-	plain, copyErr := io.CopyBuffer(onlyWriter{io.MultiWriter(sinks...)}, onlyReader{stdout}, make([]byte, 1<<20))
+	// Read up to 8 MiB ahead, so that pg_dump (and the server behind it)
+	// keep going while the compressor is busy with a burst.
+	plain, copyErr := iox.CopyAhead(io.MultiWriter(sinks...), stdout, 1<<20, 8)
 	if copyErr != nil {
 		// The pipeline failed (the upload, most likely): stop pg_dump.
 		cmd.Process.Kill()
