@@ -21,8 +21,10 @@ check:
 	$(GO) vet ./...
 	@out=$$(gofmt -l .); if [ -n "$$out" ]; then echo "gofmt needed:"; echo "$$out"; exit 1; fi
 	$(GO) run honnef.co/go/tools/cmd/staticcheck@v0.8.2 ./...
-	@cp go.mod /tmp/isb-go.mod.bak && cp go.sum /tmp/isb-go.sum.bak && $(GO) mod tidy && \
-	 if ! git diff --quiet -- go.mod go.sum; then git diff -- go.mod go.sum; cp /tmp/isb-go.mod.bak go.mod; cp /tmp/isb-go.sum.bak go.sum; echo "go mod tidy changes go.mod/go.sum"; exit 1; fi
+	@tmp=$$(mktemp -d) && cp go.mod go.sum $$tmp/ && $(GO) mod tidy && \
+	 if ! cmp -s go.mod $$tmp/go.mod || ! cmp -s go.sum $$tmp/go.sum; then \
+	   diff -u $$tmp/go.mod go.mod; cp $$tmp/go.mod $$tmp/go.sum .; rm -rf $$tmp; \
+	   echo "go mod tidy changes go.mod or go.sum: run it and commit the result"; exit 1; fi; rm -rf $$tmp
 
 bench: setup build
 	scripts/bench.sh

@@ -71,13 +71,12 @@ func main() {
 func say(format string, args ...any) { fmt.Fprintf(os.Stderr, "jobbench: "+format+"\n", args...) }
 
 type row struct {
-	name    string
-	wall    time.Duration
-	plain   int64
-	stored  int64
-	cpu     time.Duration
-	maxRSS  int64 // KiB
-	comment string
+	name   string
+	wall   time.Duration
+	plain  int64
+	stored int64
+	cpu    time.Duration
+	maxRSS int64 // KiB
 }
 
 func run(ctx context.Context) error {
