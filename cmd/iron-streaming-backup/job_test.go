@@ -548,9 +548,12 @@ func TestS3FaultsRetried(t *testing.T) {
 	slow := p.Add(faultproxy.Rule{Method: "PUT", Query: "partNumber", Nth: 1, Fault: faultproxy.SlowDown})
 	reset := p.Add(faultproxy.Rule{Method: "PUT", Query: "partNumber", Nth: 3, Fault: faultproxy.ResetBody})
 	list := pgpassLine("bigdb", "postgres", pg.Password, "big") + "\n"
-	r := runJob(t, jobEnv(list, "backups", p.URL))
+	r := runJob(t, jobEnv(list, "backups", p.URL, "PROGRESS_INTERVAL=200ms"))
 	if r.code != 0 {
 		t.Fatalf("exit %d:\n%s", r.code, r.stderr)
+	}
+	if !strings.Contains(r.stderr, "stored so far") {
+		t.Errorf("no progress line in the log:\n%s", r.stderr)
 	}
 	if slow.Hits(p) != 1 || reset.Hits(p) != 1 {
 		t.Fatalf("faults injected: SlowDown %d, reset %d; want 1 each (is the dump big enough for 3 parts?)", slow.Hits(p), reset.Hits(p))

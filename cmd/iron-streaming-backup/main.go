@@ -85,6 +85,7 @@ Optional settings (default):
     S3_MAX_MEMORY        cap on one upload's part buffers; objects up to about
                          4096 x half of it fit (256MiB: about 1 TiB) (256MiB)
     LOG_FORMAT           text or json (text)
+    PROGRESS_INTERVAL    how often a running backup logs progress; 0: never (1m)
 
 Options:
     -h                   show this help

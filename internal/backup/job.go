@@ -18,6 +18,7 @@ import (
 	"strconv"
 	"strings"
 	"sync"
+	"sync/atomic"
 	"time"
 
 	"github.com/aws/aws-sdk-go-v2/service/s3"
@@ -182,7 +183,8 @@ func (j *Job) stream(ctx context.Context, t pgpass.Entry, info *Info) (err error
 	ctx, cancel := context.WithCancel(ctx)
 	defer cancel()
 
-	up, err := j.newUpload(ctx, info.Key)
+	stored := &atomic.Int64{}
+	up, err := j.newUpload(ctx, info.Key, stored)
 	if err != nil {
 		return err
 	}
@@ -222,16 +224,19 @@ func (j *Job) stream(ctx context.Context, t pgpass.Entry, info *Info) (err error
 	// pg_dump 15.14 and later end with an \unrestrict line after the
 	// completion comment, so keep a little more than the comment.
 	end := &tailBuffer{max: 1024}
-	sinks := []io.Writer{comp, end}
+	counted := &countingWriter{}
+	sinks := []io.Writer{comp, end, counted}
 	var rows *dumpstat.Counter
 	if j.Settings.Format == "plain" {
 		// Row counts per table, for the manifest: verify compares them.
 		rows = dumpstat.NewCounter()
 		sinks = append(sinks, rows)
 	}
+	stopProgress := j.progress(t, info, counted, stored)
 	// Read up to 8 MiB ahead, so that pg_dump (and the server behind it)
 	// keep going while the compressor is busy with a burst.
 	plain, copyErr := iox.CopyAhead(io.MultiWriter(sinks...), stdout, 1<<20, 8)
+	stopProgress()
 	if copyErr != nil {
 		// The pipeline failed (the upload, most likely): stop pg_dump.
 		cmd.Process.Kill()
@@ -377,6 +382,39 @@ func (j *Job) serverVersion(ctx context.Context, t pgpass.Entry) (Version, error
 func fileExists(p string) bool {
 	st, err := os.Stat(p)
 	return err == nil && !st.IsDir()
+}
+
+// progress logs a line every Settings.Progress until the returned function
+// is called.
+func (j *Job) progress(t pgpass.Entry, info *Info, plain *countingWriter, stored *atomic.Int64) (stop func()) {
+	if j.Settings.Progress <= 0 {
+		return func() {}
+	}
+	done := make(chan struct{})
+	finished := make(chan struct{})
+	go func() {
+		defer close(finished)
+		tick := time.NewTicker(j.Settings.Progress)
+		defer tick.Stop()
+		for {
+			select {
+			case <-done:
+				return
+			case <-tick.C:
+				j.Log.Progress(t, plain.n.Load(), stored.Load(), j.now().Sub(info.Started))
+			}
+		}
+	}()
+	return func() { close(done); <-finished }
+}
+
+// countingWriter counts what passes, for progress lines from another
+// goroutine.
+type countingWriter struct{ n atomic.Int64 }
+
+func (c *countingWriter) Write(p []byte) (int, error) {
+	c.n.Add(int64(len(p)))
+	return len(p), nil
 }
 
 // tailBuffer keeps the last max bytes written to it.

@@ -60,6 +60,17 @@ func (l *Logger) Done(t pgpass.Entry, i *Info) {
 		Bytes(i.PlainSize), Bytes(i.StoredSize), 100*ratio(i.StoredSize, i.PlainSize), d.Round(time.Millisecond), Bytes(int64(rate(i.PlainSize, d))))
 }
 
+// Progress logs how far a running backup got.
+func (l *Logger) Progress(t pgpass.Entry, plain, stored int64, d time.Duration) {
+	if l.json != nil {
+		l.json.Info("backup progress", "prefix", t.Prefix, "plain_bytes", plain, "stored_bytes", stored,
+			"seconds", d.Seconds(), "plain_bytes_per_second", rate(plain, d))
+		return
+	}
+	l.text("%s: %s dumped, %s stored so far, %s, %s/s", t.Prefix, Bytes(plain), Bytes(stored),
+		d.Round(time.Second), Bytes(int64(rate(plain, d))))
+}
+
 // Failed logs a failed backup: one line.
 func (l *Logger) Failed(t pgpass.Entry, err error) {
 	msg := strings.ReplaceAll(err.Error(), "\n", "; ")

@@ -4,6 +4,7 @@ import (
 	"context"
 	"encoding/json"
 	"io"
+	"sync/atomic"
 
 	"github.com/philips-labs/iron-streaming-backup/internal/osslenc"
 	"github.com/philips-labs/iron-streaming-backup/internal/s3stream"
@@ -33,8 +34,9 @@ func (j *Job) writerOptions() *s3stream.WriterOptions {
 
 // newUpload starts the object's upload; nothing is visible in the bucket
 // until its Close commits it.
-func (j *Job) newUpload(ctx context.Context, key string) (*s3stream.Writer, error) {
+func (j *Job) newUpload(ctx context.Context, key string, stored *atomic.Int64) (*s3stream.Writer, error) {
 	opts := j.writerOptions()
+	opts.Progress = func(p s3stream.Progress) { stored.Store(p.Bytes) }
 	if err := opts.Validate(); err != nil {
 		return nil, err
 	}

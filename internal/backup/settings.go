@@ -7,6 +7,7 @@ import (
 	"os"
 	"strconv"
 	"strings"
+	"time"
 
 	"github.com/philips-labs/iron-streaming-backup/internal/osslenc"
 	"github.com/philips-labs/iron-streaming-backup/internal/pgpass"
@@ -38,6 +39,7 @@ const (
 	EnvPgDump         = "PG_DUMP"           // pg_dump program (default: from PATH)
 	EnvLogFormat      = "LOG_FORMAT"        // text (default) or json
 	EnvMaxMemory      = "S3_MAX_MEMORY"     // cap on one upload's part buffers
+	EnvProgress       = "PROGRESS_INTERVAL" // how often a running backup logs progress
 	maxPasswordFile   = 64 << 10            // cap on the encryption password file
 	defaultPBKDF2Iter = 600000
 )
@@ -65,7 +67,8 @@ type Settings struct {
 	PgDumpArgs  []string
 	PgDump      string
 	JSONLogs    bool
-	MaxMemory   int64 // bytes of part buffers per upload
+	MaxMemory   int64         // bytes of part buffers per upload
+	Progress    time.Duration // interval of progress lines; 0: none
 }
 
 // DefaultMaxMemory caps the part buffers of one upload: 40 MiB are used up
@@ -165,6 +168,15 @@ func Load(getenv func(string) string, only string) (*Settings, error) {
 		}
 	}
 	s.PgDump = or(getenv(EnvPgDump), "pg_dump")
+	s.Progress = time.Minute
+	if v := strings.TrimSpace(getenv(EnvProgress)); v != "" {
+		d, err := time.ParseDuration(v)
+		if err != nil || d < 0 || (d > 0 && d < 100*time.Millisecond) {
+			bad("%s=%q: use a duration such as 30s or 5m (0 for none)", EnvProgress, v)
+		} else {
+			s.Progress = d
+		}
+	}
 	s.MaxMemory = DefaultMaxMemory
 	if v := strings.TrimSpace(getenv(EnvMaxMemory)); v != "" {
 		n, err := s3stream.ParseSize(v)
