@@ -105,7 +105,10 @@ Restore (the key in KEYFILE):
       | osslenc -d -pass file:KEYFILE | gzip -d | psql -d NEWDB
 `
 
-func main() { cli.Main(tool, run) }
+func main() {
+	cli.TightGC()
+	cli.Main(tool, run)
+}
 
 func run(ctx context.Context, args []string, stdin io.Reader, stdout, stderr io.Writer) error {
 	fs := cli.NewFlagSet(tool, usage, stderr)

@@ -8,6 +8,7 @@ import (
 	"fmt"
 	"io"
 	"os"
+	"path/filepath"
 	"time"
 
 	"github.com/philips-labs/iron-streaming-backup/internal/cli"
@@ -33,9 +34,11 @@ mismatch shows only as "s3get: error: checksum mismatch ..." and exit
 status 1, so check the status (in a shell pipeline, with set -o pipefail).
 
 Options:
-    -o FILE                 Write to FILE instead of standard output. FILE is
-                            created when the first byte arrives and removed
-                            if the download fails.
+    -o FILE                 Write to FILE instead of standard output. The
+                            bytes go to a temporary file next to FILE, which
+                            is renamed to FILE when the download succeeded
+                            and removed when it failed: a failed download
+                            neither creates nor changes FILE.
     --no-verify             Do not read the manifest nor check the object.
     -b BUCKET -k KEY        The object, instead of s3://BUCKET/KEY.
     --endpoint URL          An S3-compatible service, e.g. http://127.0.0.1:7070
@@ -44,7 +47,8 @@ Options:
                             else the bucket's, asked from the service).
     --path-style            Address buckets as URL/BUCKET/KEY, as most
                             S3-compatible stores need (also S3_PATH_STYLE=true).
-    -c N                    Ranges downloaded at once (default 4).
+    -c N                    Ranges downloaded ahead of the one being written
+                            (default 4): up to N + 1 ranged GETs run at once.
     --range-size SIZE       Size of one ranged GET (default 8MiB); memory is
                             about (N + 1) x SIZE.
     -q                      No progress line, even on a terminal.
@@ -68,7 +72,10 @@ Exit status:
     2  usage error; nothing was done
 `
 
-func main() { cli.Main("s3get", run) }
+func main() {
+	cli.TightGC()
+	cli.Main("s3get", run)
+}
 
 func run(ctx context.Context, args []string, stdin io.Reader, stdout, stderr io.Writer) error {
 	fs := cli.NewFlagSet("s3get", usage, stderr)
@@ -106,6 +113,8 @@ func run(ctx context.Context, args []string, stdin io.Reader, stdout, stderr io.
 	case *output != "" && *output != "-":
 		file = &lazyFile{path: *output}
 		out = file
+		// Every failure, a panic included, leaves FILE as it was.
+		defer file.Remove()
 	case s3cli.IsTerminal(stdout):
 		return cli.WithHint(cli.Usagef("refusing to write an object to a terminal"), "redirect standard output, or use -o FILE")
 	}
@@ -145,12 +154,9 @@ func run(ctx context.Context, args []string, stdin io.Reader, stdout, stderr io.
 	_, err = r.WriteTo(out)
 	r.Close() // ends the progress line before anything else is printed
 	if err == nil && file != nil {
-		err = file.Close()
+		err = file.Commit()
 	}
 	if err != nil {
-		if file != nil {
-			file.Remove()
-		}
 		return err
 	}
 	if f.Verbose {
@@ -164,22 +170,53 @@ func run(ctx context.Context, args []string, stdin io.Reader, stdout, stderr io.
 	return nil
 }
 
-// lazyFile creates its file on the first write (or on Close), so that a
-// download that fails before its first byte leaves no file behind.
+// lazyFile writes a file by way of a temporary file in the same folder,
+// created on the first write (or on Commit), and renamed into place by
+// Commit. A download that fails never creates, truncates or removes the
+// file itself. A path that names something other than a regular file, such
+// as /dev/null or a named pipe, is written in place.
 type lazyFile struct {
-	path string
-	f    *os.File
+	path   string
+	f      *os.File
+	tmp    string // the temporary file; "" when writing in place
+	mode   os.FileMode
+	done   bool // committed
+	target string
 }
 
 func (l *lazyFile) open() error {
 	if l.f != nil {
 		return nil
 	}
-	f, err := os.OpenFile(l.path, os.O_WRONLY|os.O_CREATE|os.O_TRUNC, 0o666)
+	// A symbolic link stays a link: its target is replaced.
+	target, err := filepath.EvalSymlinks(l.path)
+	if errors.Is(err, os.ErrNotExist) {
+		target, err = l.path, nil
+	}
 	if err != nil {
 		return err
 	}
-	l.f = f
+	l.mode = 0o644
+	if st, err := os.Stat(target); err == nil {
+		if !st.Mode().IsRegular() {
+			f, err := os.OpenFile(target, os.O_WRONLY, 0)
+			if err != nil {
+				return err
+			}
+			l.f = f
+			return nil
+		}
+		l.mode = st.Mode().Perm()
+	}
+	dir, base := filepath.Split(target)
+	if dir == "" {
+		dir = "."
+	}
+	f, err := os.CreateTemp(dir, "."+base+".*.part")
+	if err != nil {
+		return err
+	}
+	l.f, l.tmp, l.target = f, f.Name(), target
 	return nil
 }
 
@@ -190,18 +227,40 @@ func (l *lazyFile) Write(p []byte) (int, error) {
 	return l.f.Write(p)
 }
 
-// Close creates the file if no byte came (an empty object) and closes it.
-func (l *lazyFile) Close() error {
+// Commit creates the file if no byte came (an empty object), closes it,
+// and renames it into place.
+func (l *lazyFile) Commit() error {
 	if err := l.open(); err != nil {
 		return err
 	}
-	return l.f.Close()
+	if l.tmp == "" {
+		l.done = true
+		return l.f.Close()
+	}
+	err := l.f.Chmod(l.mode)
+	if err == nil {
+		err = l.f.Sync()
+	}
+	if cerr := l.f.Close(); err == nil {
+		err = cerr
+	}
+	if err == nil {
+		err = os.Rename(l.tmp, l.target)
+	}
+	if err != nil {
+		return err
+	}
+	l.done = true
+	return nil
 }
 
-// Remove deletes the file after a failure, if it was created.
+// Remove deletes the temporary file, unless Commit renamed it into place.
 func (l *lazyFile) Remove() {
-	if l.f != nil {
-		l.f.Close()
-		os.Remove(l.path)
+	if l.f == nil || l.done {
+		return
+	}
+	l.f.Close()
+	if l.tmp != "" {
+		os.Remove(l.tmp)
 	}
 }

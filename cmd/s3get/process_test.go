@@ -70,13 +70,14 @@ func TestLargeObject(t *testing.T) {
 	if err := cmd.Start(); err != nil {
 		t.Fatal(err)
 	}
+	peakRSS := s3test.WatchRSS(cmd.Process.Pid)
 	h := sha256.New()
 	n, rerr := io.Copy(h, stdout)
 	if err := cmd.Wait(); err != nil || rerr != nil {
 		t.Fatalf("s3get: %v (reading: %v)\n%s", err, rerr, stderr.String())
 	}
 	elapsed := time.Since(start)
-	rss := cmd.ProcessState.SysUsage().(*syscall.Rusage).Maxrss << 10
+	rss := peakRSS()
 	t.Logf("s3get: %s in %v (%s/s), peak RSS %s; %s", s3stream.FormatSize(n), elapsed.Round(time.Millisecond),
 		s3stream.FormatSize(int64(float64(n)/elapsed.Seconds())), s3stream.FormatSize(rss), strings.TrimSpace(stderr.String()))
 	if got := hex.EncodeToString(h.Sum(nil)); n != size || got != w.Result().SHA256 {
@@ -89,8 +90,13 @@ func TestLargeObject(t *testing.T) {
 		t.Errorf("peak RSS %s, want at most %s", s3stream.FormatSize(rss), s3stream.FormatSize(maxRSS))
 	}
 
-	// SIGTERM in the middle of a download to a file: exit 1, no file.
-	out := filepath.Join(t.TempDir(), "out")
+	// SIGTERM in the middle of a download to a file that exists: exit 1,
+	// the file as it was, no temporary file.
+	dir := t.TempDir()
+	out := filepath.Join(dir, "out")
+	if err := os.WriteFile(out, []byte("old\n"), 0o600); err != nil {
+		t.Fatal(err)
+	}
 	cmd = command(t, "-o", out, "s3://"+s3test.Bucket+"/"+key)
 	stderr.Reset()
 	cmd.Stderr = &stderr
@@ -98,8 +104,11 @@ func TestLargeObject(t *testing.T) {
 		t.Fatal(err)
 	}
 	for i := 0; i < 200; i++ {
-		if st, err := os.Stat(out); err == nil && st.Size() > 0 {
-			break
+		tmp, _ := filepath.Glob(filepath.Join(dir, ".out.*.part"))
+		if len(tmp) == 1 {
+			if st, err := os.Stat(tmp[0]); err == nil && st.Size() > 0 {
+				break
+			}
 		}
 		time.Sleep(10 * time.Millisecond)
 	}
@@ -112,7 +121,10 @@ func TestLargeObject(t *testing.T) {
 	if !strings.HasPrefix(stderr.String(), "s3get: error: download s3://"+s3test.Bucket+"/"+key+" aborted: ") {
 		t.Errorf("stderr %q", stderr.String())
 	}
-	if _, err := os.Stat(out); !os.IsNotExist(err) {
-		t.Errorf("%s exists after the interrupted download", out)
+	if b, err := os.ReadFile(out); err != nil || string(b) != "old\n" {
+		t.Errorf("%s after the interrupted download: %q, %v; want it unchanged", out, b, err)
+	}
+	if left, _ := os.ReadDir(dir); len(left) != 1 {
+		t.Errorf("files left after the interrupted download: %v", left)
 	}
 }

@@ -72,11 +72,15 @@ Examples:
 
 Exit status:
     0  the object and its manifest were written
-    1  the upload failed or was interrupted; no object was created
+    1  the upload failed or was interrupted; no object was created, except
+       when only the manifest failed: then the object exists without it
     2  usage error; nothing was done
 `
 
-func main() { cli.Main("s3put", run) }
+func main() {
+	cli.TightGC()
+	cli.Main("s3put", run)
+}
 
 type metadata map[string]string
 

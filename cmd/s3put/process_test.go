@@ -136,6 +136,7 @@ func TestLargeStream(t *testing.T) {
 	if err := cmd.Start(); err != nil {
 		t.Fatal(err)
 	}
+	peakRSS := s3test.WatchRSS(cmd.Process.Pid)
 	h := sha256.New()
 	_, werr := io.Copy(io.MultiWriter(stdin, h), s3test.Stream(2, size))
 	stdin.Close()
@@ -144,7 +145,7 @@ func TestLargeStream(t *testing.T) {
 	}
 	elapsed := time.Since(start)
 	want := hex.EncodeToString(h.Sum(nil))
-	rss := cmd.ProcessState.SysUsage().(*syscall.Rusage).Maxrss << 10
+	rss := peakRSS()
 	t.Logf("s3put: %s in %v (%s/s), peak RSS %s; %s", s3stream.FormatSize(size), elapsed.Round(time.Millisecond),
 		s3stream.FormatSize(int64(size/elapsed.Seconds())), s3stream.FormatSize(rss), strings.TrimSpace(stderr.String()))
 	if rss > maxRSS {

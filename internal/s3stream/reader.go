@@ -18,8 +18,9 @@ import (
 
 // ReaderOptions tune a Reader. The zero value downloads with the defaults.
 type ReaderOptions struct {
-	// Concurrency is how many ranges download at the same time
-	// (DefaultConcurrency when 0).
+	// Concurrency is how many ranges download ahead of the one being
+	// read (DefaultConcurrency when 0): up to Concurrency + 1 ranged GETs
+	// run at the same time.
 	Concurrency int
 	// RangeSize is the size of one ranged GET (DefaultRangeSize when 0).
 	// Memory is bounded by (Concurrency + 1) × RangeSize.
@@ -240,9 +241,19 @@ func (r *Reader) current() (*fetch, error) {
 		r.err = r.finish()
 		return nil, r.err
 	}
+	if r.ctx.Err() != nil {
+		r.err = r.abortError()
+		return nil, r.err
+	}
 	var f *fetch
 	select {
-	case f = <-r.queue:
+	case g, ok := <-r.queue:
+		if !ok {
+			// dispatch stops early only when the context was cancelled.
+			r.err = r.abortError()
+			return nil, r.err
+		}
+		f = g
 	case <-r.ctx.Done():
 		r.err = r.abortError()
 		return nil, r.err

@@ -2,6 +2,7 @@ package s3stream
 
 import (
 	"bytes"
+	"context"
 	"encoding/json"
 	"errors"
 	"fmt"
@@ -277,5 +278,33 @@ func TestManifest(t *testing.T) {
 	}
 	if _, n, err := download(t, c, key0, ReaderOptions{Verify: res0.Manifest()}); err != nil || n != 0 {
 		t.Errorf("empty object: %d bytes, %v", n, err)
+	}
+}
+
+// TestReaderCancelledAfterDispatch reads after the context was cancelled
+// and the dispatcher closed its queue: Read fails with the abort and does
+// not take the closed queue's nil for a range.
+func TestReaderCancelledAfterDispatch(t *testing.T) {
+	c := newClient(t)
+	key := uniqueKey(t)
+	body, _ := io.ReadAll(stream(21, 4<<16))
+	putPlain(t, key, body)
+	for range 20 {
+		ctx, cancel := context.WithCancelCause(t.Context())
+		r, err := NewReader(ctx, c, bucket, key, ReaderOptions{Concurrency: 1, RangeSize: 1 << 16})
+		if err != nil {
+			t.Fatal(err)
+		}
+		cancel(errors.New("interrupt"))
+		r.wg.Wait()
+		for range r.queue {
+		}
+		if _, err := r.Read(make([]byte, 10)); err == nil || !strings.Contains(err.Error(), "aborted: interrupt") {
+			t.Fatalf("Read after cancel: %v", err)
+		}
+		if _, err := r.WriteTo(io.Discard); err == nil {
+			t.Fatal("WriteTo after cancel succeeded")
+		}
+		r.Close()
 	}
 }

@@ -11,6 +11,7 @@ import (
 	"hash"
 	"hash/crc32"
 	"io"
+	"net"
 	"net/http"
 	"strings"
 	"sync"
@@ -21,6 +22,8 @@ import (
 	v4 "github.com/aws/aws-sdk-go-v2/aws/signer/v4"
 	"github.com/aws/aws-sdk-go-v2/service/s3"
 	"github.com/aws/aws-sdk-go-v2/service/s3/types"
+	"github.com/aws/smithy-go/middleware"
+	smithyhttp "github.com/aws/smithy-go/transport/http"
 
 	"github.com/philips-labs/iron-streaming-backup/internal/cli"
 )
@@ -128,7 +131,9 @@ type Result struct {
 // a multipart upload otherwise), uploads several parts at once, and
 // completes the upload only in Close. Abort, a cancelled context, or any
 // failure abort it instead: no object is created and no unfinished
-// multipart upload is left behind.
+// multipart upload is left behind. An object that was at the key before
+// is never removed; when the clean-up cannot tell it from one this writer
+// created, it reports an error.
 //
 // Write, ReadFrom and Close are called from one goroutine; Abort may be
 // called from any goroutine at any time. Errors are sticky: after the first
@@ -165,9 +170,11 @@ type Writer struct {
 	etags       []string // by part number - 1
 	sums        [][]byte // part checksums, by part number - 1
 	maxPart     int64
-	ambiguous   bool   // a commit request failed without a clear answer
-	singleSum   []byte // checksum of a single PutObject
-	algo        string // part checksum in use: ChecksumMD5 or ChecksumCRC32C
+	commitSent  atomic.Int32 // commit attempts that may have reached the server
+	prior       objectState  // the object at the key before the commit
+	priorKnown  bool         // prior was read
+	singleSum   []byte       // checksum of a single PutObject
+	algo        string       // part checksum in use: ChecksumMD5 or ChecksumCRC32C
 	cleanupOnce sync.Once
 	cleanupDone chan struct{}
 	cleanupErr  error
@@ -240,7 +247,9 @@ func (w *Writer) ReadFrom(r io.Reader) (int64, error) {
 			return total, w.sticky()
 		}
 		if rerr != nil {
-			return total, rerr
+			// Sticky, so that a later Close cannot commit a truncated
+			// object.
+			return total, w.fail(rerr)
 		}
 	}
 }
@@ -329,10 +338,9 @@ func (w *Writer) dispatch() error {
 		w.mu.Lock()
 		w.busy--
 		w.cond.Broadcast()
+		w.uploadID = id // set on some failures too, for the clean-up
 		if err != nil {
 			w.failLocked(err)
-		} else {
-			w.uploadID = id
 		}
 	}
 	if err := w.err; err != nil {
@@ -366,13 +374,87 @@ func (w *Writer) create() (string, error) {
 		} else {
 			in.ChecksumAlgorithm = ""
 		}
-		out, err := w.client.CreateMultipartUpload(ctx, in)
+		began := time.Now()
+		var sent atomic.Int32
+		out, err := w.client.CreateMultipartUpload(ctx, in, countSent(&sent))
+		var id string
 		if err == nil {
-			return aws.ToString(out.UploadId), nil
+			id = aws.ToString(out.UploadId)
+		}
+		if err == nil && sent.Load() > 1 || err != nil && sent.Load() > 0 {
+			// An attempt whose answer was lost (or that failed after the
+			// server acted) may have created an upload that only a
+			// listing finds.
+			if serr := w.abortStrays(ctx, id, began); serr != nil {
+				if err == nil {
+					// The clean-up aborts the upload kept.
+					return id, serr
+				}
+				return "", fmt.Errorf("%w\nalso: %v", describe("upload to", w.bucket, w.key, err), serr)
+			}
+		}
+		if err == nil {
+			return id, nil
 		}
 		if !w.fallBack(err) {
 			return "", w.checksumHint(describe("upload to", w.bucket, w.key, err))
 		}
+	}
+}
+
+// clockSkew is how far the server's clock may be behind this host's when
+// abortStrays compares the times uploads were initiated.
+const clockSkew = time.Minute
+
+// abortStrays aborts the multipart uploads of exactly this key, other
+// than keep, initiated since began (less clockSkew): those a
+// CreateMultipartUpload made for this writer although its answer was lost.
+func (w *Writer) abortStrays(ctx context.Context, keep string, began time.Time) error {
+	in := &s3.ListMultipartUploadsInput{Bucket: &w.bucket, Prefix: &w.key}
+	for page := 0; page < 100; page++ {
+		out, err := w.client.ListMultipartUploads(ctx, in)
+		if err != nil {
+			return describe("list the uploads (to abort a stray one) of", w.bucket, w.key, err)
+		}
+		for _, u := range out.Uploads {
+			id := aws.ToString(u.UploadId)
+			if aws.ToString(u.Key) != w.key || id == keep || u.Initiated == nil || u.Initiated.Before(began.Add(-clockSkew)) {
+				continue
+			}
+			_, err := w.client.AbortMultipartUpload(ctx, &s3.AbortMultipartUploadInput{Bucket: &w.bucket, Key: &w.key, UploadId: &id})
+			if err != nil && apiCode(err) != "NoSuchUpload" {
+				return describe(fmt.Sprintf("abort stray upload (ID %s) of", id), w.bucket, w.key, err)
+			}
+		}
+		if !aws.ToBool(out.IsTruncated) {
+			return nil
+		}
+		in.KeyMarker, in.UploadIdMarker = out.NextKeyMarker, out.NextUploadIdMarker
+	}
+	return nil
+}
+
+// countSent counts into sent the attempts at a request that may have
+// changed something on the server: all but the ones that could not
+// connect and the ones the server refused with a 4xx status.
+func countSent(sent *atomic.Int32) func(*s3.Options) {
+	return func(o *s3.Options) {
+		o.APIOptions = append(o.APIOptions, func(s *middleware.Stack) error {
+			// Last in the deserialize step: around the HTTP round trip.
+			return s.Deserialize.Add(middleware.DeserializeMiddlewareFunc("s3streamCountSent",
+				func(ctx context.Context, in middleware.DeserializeInput, next middleware.DeserializeHandler) (middleware.DeserializeOutput, middleware.Metadata, error) {
+					out, md, err := next.HandleDeserialize(ctx, in)
+					var oe *net.OpError
+					refused := errors.As(err, &oe) && oe.Op == "dial"
+					if r, ok := out.RawResponse.(*smithyhttp.Response); ok && err == nil {
+						refused = r.StatusCode >= 400 && r.StatusCode < 500
+					}
+					if !refused {
+						sent.Add(1)
+					}
+					return out, md, err
+				}), middleware.After)
+		})
 	}
 }
 
@@ -507,6 +589,21 @@ func (w *Writer) commit() error {
 	w.busy++
 	w.mu.Unlock()
 
+	// What is at the key now tells the clean-up, should the commit fail,
+	// an object this writer created from one that was there before, even
+	// with the same bytes.
+	prior, perr := w.head(w.ctx, w.algo == ChecksumCRC32C)
+	w.mu.Lock()
+	if w.ctx.Err() != nil {
+		w.busy--
+		w.cond.Broadcast()
+		w.failLocked(w.abortError())
+		w.mu.Unlock()
+		return w.failed()
+	}
+	w.prior, w.priorKnown = prior, perr == nil
+	w.mu.Unlock()
+
 	var (
 		res Result
 		err error
@@ -533,7 +630,6 @@ func (w *Writer) commit() error {
 		w.cancel(nil) // releases the context; the upload is committed
 		return nil
 	}
-	w.ambiguous = ambiguous(err)
 	if w.ctx.Err() != nil {
 		w.failLocked(w.abortError())
 	}
@@ -567,7 +663,7 @@ func (w *Writer) putObject() (Result, error) {
 		w.setChecksum(sum, &in.ContentMD5, &in.ChecksumCRC32C)
 		w.objectOptions(&in.StorageClass, &in.ServerSideEncryption, &in.SSEKMSKeyId, &in.ContentType, &in.Metadata)
 		ctx, cancel := context.WithTimeout(w.ctx, attemptTimeout(b.n))
-		out, err = w.client.PutObject(ctx, in, unsignedPayload)
+		out, err = w.client.PutObject(ctx, in, unsignedPayload, countSent(&w.commitSent))
 		cancel()
 		if err == nil {
 			break
@@ -593,7 +689,7 @@ func (w *Writer) complete() (Result, error) {
 		Key:             &w.key,
 		UploadId:        &w.uploadID,
 		MultipartUpload: &types.CompletedMultipartUpload{Parts: parts},
-	})
+	}, attemptDeadline(completeTimeout), countSent(&w.commitSent))
 	res := Result{Parts: len(parts), PartSize: w.maxPart}
 	if err == nil {
 		res.ETag, res.VersionID = aws.ToString(out.ETag), aws.ToString(out.VersionId)
@@ -602,12 +698,35 @@ func (w *Writer) complete() (Result, error) {
 	if apiCode(err) == "NoSuchUpload" && w.ctx.Err() == nil {
 		// A retry after a completion whose answer was lost finds the
 		// upload gone; the object tells whether it was ours.
-		if etag, ok := w.ours(w.ctx); ok {
-			res.ETag = etag
+		obj, ok, oerr := w.ours(w.ctx)
+		if ok {
+			res.ETag, res.VersionID = obj.etag, obj.versionID
 			return res, nil
+		}
+		if oerr != nil {
+			return Result{}, fmt.Errorf("%w (and the object could not be checked: %v)", describe("complete upload to", w.bucket, w.key, err), oerr)
 		}
 	}
 	return Result{}, describe("complete upload to", w.bucket, w.key, err)
+}
+
+// completeTimeout bounds one attempt at CompleteMultipartUpload, which can
+// take minutes on a large object, but not forever.
+var completeTimeout = 15 * time.Minute
+
+// attemptDeadline bounds each attempt the SDK makes at a request, while
+// the SDK's own retries stay as they are.
+func attemptDeadline(d time.Duration) func(*s3.Options) {
+	return func(o *s3.Options) {
+		o.APIOptions = append(o.APIOptions, func(s *middleware.Stack) error {
+			return s.Finalize.Insert(middleware.FinalizeMiddlewareFunc("s3streamAttemptDeadline",
+				func(ctx context.Context, in middleware.FinalizeInput, next middleware.FinalizeHandler) (middleware.FinalizeOutput, middleware.Metadata, error) {
+					ctx, cancel := context.WithTimeout(ctx, d)
+					defer cancel()
+					return next.HandleFinalize(ctx, in)
+				}), "Retry", middleware.After)
+		})
+	}
 }
 
 // unsignedPayload leaves the body of a part out of the request signature.
@@ -617,10 +736,6 @@ func (w *Writer) complete() (Result, error) {
 func unsignedPayload(o *s3.Options) {
 	o.APIOptions = append(o.APIOptions, v4.SwapComputePayloadSHA256ForUnsignedPayloadMiddleware)
 }
-
-// ambiguous reports a failed request whose effect on the server is unknown:
-// no response came back.
-func ambiguous(err error) bool { return httpStatus(err) == 0 }
 
 // Part checksums (WriterOptions.PartChecksum).
 const (
@@ -652,12 +767,60 @@ func (w *Writer) setChecksum(sum []byte, md5Field, crc32cField **string) {
 	}
 }
 
-// ours reports whether the object at the key is the one this writer
-// uploaded, by what S3 derives from the part checksums: with MD5 the ETag,
-// with CRC32C the object's checksum. It returns the object's ETag.
-func (w *Writer) ours(ctx context.Context) (string, bool) {
+// objectState identifies one version of the object at a key.
+type objectState struct {
+	exists    bool
+	etag      string
+	versionID string
+	modified  time.Time
+	crc32c    string // the object's CRC32C checksum, when asked for and known
+}
+
+// same reports whether o and p are the same version of the object.
+func (o objectState) same(p objectState) bool {
+	if !o.exists || !p.exists {
+		return o.exists == p.exists
+	}
+	if o.versioned() && p.versioned() {
+		return o.versionID == p.versionID
+	}
+	return o.etag == p.etag && o.modified.Equal(p.modified)
+}
+
+func (o objectState) versioned() bool { return o.versionID != "" && o.versionID != "null" }
+
+// head reads the state of the object at the key; a missing object is no
+// error.
+func (w *Writer) head(ctx context.Context, crc bool) (objectState, error) {
+	in := &s3.HeadObjectInput{Bucket: &w.bucket, Key: &w.key}
+	if crc {
+		in.ChecksumMode = types.ChecksumModeEnabled
+	}
+	out, err := w.client.HeadObject(ctx, in)
+	if err != nil {
+		if isNotFound(err) || httpStatus(err) == http.StatusNotFound {
+			return objectState{}, nil
+		}
+		return objectState{}, err
+	}
+	return objectState{
+		exists:    true,
+		etag:      aws.ToString(out.ETag),
+		versionID: aws.ToString(out.VersionId),
+		modified:  aws.ToTime(out.LastModified),
+		crc32c:    aws.ToString(out.ChecksumCRC32C),
+	}, nil
+}
+
+// ours reports whether the object at the key is one this writer created,
+// by what S3 derives from the part checksums (with MD5 the ETag, with
+// CRC32C the object's checksum) and by its differing from the object that
+// was at the key before the commit. It returns the object's state, and an
+// error when it cannot tell.
+func (w *Writer) ours(ctx context.Context) (objectState, bool, error) {
 	w.mu.Lock()
 	crc := w.algo == ChecksumCRC32C
+	prior, priorKnown := w.prior, w.priorKnown
 	var want string
 	switch {
 	case w.singleSum != nil && crc:
@@ -679,20 +842,32 @@ func (w *Writer) ours(ctx context.Context) (string, bool) {
 		}
 	}
 	w.mu.Unlock()
-	in := &s3.HeadObjectInput{Bucket: &w.bucket, Key: &w.key}
-	if crc {
-		in.ChecksumMode = types.ChecksumModeEnabled
+	obj, err := w.head(ctx, crc)
+	switch {
+	case err != nil:
+		return obj, false, err
+	case !obj.exists:
+		return obj, false, nil
+	case priorKnown && prior.same(obj):
+		// The object that was there before, whatever its bytes.
+		return obj, false, nil
+	case crc && obj.crc32c == "":
+		return obj, false, errors.New("the service did not tell the object's CRC32C checksum")
+	case crc && obj.crc32c != want:
+		return obj, false, nil
+	case !crc && w.opts.SSE != "" && w.opts.SSE != string(types.ServerSideEncryptionAes256):
+		// Under SSE-KMS the ETag is no MD5.
+		return obj, false, errors.New("under SSE-KMS the object's ETag does not tell its content")
+	case !crc && obj.etag != want:
+		return obj, false, nil
+	case !priorKnown:
+		return obj, false, errors.New("the object has this upload's content, but what was at the key before is unknown")
+	case prior.exists && !obj.versioned() && (crc && prior.crc32c == want || !crc && prior.etag == want):
+		// The commit replaced an object with the same bytes: removing
+		// it would lose them, where keeping it leaves the key as it was.
+		return obj, false, nil
 	}
-	out, err := w.client.HeadObject(ctx, in)
-	if err != nil {
-		return "", false
-	}
-	etag := aws.ToString(out.ETag)
-	if crc {
-		return etag, aws.ToString(out.ChecksumCRC32C) == want
-	}
-	// Under SSE-KMS the ETag is no MD5, and the object cannot be told.
-	return etag, etag == want && (w.opts.SSE == "" || w.opts.SSE == "AES256")
+	return obj, true, nil
 }
 
 // Abort abandons the upload: it stops the part uploads, aborts the
@@ -757,16 +932,16 @@ func (w *Writer) failed() error {
 
 // cleanup runs once after the first failure: when no request that could
 // create server state is in flight any more, it aborts the multipart
-// upload, or deletes the object if a commit request went through although
-// its answer was lost. It uses its own context, since the writer's is
-// cancelled by now.
+// upload, and after a failed commit it deletes the object if the commit
+// went through although its answer was lost. It uses its own context,
+// since the writer's is cancelled by now.
 func (w *Writer) cleanup() {
 	defer close(w.cleanupDone)
 	w.mu.Lock()
 	for w.busy > 0 {
 		w.cond.Wait()
 	}
-	id, committed, amb := w.uploadID, w.committed, w.ambiguous
+	id, committed, sent := w.uploadID, w.committed, w.commitSent.Load() > 0
 	w.mu.Unlock()
 	if committed {
 		return
@@ -776,16 +951,17 @@ func (w *Writer) cleanup() {
 	var err error
 	if id != "" {
 		_, err = w.client.AbortMultipartUpload(ctx, &s3.AbortMultipartUploadInput{Bucket: &w.bucket, Key: &w.key, UploadId: &id})
-		if apiCode(err) == "NoSuchUpload" || httpStatus(err) == 404 {
+		switch {
+		case apiCode(err) == "NoSuchUpload" || httpStatus(err) == http.StatusNotFound:
+			// Completed (by a commit whose answer was lost) or aborted.
 			err = nil
-			if amb {
+			if sent {
 				err = w.deleteIfOurs(ctx)
 			}
-		}
-		if err != nil {
+		case err != nil:
 			err = describe(fmt.Sprintf("abort unfinished upload (ID %s) of", id), w.bucket, w.key, err)
 		}
-	} else if amb {
+	} else if sent {
 		err = w.deleteIfOurs(ctx)
 	}
 	w.mu.Lock()
@@ -793,15 +969,25 @@ func (w *Writer) cleanup() {
 	w.mu.Unlock()
 }
 
-// deleteIfOurs removes the object a commit created although the writer
-// was aborted while the commit was in flight.
+// deleteIfOurs removes the object a failed commit created nonetheless: a
+// request whose answer was lost, or that went through while the writer was
+// aborted. An object that was at the key before is never removed, and one
+// that cannot be told apart is reported.
 func (w *Writer) deleteIfOurs(ctx context.Context) error {
-	etag, ok := w.ours(ctx)
+	obj, ok, err := w.ours(ctx)
+	if err != nil {
+		return fmt.Errorf("could not verify that s3://%s/%s was not created: %w", w.bucket, w.key, err)
+	}
 	if !ok {
 		return nil
 	}
-	_, err := w.client.DeleteObject(ctx, &s3.DeleteObjectInput{Bucket: &w.bucket, Key: &w.key, IfMatch: aws.String(etag)})
-	if err != nil {
+	in := &s3.DeleteObjectInput{Bucket: &w.bucket, Key: &w.key, IfMatch: aws.String(obj.etag)}
+	if obj.versioned() {
+		// In a versioned bucket, a delete without the version would only
+		// hide the versions before it.
+		in.VersionId = aws.String(obj.versionID)
+	}
+	if _, err := w.client.DeleteObject(ctx, in); err != nil {
 		return describe("delete the object completed during the abort:", w.bucket, w.key, err)
 	}
 	return nil

@@ -15,6 +15,7 @@ import (
 	"strconv"
 	"strings"
 	"testing"
+	"time"
 
 	"github.com/aws/aws-sdk-go-v2/aws"
 	"github.com/aws/aws-sdk-go-v2/service/s3"
@@ -158,4 +159,45 @@ func Stream(seed uint64, n int64) io.Reader {
 		s[i] = byte(seed >> (8 * i))
 	}
 	return io.LimitReader(rand.NewChaCha8(s), n)
+}
+
+// WatchRSS samples the peak resident set size (VmHWM) of process pid until
+// the returned function is called, which returns the largest value seen,
+// in bytes. Unlike the rusage of a waited-for child, VmHWM covers only the
+// process's own memory after exec: Go starts children with vfork, and the
+// kernel carries the parent's high-water mark into the child's ru_maxrss.
+func WatchRSS(pid int) (stop func() int64) {
+	done := make(chan struct{})
+	result := make(chan int64)
+	go func() {
+		var peak int64
+		tick := time.NewTicker(10 * time.Millisecond)
+		defer tick.Stop()
+		for {
+			if v := vmHWM(pid); v > peak {
+				peak = v
+			}
+			select {
+			case <-done:
+				result <- peak
+				return
+			case <-tick.C:
+			}
+		}
+	}()
+	return func() int64 { close(done); return <-result }
+}
+
+func vmHWM(pid int) int64 {
+	b, err := os.ReadFile(fmt.Sprintf("/proc/%d/status", pid))
+	if err != nil {
+		return 0
+	}
+	for _, l := range strings.Split(string(b), "\n") {
+		if v, ok := strings.CutPrefix(l, "VmHWM:"); ok {
+			kb, _ := strconv.ParseInt(strings.TrimSpace(strings.TrimSuffix(strings.TrimSpace(v), "kB")), 10, 64)
+			return kb << 10
+		}
+	}
+	return 0
 }
