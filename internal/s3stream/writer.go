@@ -950,7 +950,7 @@ func (w *Writer) cleanup() {
 	defer cancel()
 	var err error
 	if id != "" {
-		_, err = w.client.AbortMultipartUpload(ctx, &s3.AbortMultipartUploadInput{Bucket: &w.bucket, Key: &w.key, UploadId: &id})
+		err = w.abortUpload(ctx, id)
 		switch {
 		case apiCode(err) == "NoSuchUpload" || httpStatus(err) == http.StatusNotFound:
 			// Completed (by a commit whose answer was lost) or aborted.
@@ -967,6 +967,35 @@ func (w *Writer) cleanup() {
 	w.mu.Lock()
 	w.cleanupErr = err
 	w.mu.Unlock()
+}
+
+// abortUpload aborts the multipart upload id and makes sure it is gone: a
+// part upload the server was still processing when the abort arrived can
+// leave the upload (or its parts) behind, so, as S3's documentation
+// advises, it lists the parts and aborts again until none remain.
+func (w *Writer) abortUpload(ctx context.Context, id string) error {
+	in := &s3.AbortMultipartUploadInput{Bucket: &w.bucket, Key: &w.key, UploadId: &id}
+	if _, err := w.client.AbortMultipartUpload(ctx, in); err != nil {
+		return err
+	}
+	for attempt := 1; attempt <= 6; attempt++ {
+		_, err := w.client.ListParts(ctx, &s3.ListPartsInput{Bucket: &w.bucket, Key: &w.key, UploadId: &id})
+		if apiCode(err) == "NoSuchUpload" || httpStatus(err) == http.StatusNotFound {
+			return nil
+		}
+		if err != nil {
+			return describe(fmt.Sprintf("check the abort of upload (ID %s) of", id), w.bucket, w.key, err)
+		}
+		select {
+		case <-time.After(time.Duration(attempt) * 200 * time.Millisecond):
+		case <-ctx.Done():
+			return ctx.Err()
+		}
+		if _, err := w.client.AbortMultipartUpload(ctx, in); err != nil && apiCode(err) != "NoSuchUpload" {
+			return err
+		}
+	}
+	return fmt.Errorf("upload (ID %s) of s3://%s/%s is still there after aborting it repeatedly", id, w.bucket, w.key)
 }
 
 // deleteIfOurs removes the object a failed commit created nonetheless: a
