@@ -533,9 +533,10 @@ INSERT INTO big SELECT i, (SELECT string_agg(decode(md5(random()::text || g || i
 	return bigErr
 }
 
-// TestS3FaultsRetried: a SlowDown and a connection reset on parts of the
-// upload are retried, and the backup restores.
-func TestS3FaultsRetried(t *testing.T) {
+// bigThroughProxy empties the bucket, makes the big database, and returns a
+// fault proxy in front of the S3 server, closed when the test ends.
+func bigThroughProxy(t *testing.T) *faultproxy.Proxy {
+	t.Helper()
 	emptyBucket(t, "backups")
 	if err := bigDatabase(t); err != nil {
 		t.Fatal(err)
@@ -544,7 +545,14 @@ func TestS3FaultsRetried(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	defer p.Close()
+	t.Cleanup(func() { p.Close() })
+	return p
+}
+
+// TestS3FaultsRetried: a SlowDown and a connection reset on parts of the
+// upload are retried, and the backup restores.
+func TestS3FaultsRetried(t *testing.T) {
+	p := bigThroughProxy(t)
 	slow := p.Add(faultproxy.Rule{Method: "PUT", Query: "partNumber", Nth: 1, Fault: faultproxy.SlowDown})
 	reset := p.Add(faultproxy.Rule{Method: "PUT", Query: "partNumber", Nth: 3, Fault: faultproxy.ResetBody})
 	list := pgpassLine("bigdb", "postgres", pg.Password, "big") + "\n"
@@ -569,15 +577,7 @@ func TestS3FaultsRetried(t *testing.T) {
 // TestS3PersistentFailure: when every part upload fails the job fails, and
 // leaves no object, no manifest and no unfinished upload.
 func TestS3PersistentFailure(t *testing.T) {
-	emptyBucket(t, "backups")
-	if err := bigDatabase(t); err != nil {
-		t.Fatal(err)
-	}
-	p, err := faultproxy.New(srv.Endpoint)
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer p.Close()
+	p := bigThroughProxy(t)
 	p.Add(faultproxy.Rule{Method: "PUT", Query: "partNumber", Times: -1, Fault: faultproxy.InternalError})
 	list := pgpassLine("bigdb", "postgres", pg.Password, "big") + "\n"
 	r := runJob(t, jobEnv(list, "backups", p.URL))
@@ -734,15 +734,7 @@ func runPipeIn(t *testing.T, stdin []byte, line string) []byte {
 // leaves no object, no unfinished upload and no private folder, and exits
 // non-zero.
 func TestSIGTERM(t *testing.T) {
-	emptyBucket(t, "backups")
-	if err := bigDatabase(t); err != nil {
-		t.Fatal(err)
-	}
-	p, err := faultproxy.New(srv.Endpoint)
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer p.Close()
+	p := bigThroughProxy(t)
 	p.Add(faultproxy.Rule{Method: "PUT", Query: "partNumber", Times: -1, Fault: faultproxy.Fault{Delay: 500 * time.Millisecond}})
 	before, _ := filepath.Glob(filepath.Join(os.TempDir(), "iron-streaming-backup-*"))
 	cmd := exec.Command(filepath.Join(binDir, "iron-streaming-backup"))
@@ -758,7 +750,7 @@ func TestSIGTERM(t *testing.T) {
 		time.Sleep(20 * time.Millisecond)
 	}
 	cmd.Process.Signal(syscall.SIGTERM)
-	err = cmd.Wait()
+	err := cmd.Wait()
 	t.Logf("job log:\n%s", stderr.String())
 	if err == nil {
 		t.Fatal("the job exited 0 after SIGTERM")

@@ -11,9 +11,10 @@ import (
 	"os"
 	"runtime/pprof"
 	"sort"
-	"strings"
 	"text/tabwriter"
 	"time"
+
+	"github.com/aws/aws-sdk-go-v2/service/s3"
 
 	"github.com/philips-labs/iron-streaming-backup/internal/backup"
 	"github.com/philips-labs/iron-streaming-backup/internal/cli"
@@ -155,20 +156,31 @@ func run(ctx context.Context, args []string, stdin io.Reader, stdout, stderr io.
 	return runBackup(ctx, only, stderr)
 }
 
-func runBackup(ctx context.Context, only string, stderr io.Writer) error {
+// load reads the job's settings for an action and makes its S3 client. A
+// nil Settings with a nil error means there is nothing to do (the selected
+// prefix is marked ignore), which has been said on stderr.
+func load(ctx context.Context, only, action string, stderr io.Writer) (*backup.Settings, *s3.Client, error) {
 	s, err := backup.Load(os.Getenv, only)
 	if err != nil {
-		return cli.Usage(err)
+		return nil, nil, cli.Usage(err)
 	}
 	for _, w := range s.Warnings {
 		fmt.Fprintf(stderr, "%s: warning: %s\n", tool, w)
 	}
 	if s.Skipped != "" {
-		fmt.Fprintf(stderr, "%s: %s: nothing to back up\n", tool, s.Skipped)
-		return nil
+		fmt.Fprintf(stderr, "%s: %s: nothing to %s\n", tool, s.Skipped, action)
+		return nil, nil, nil
 	}
 	client, err := s3stream.NewClient(ctx, s3stream.Config{PathStyle: s.PathStyle, Bucket: s.Bucket})
 	if err != nil {
+		return nil, nil, err
+	}
+	return s, client, nil
+}
+
+func runBackup(ctx context.Context, only string, stderr io.Writer) error {
+	s, client, err := load(ctx, only, "back up", stderr)
+	if s == nil {
 		return err
 	}
 	job := &backup.Job{Settings: s, Client: client, Log: backup.NewLogger(stderr, tool, s.JSONLogs), Version: cli.Version()}
@@ -218,26 +230,15 @@ func runVerify(ctx context.Context, args []string, stderr io.Writer) error {
 	if err := backup.CheckConnString(*into); err != nil {
 		return cli.Usage(err)
 	}
-	s, err := backup.Load(os.Getenv, fs.Arg(0))
-	if err != nil {
-		return cli.Usage(err)
-	}
-	for _, w := range s.Warnings {
-		fmt.Fprintf(stderr, "%s: warning: %s\n", tool, w)
-	}
-	if s.Skipped != "" {
-		fmt.Fprintf(stderr, "%s: %s: nothing to verify\n", tool, s.Skipped)
-		return nil
-	}
-	client, err := s3stream.NewClient(ctx, s3stream.Config{PathStyle: s.PathStyle, Bucket: s.Bucket})
-	if err != nil {
+	s, client, err := load(ctx, fs.Arg(0), "verify", stderr)
+	if s == nil {
 		return err
+	}
+	if *into != "" && len(s.Targets) != 1 {
+		return cli.Usagef("-restore-into restores one backup: name its prefix (the list has %d)", len(s.Targets))
 	}
 	v := &backup.Verifier{Settings: s, Client: client, Log: backup.NewLogger(stderr, tool, s.JSONLogs), MaxAge: *maxAge, RestoreInto: *into}
 	if _, err := v.Run(ctx); err != nil {
-		if strings.Contains(err.Error(), "-restore-into") {
-			return cli.Usage(err)
-		}
 		return cli.Silent(false) // each failure is logged
 	}
 	return nil

@@ -6,7 +6,6 @@
 package backup
 
 import (
-	"bytes"
 	"context"
 	"errors"
 	"fmt"
@@ -221,14 +220,12 @@ func (j *Job) stream(ctx context.Context, t pgpass.Entry, info *Info) (err error
 		return fmt.Errorf("starting pg_dump: %w", err)
 	}
 	growPipe(stdout)
-	// pg_dump 15.14 and later end with an \unrestrict line after the
-	// completion comment, so keep a little more than the comment.
-	end := &tailBuffer{max: 1024}
 	counted := &countingWriter{}
-	sinks := []io.Writer{comp, end, counted}
+	sinks := []io.Writer{comp, counted}
 	var rows *dumpstat.Counter
 	if j.Settings.Format == "plain" {
-		// Row counts per table, for the manifest: verify compares them.
+		// Row counts per table for the manifest (verify compares them), and
+		// the end of the stream for the completeness check.
 		rows = dumpstat.NewCounter()
 		sinks = append(sinks, rows)
 	}
@@ -251,8 +248,8 @@ func (j *Job) stream(ctx context.Context, t pgpass.Entry, info *Info) (err error
 	case copyErr != nil:
 		return fmt.Errorf("streaming the dump: %w", copyErr)
 	}
-	if j.Settings.Format == "plain" && !bytes.Contains(end.buf, []byte(dumpComplete)) {
-		return fmt.Errorf("pg_dump exited 0 but its output lacks %q: the dump is incomplete", dumpComplete)
+	if rows != nil && !rows.Complete() {
+		return fmt.Errorf("pg_dump exited 0 but its output lacks %q: the dump is incomplete", dumpstat.Complete)
 	}
 	if rows != nil {
 		info.Rows = rows.Rows()
@@ -276,9 +273,6 @@ func (j *Job) stream(ctx context.Context, t pgpass.Entry, info *Info) (err error
 	}
 	return nil
 }
-
-// dumpComplete is the last comment of every complete plain-format dump.
-const dumpComplete = dumpstat.Complete
 
 func (j *Job) dumpArgs(t pgpass.Entry) []string {
 	args := []string{"--host", t.Host, "--port", t.Port, "--username", t.User, "--dbname", t.Database, "--no-password"}

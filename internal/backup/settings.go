@@ -82,7 +82,7 @@ const DefaultMaxMemory = 256 << 20
 func Load(getenv func(string) string, only string) (*Settings, error) {
 	s := &Settings{}
 	var errs []error
-	bad := func(format string, args ...any) { errs = append(errs, fmt.Errorf(format, args...)) }
+	bad := func(format string, args ...any) { s.bad(&errs, format, args...) }
 
 	// The pgpass list.
 	if data, from, err := pgpass.FromEnv(getenv); err != nil {

@@ -177,10 +177,12 @@ func (c *Counter) Rows() map[string]int64 {
 // Tables returns the tables in the order their data appeared.
 func (c *Counter) Tables() []string { return append([]string(nil), c.order...) }
 
-// Complete reports whether the dump ended with pg_dump's completion comment
-// outside any COPY block.
+// Complete reports whether the dump's last bytes hold pg_dump's completion
+// comment. It looks at the end of the stream alone, so that a statement the
+// counter mistook for a COPY header (a function body can hold such a line)
+// cannot fail a complete dump.
 func (c *Counter) Complete() bool {
-	return c.inData == "" && bytes.Contains(c.last, []byte(Complete))
+	return bytes.Contains(c.last, []byte(Complete))
 }
 
 // Size is the number of bytes written.
