@@ -164,7 +164,7 @@ VACUUM ANALYZE;`, rows)); err != nil {
 			"set -o pipefail; "+tcp+" pg_dump bench | gzip | openssl enc -aes-256-cbc -e -pass file:"+keyFile+" | aws s3 cp - s3://bench/original.gz.aes")
 		r.plain = plainSize
 		if err == nil {
-			r.stored, err = objectSize(ctx, srv, "original.gz.aes")
+			r.stored, err = folderSize(ctx, srv, "original.gz.aes")
 		}
 		if err := best(r, err); err != nil {
 			return err
@@ -203,7 +203,7 @@ VACUUM ANALYZE;`, rows)); err != nil {
 			say("%s: %v", r.name, r.wall.Round(time.Millisecond))
 		}
 	}
-	print(table)
+	printTable(table)
 
 	if *levels {
 		return compressionLevels(ctx, pg)
@@ -211,7 +211,7 @@ VACUUM ANALYZE;`, rows)); err != nil {
 	return nil
 }
 
-func print(table []row) {
+func printTable(table []row) {
 	var dump, orig time.Duration = 0, 1
 	for _, r := range table {
 		if strings.HasPrefix(r.name, "pg_dump") {
@@ -258,11 +258,8 @@ func timeCmd(ctx context.Context, name string, env []string, prog string, args .
 	return r, nil
 }
 
-func objectSize(ctx context.Context, srv *testenv.S3Server, key string) (int64, error) {
-	return folderSize(ctx, srv, key)
-}
-
-// folderSize adds up the objects under prefix, manifests left out.
+// folderSize adds up the objects whose key starts with prefix, manifests
+// left out.
 func folderSize(ctx context.Context, srv *testenv.S3Server, prefix string) (int64, error) {
 	out, err := srv.Client().ListObjectsV2(ctx, &s3.ListObjectsV2Input{Bucket: aws.String("bench"), Prefix: aws.String(prefix)})
 	if err != nil {
