@@ -7,7 +7,6 @@ import (
 	"encoding/hex"
 	"errors"
 	"io"
-	"os"
 	"os/exec"
 	"strings"
 	"syscall"
@@ -21,17 +20,10 @@ import (
 	"github.com/philips-labs/iron-streaming-backup/internal/s3stream/s3test"
 )
 
-// command returns s3put as a process of its own (testscript put the test
-// binary on PATH under that name).
+// command returns s3put as a process of its own.
 func command(t *testing.T, args ...string) *exec.Cmd {
 	t.Helper()
-	bin, err := exec.LookPath("s3put")
-	if err != nil {
-		t.Fatal(err)
-	}
-	cmd := exec.Command(bin, args...)
-	cmd.Env = append(os.Environ(), s3test.Env()...)
-	return cmd
+	return s3test.Command(t, "s3put", args...)
 }
 
 func exists(t *testing.T, key string) bool {

@@ -12,6 +12,7 @@ import (
 	"io"
 	"math/rand/v2"
 	"os"
+	"os/exec"
 	"strconv"
 	"strings"
 	"testing"
@@ -200,4 +201,18 @@ func vmHWM(pid int) int64 {
 		}
 	}
 	return 0
+}
+
+// Command returns the command name (s3put or s3get) as a process of its
+// own, set up for the test server: testscript put the test binary on PATH
+// under that name.
+func Command(t *testing.T, name string, args ...string) *exec.Cmd {
+	t.Helper()
+	bin, err := exec.LookPath(name)
+	if err != nil {
+		t.Fatal(err)
+	}
+	cmd := exec.Command(bin, args...)
+	cmd.Env = append(os.Environ(), Env()...)
+	return cmd
 }
