@@ -7,6 +7,7 @@ import (
 	"io"
 	"os"
 	"path/filepath"
+	"reflect"
 	"strings"
 	"testing"
 
@@ -223,5 +224,64 @@ func TestList(t *testing.T) {
 	var got []map[string]any
 	if err := json.Unmarshal([]byte(r.stdout), &got); err != nil || len(got) != 1 || got[0]["key"] != key || got[0]["manifest"] != true {
 		t.Errorf("list -json db1: %v\n%s", err, r.stdout)
+	}
+}
+
+// hostileSQL fills a database with text that looks like pg_dump's own
+// statements: a comment that smuggles a COPY line with a psql shell escape
+// (the attack that once ran commands in verify -restore-into), dump-like
+// lines in dollar-quoted and E” strings, and awkward table names. MARKER
+// is the file the shell escape would create.
+const hostileSQL = `
+CREATE TABLE public.t (id int);
+INSERT INTO public.t SELECT generate_series(1, 3);
+COMMENT ON TABLE public.t IS E'x\nCOPY public.t;\\!\ttouch${IFS}MARKER;-- FROM stdin;\n1\n2\n\\.\n';
+CREATE SCHEMA "we.ird ""sch""";
+CREATE TABLE "we.ird ""sch"""."ta ble	with
+newline" ("COPY x FROM stdin;" text);
+INSERT INTO "we.ird ""sch"""."ta ble	with
+newline" VALUES (E'\nCOPY public.t FROM stdin;\n'), ('\.'), (NULL);
+CREATE TABLE public."ünï ""cödé""" (id int);
+INSERT INTO public."ünï ""cödé""" SELECT generate_series(1, 5);
+CREATE FUNCTION public.f() RETURNS text LANGUAGE sql AS $body$
+SELECT 'it''s' || $q$
+COPY public.t FROM stdin;
+1
+\.
+$q$;
+$body$;
+COMMENT ON FUNCTION public.f() IS E'back\\slash \' quote\nCOPY public.t FROM stdin;\n9\n\\.\n';
+`
+
+func TestVerifyHostileDump(t *testing.T) {
+	emptyBucket(t, "backups")
+	marker := filepath.Join(t.TempDir(), "pwned")
+	db, scratch := "hostile", "hostile_restore"
+	for _, d := range []string{db, scratch} {
+		if err := pg.CreateDatabase(t.Context(), d); err != nil {
+			t.Fatal(err)
+		}
+	}
+	if _, err := pg.Psql(t.Context(), db, strings.ReplaceAll(hostileSQL, "MARKER", marker)+
+		"GRANT USAGE ON SCHEMA \"we.ird \"\"sch\"\"\" TO backup1;\nGRANT SELECT ON ALL TABLES IN SCHEMA public, \"we.ird \"\"sch\"\"\" TO backup1;\n"); err != nil {
+		t.Fatal(err)
+	}
+	env := jobEnv(pgpassLine(db, "backup1", pw1, "hostile")+"\n", "backups", "", "S3_PREFIX=h")
+	if r := runJob(t, env, "hostile"); r.code != 0 {
+		t.Fatalf("backup: exit %d:\n%s", r.code, r.stderr)
+	}
+	key := backupKey(t, objects(t, "backups"), "h/hostile", ".gz.aes")
+	want := map[string]any{"public.t": 3.0, "\"we.ird \"\"sch\"\"\".\"ta ble\twith\nnewline\"": 3.0, "public.\"ünï \"\"cödé\"\"\"": 5.0}
+	if got := readManifest(t, "backups", key)["backup"].(map[string]any)["rows"]; !reflect.DeepEqual(got, want) {
+		t.Errorf("manifest rows %v, want %v", got, want)
+	}
+
+	conn := fmt.Sprintf("host=%s port=%d dbname=%s user=%s", pg.SocketDir, pg.Port, scratch, pg.User)
+	r := runJob(t, env, "verify", "-restore-into", conn, "hostile")
+	if _, err := os.Stat(marker); err == nil {
+		t.Fatalf("verify -restore-into ran the shell command hidden in a table comment:\n%s", r.stderr)
+	}
+	if r.code != 0 || !strings.Contains(r.stderr, "3 tables, 11 rows") || !strings.Contains(r.stderr, "restored and row counts compared") {
+		t.Fatalf("verify -restore-into: exit %d:\n%s", r.code, r.stderr)
 	}
 }

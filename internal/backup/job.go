@@ -253,6 +253,9 @@ func (j *Job) stream(ctx context.Context, t pgpass.Entry, info *Info) (err error
 	}
 	if rows != nil {
 		info.Rows = rows.Rows()
+		if err := rows.Err(); err != nil {
+			j.Log.text("%s: warning: %v; its rows are counted under that name", t.Prefix, err)
+		}
 	}
 	if err := comp.Close(); err != nil {
 		return fmt.Errorf("compressing: %w", err)

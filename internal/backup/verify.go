@@ -259,7 +259,7 @@ func (v *Verifier) check(ctx context.Context, b Backup, m *s3stream.Manifest, in
 			}
 		}
 		if v.RestoreInto != "" {
-			got, err := v.countRestored(ctx, rows)
+			got, err := v.countRestored(ctx, counter.Tables())
 			if err != nil {
 				return st, err
 			}
@@ -298,38 +298,87 @@ func checksumFirst(r *s3stream.Reader, m *s3stream.Manifest, err error) error {
 	return err
 }
 
-// countRestored counts the rows of each table in the restored database.
-func (v *Verifier) countRestored(ctx context.Context, tables map[string]int64) (map[string]int64, error) {
-	names := dumpstat.SortedTables(tables)
-	if len(names) == 0 {
-		return map[string]int64{}, nil
-	}
-	var script strings.Builder
-	for _, n := range names {
-		// ONLY: pg_dump's COPY of a parent holds its own rows, not its
-		// inheritance children's.
-		fmt.Fprintf(&script, "SELECT count(*) FROM ONLY %s;\n", n)
-	}
-	cmd := exec.CommandContext(ctx, "psql", "--no-psqlrc", "--no-password", "--tuples-only", "--no-align", "-v", "ON_ERROR_STOP=1", "--dbname", v.RestoreInto)
-	cmd.Env = restoreEnv()
-	cmd.Stdin = strings.NewReader(script.String())
-	errBuf := &tailBuffer{max: 4096}
-	cmd.Stderr = errBuf
-	out, err := cmd.Output()
-	if err != nil {
-		return nil, fmt.Errorf("counting rows after the restore: %v%s", err, errBuf.lastLine(": "))
-	}
-	lines := strings.Fields(string(out))
-	if len(lines) != len(names) {
-		return nil, fmt.Errorf("counting rows after the restore: %d answers for %d tables", len(lines), len(names))
+// countScript counts the rows of the tables named in the psql variable
+// tables, a JSON array of {"i": index, "s": schema, "n": name}. The names
+// reach the database only as values: psql quotes the variable as a literal
+// (:'tables'), the catalog is searched by value, and the database quotes
+// the names it found as identifiers (format's %I) to count. A table that
+// is not there counts as NULL. ONLY: pg_dump's COPY of a parent holds its
+// own rows, not its inheritance children's.
+const countScript = `CREATE FUNCTION pg_temp.isb_count(q text) RETURNS bigint LANGUAGE plpgsql AS $f$
+DECLARE n bigint;
+BEGIN
+	EXECUTE q INTO n;
+	RETURN n;
+END
+$f$;
+SELECT t.i, pg_temp.isb_count(pg_catalog.format('SELECT count(*) FROM ONLY %I.%I', r.nspname, r.relname))
+FROM pg_catalog.json_to_recordset(:'tables') AS t(i int, s text, n text)
+LEFT JOIN LATERAL (
+	SELECT ns.nspname, c.relname
+	FROM pg_catalog.pg_class c JOIN pg_catalog.pg_namespace ns ON ns.oid = c.relnamespace
+	WHERE c.relname = t.n AND CASE WHEN t.s = '' THEN c.oid = pg_catalog.to_regclass(pg_catalog.format('%I', t.n)) ELSE ns.nspname = t.s END
+) r ON true
+ORDER BY t.i;
+`
+
+// maxCountBatch caps the JSON of one psql call's tables: it travels in an
+// argument, and Linux caps one at 128 KiB.
+const maxCountBatch = 64 << 10
+
+// countRestored counts the rows of each table in the restored database, by
+// the names the dump gave them.
+func (v *Verifier) countRestored(ctx context.Context, tables []dumpstat.Table) (map[string]int64, error) {
+	type row struct {
+		I int    `json:"i"`
+		S string `json:"s"`
+		N string `json:"n"`
 	}
 	got := map[string]int64{}
-	for i, n := range names {
-		c, err := strconv.ParseInt(lines[i], 10, 64)
-		if err != nil {
-			return nil, fmt.Errorf("counting rows of %s: %q", n, lines[i])
+	for start := 0; start < len(tables); {
+		var batch []row
+		size := 0
+		for i := start; i < len(tables) && (len(batch) == 0 || size < maxCountBatch); i++ {
+			t := tables[i]
+			if err := t.Check(); err != nil {
+				return nil, fmt.Errorf("counting rows after the restore: %w", err)
+			}
+			batch = append(batch, row{i, t.Schema, t.Name})
+			size += len(t.Schema) + len(t.Name) + 24
 		}
-		got[n] = c
+		js, err := json.Marshal(batch)
+		if err != nil {
+			return nil, err
+		}
+		cmd := exec.CommandContext(ctx, "psql", "--no-psqlrc", "--no-password", "--quiet", "--tuples-only", "--no-align",
+			"-v", "ON_ERROR_STOP=1", "-v", "tables="+string(js), "--dbname", v.RestoreInto)
+		cmd.Env = restoreEnv()
+		cmd.Stdin = strings.NewReader(countScript)
+		errBuf := &tailBuffer{max: 4096}
+		cmd.Stderr = errBuf
+		out, err := cmd.Output()
+		if err != nil {
+			return nil, fmt.Errorf("counting rows after the restore: %v%s", err, errBuf.lastLine(": "))
+		}
+		lines := strings.Split(strings.TrimSpace(string(out)), "\n")
+		if len(lines) != len(batch) {
+			return nil, fmt.Errorf("counting rows after the restore: %d answers for %d tables", len(lines), len(batch))
+		}
+		for k, l := range lines {
+			i, c, _ := strings.Cut(l, "|")
+			if i != strconv.Itoa(batch[k].I) {
+				return nil, fmt.Errorf("counting rows after the restore: answer %q for table %d", l, batch[k].I)
+			}
+			if c == "" {
+				continue // not in the restored database
+			}
+			n, err := strconv.ParseInt(c, 10, 64)
+			if err != nil {
+				return nil, fmt.Errorf("counting rows of %s: %q", tables[batch[k].I].Key, l)
+			}
+			got[tables[batch[k].I].Key] = n
+		}
+		start += len(batch)
 	}
 	return got, nil
 }
