@@ -281,11 +281,12 @@ func runList(ctx context.Context, args []string, stdout, stderr io.Writer) error
 			Compression string    `json:"compression"`
 			Format      string    `json:"format"`
 			Manifest    bool      `json:"manifest"`
+			Future      bool      `json:"future,omitempty"`
 		}
 		list := []entry{}
 		for _, p := range prefixes {
 			for _, b := range cat[p] {
-				list = append(list, entry{b.Prefix, b.Key, b.Time, int64(now.Sub(b.Time).Seconds()), b.Size, b.Compression, b.Format, b.HasManifest})
+				list = append(list, entry{b.Prefix, b.Key, b.Time, int64(now.Sub(b.Time).Seconds()), b.Size, b.Compression, b.Format, b.HasManifest, b.Future(now)})
 			}
 		}
 		enc := json.NewEncoder(stdout)
@@ -298,14 +299,26 @@ func runList(ctx context.Context, args []string, stdout, stderr io.Writer) error
 	}
 	tw := tabwriter.NewWriter(stdout, 0, 0, 2, ' ', 0)
 	fmt.Fprintln(tw, "PREFIX\tSTARTED (UTC)\tAGE\tSIZE\tMANIFEST\tKEY")
+	var future []string
 	for _, p := range prefixes {
 		for _, b := range cat[p] {
 			m := "no"
 			if b.HasManifest {
 				m = "yes"
 			}
-			fmt.Fprintf(tw, "%s\t%s\t%s\t%s\t%s\t%s\n", b.Prefix, b.Time.Format("2006-01-02 15:04:05"), backup.Age(now, b.Time), backup.Bytes(b.Size), m, b.Key)
+			age := backup.Age(now, b.Time)
+			if b.Future(now) {
+				age = "FUTURE: " + age
+				future = append(future, b.Key)
+			}
+			fmt.Fprintf(tw, "%s\t%s\t%s\t%s\t%s\t%s\n", b.Prefix, b.Time.Format("2006-01-02 15:04:05"), age, backup.Bytes(b.Size), m, b.Key)
 		}
 	}
-	return tw.Flush()
+	if err := tw.Flush(); err != nil {
+		return err
+	}
+	for _, k := range future {
+		fmt.Fprintf(stderr, "%s: warning: %s is dated ahead of this machine's clock; verify fails until it is removed or renamed\n", tool, k)
+	}
+	return nil
 }

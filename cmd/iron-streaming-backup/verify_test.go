@@ -285,3 +285,33 @@ func TestVerifyHostileDump(t *testing.T) {
 		t.Fatalf("verify -restore-into: exit %d:\n%s", r.code, r.stderr)
 	}
 }
+
+// TestVerifyFutureKey copies a real backup (and its manifest) to a name
+// dated years ahead: it must not pass for the newest backup.
+func TestVerifyFutureKey(t *testing.T) {
+	emptyBucket(t, "backups")
+	env, key := freshBackup(t, "v5")
+	future := "v5/db1-20991231000000.gz.aes"
+	putObject(t, "backups", future, getObject(t, "backups", key))
+	putObject(t, "backups", future+".manifest.json", getObject(t, "backups", key+".manifest.json"))
+
+	r := runJob(t, env, "verify", "-max-age", "26h", "db1")
+	if r.code != 1 || !strings.Contains(r.stderr, "error: db1: s3://backups/"+future+" is dated 2099-12-31 00:00:00 UTC") {
+		t.Errorf("verify with a backup dated 2099: exit %d:\n%s", r.code, r.stderr)
+	}
+	r = runJob(t, env, "list")
+	if r.code != 0 || !strings.Contains(r.stdout, "FUTURE: in ") || !strings.Contains(r.stderr, "warning: "+future+" is dated ahead") {
+		t.Errorf("list: exit %d:\n%s\n%s", r.code, r.stdout, r.stderr)
+	}
+	r = runJob(t, env, "list", "-json")
+	if !strings.Contains(r.stdout, `"future": true`) || strings.Count(r.stdout, `"future"`) != 1 {
+		t.Errorf("list -json:\n%s", r.stdout)
+	}
+
+	// Within the allowed skew, a backup is just new.
+	deleteObject(t, "backups", future)
+	deleteObject(t, "backups", future+".manifest.json")
+	if r := runJob(t, env, "verify", "-max-age", "26h", "db1"); r.code != 0 {
+		t.Errorf("verify: exit %d:\n%s", r.code, r.stderr)
+	}
+}

@@ -86,6 +86,10 @@ func (v *Verifier) verifyOne(ctx context.Context, t pgpass.Entry) (*Backup, erro
 		return nil, fmt.Errorf("no backup found at s3://%s/%s%s-*", s.Bucket, s.KeyPrefix, t.Prefix)
 	}
 	b := bs[0]
+	if b.Future(v.now()) {
+		return &b, fmt.Errorf("s3://%s/%s is dated %s UTC, %s ahead of this machine's clock: a clock was wrong when it was made, or it was copied there; it hides the real newest backup, so remove or rename it (or set this machine's clock)",
+			s.Bucket, b.Key, b.Time.Format("2006-01-02 15:04:05"), strings.TrimPrefix(Age(v.now(), b.Time), "in "))
+	}
 	if age := v.now().Sub(b.Time); v.MaxAge > 0 && age > v.MaxAge {
 		return &b, fmt.Errorf("the newest backup, %s, is %s old: older than the allowed %s (have backups stopped?)",
 			b.Key, Age(v.now(), b.Time), v.MaxAge)
