@@ -390,7 +390,10 @@ func TestBackupAndRestore(t *testing.T) {
 			t.Errorf("the job's log contains a secret")
 		}
 	}
-	for _, want := range []string{"db1: backing up", "db2: done:", "2 of 2 databases backed up"} {
+	// The pg_dump of the server's own major version, where Debian puts it.
+	usedDump := fmt.Sprintf(", pg_dump %d.", pg.Major)
+	usedPath := fmt.Sprintf("(/usr/lib/postgresql/%d/bin/pg_dump)", pg.Major)
+	for _, want := range []string{"db1: backing up", "db1: server PostgreSQL", usedDump, usedPath, "db2: done:", "2 of 2 databases backed up"} {
 		if !strings.Contains(log, want) {
 			t.Errorf("log lacks %q", want)
 		}

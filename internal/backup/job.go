@@ -13,7 +13,6 @@ import (
 	"os"
 	"os/exec"
 	"path/filepath"
-	"regexp"
 	"strconv"
 	"strings"
 	"sync"
@@ -34,12 +33,14 @@ type Job struct {
 	Log      *Logger
 	Version  string // this program's version, for the manifest
 
-	now       func() time.Time // test hook
-	dir       string           // private folder for the libpq pgpass file
-	pgpass    string
-	dumpOnce  sync.Once
-	dumpVer   Version
-	dumpVerEr error
+	now        func() time.Time // test hook
+	clientRoot string           // test hook: ClientRoot
+	dir        string           // private folder for the libpq pgpass file
+	pgpass     string
+
+	clientsOnce sync.Once
+	clients     []Client // the pg_dump programs to choose from, oldest first
+	clientsErr  error
 }
 
 // Result is the outcome of one target.
@@ -56,6 +57,9 @@ type Result struct {
 func (j *Job) Run(ctx context.Context) ([]Result, error) {
 	if j.now == nil {
 		j.now = time.Now
+	}
+	if j.clientRoot == "" {
+		j.clientRoot = ClientRoot
 	}
 	// The database passwords reach pg_dump only through a libpq password
 	// file in a private folder (0700) that is removed when the job ends.
@@ -142,32 +146,33 @@ func (j *Job) backupOne(ctx context.Context, t pgpass.Entry) (res Result) {
 		}
 	}()
 
-	j.dumpOnce.Do(func() { j.dumpVer, j.dumpVerEr = pgDumpVersion(ctx, j.Settings.PgDump) })
-	if j.dumpVerEr != nil {
-		res.Err = j.dumpVerEr
+	j.clientsOnce.Do(func() { j.clients, j.clientsErr = findClients(ctx, j.clientRoot, j.Settings.PgDump) })
+	if j.clientsErr != nil {
+		res.Err = j.clientsErr
 		return res
 	}
-	serverVer, err := j.serverVersion(ctx, t)
+	serverVer, err := j.serverVersion(ctx, t, newestClient(j.clients).psql())
 	if err != nil {
 		res.Err = err
 		return res
 	}
-	if j.dumpVer.Major < serverVer.Major {
-		res.Err = fmt.Errorf("pg_dump %s is older than the server (PostgreSQL %s); pg_dump must be at least the server's major version %d",
-			j.dumpVer, serverVer, serverVer.Major)
+	client, err := chooseClient(j.clients, serverVer, j.Settings.PgDump != "")
+	if err != nil {
+		res.Err = err
 		return res
 	}
+	j.Log.Client(t, serverVer, client)
 
 	info := &Info{
 		Database: t.Database, Host: t.Host, Port: t.Port, User: t.User, Prefix: t.Prefix,
 		Bucket: j.Settings.Bucket, Key: res.Key,
 		Started: start.UTC(), Format: j.Settings.Format,
 		Compression: j.Settings.Compression, CompressionLevel: j.Settings.Level,
-		PgDumpVersion: j.dumpVer.String(), ServerVersion: serverVer.String(),
+		PgDumpVersion: client.Version.String(), ServerVersion: serverVer.String(),
 		Tool: "iron-streaming-backup " + j.Version,
 	}
 	info.setEncryption(j.Settings)
-	if err := j.stream(ctx, t, info); err != nil {
+	if err := j.stream(ctx, t, client.PgDump, info); err != nil {
 		res.Err = err
 		return res
 	}
@@ -178,7 +183,7 @@ func (j *Job) backupOne(ctx context.Context, t pgpass.Entry) (res Result) {
 
 // stream runs pg_dump into the pipeline and commits the object only when
 // everything succeeded.
-func (j *Job) stream(ctx context.Context, t pgpass.Entry, info *Info) (err error) {
+func (j *Job) stream(ctx context.Context, t pgpass.Entry, pgDump string, info *Info) (err error) {
 	ctx, cancel := context.WithCancel(ctx)
 	defer cancel()
 
@@ -207,7 +212,7 @@ func (j *Job) stream(ctx context.Context, t pgpass.Entry, info *Info) (err error
 		return err
 	}
 
-	cmd := exec.CommandContext(ctx, j.Settings.PgDump, j.dumpArgs(t)...)
+	cmd := exec.CommandContext(ctx, pgDump, j.dumpArgs(t)...)
 	cmd.Env = childEnv(j.pgpass)
 	cmd.WaitDelay = 10 * time.Second
 	stderr := &tailBuffer{max: 4096}
@@ -309,44 +314,9 @@ func childEnv(pgpassFile string) []string {
 	return env
 }
 
-// Version is a PostgreSQL version.
-type Version struct {
-	Major int
-	Text  string
-}
-
-func (v Version) String() string { return v.Text }
-
-var dumpVersionRE = regexp.MustCompile(`\(PostgreSQL\) (\d+)(\.\d+)?`)
-
-func pgDumpVersion(ctx context.Context, pgDump string) (Version, error) {
-	cmd := exec.CommandContext(ctx, pgDump, "--version")
-	cmd.Env = childEnv("")
-	out, err := cmd.Output()
-	if err != nil {
-		var ee *exec.Error
-		if errors.As(err, &ee) {
-			return Version{}, fmt.Errorf("pg_dump not found (%s): install the PostgreSQL client or set %s", pgDump, EnvPgDump)
-		}
-		return Version{}, fmt.Errorf("%s --version: %w", pgDump, err)
-	}
-	m := dumpVersionRE.FindSubmatch(out)
-	if m == nil {
-		return Version{}, fmt.Errorf("%s --version printed no PostgreSQL version: %q", pgDump, strings.TrimSpace(string(out)))
-	}
-	major, _ := strconv.Atoi(string(m[1]))
-	return Version{Major: major, Text: string(m[1]) + string(m[2])}, nil
-}
-
 // serverVersion asks the server for its version with psql (installed with
 // pg_dump), over the same connection pg_dump will use.
-func (j *Job) serverVersion(ctx context.Context, t pgpass.Entry) (Version, error) {
-	psql := "psql"
-	if p, err := exec.LookPath(j.Settings.PgDump); err == nil {
-		if q := filepath.Join(filepath.Dir(p), "psql"); fileExists(q) {
-			psql = q
-		}
-	}
+func (j *Job) serverVersion(ctx context.Context, t pgpass.Entry, psql string) (Version, error) {
 	ctx, cancel := context.WithTimeout(ctx, 2*time.Minute)
 	defer cancel()
 	cmd := exec.CommandContext(ctx, psql, "--no-psqlrc", "--no-password", "--tuples-only", "--no-align",

@@ -47,6 +47,15 @@ func (l *Logger) Start(t pgpass.Entry, bucket, key string) {
 	l.text("%s: backing up %s:%s/%s to s3://%s/%s", t.Prefix, t.Host, t.Port, t.Database, bucket, key)
 }
 
+// Client logs the server's version and the pg_dump chosen for it.
+func (l *Logger) Client(t pgpass.Entry, server Version, c Client) {
+	if l.json != nil {
+		l.json.Info("pg_dump chosen", "prefix", t.Prefix, "server_version", server.Text, "pg_dump_version", c.Version.Text, "pg_dump", c.PgDump)
+		return
+	}
+	l.text("%s: server PostgreSQL %s, pg_dump %s (%s)", t.Prefix, server, c.Version, c.PgDump)
+}
+
 // Done logs a completed backup.
 func (l *Logger) Done(t pgpass.Entry, i *Info) {
 	d := i.Finished.Sub(i.Started)

@@ -36,7 +36,7 @@ const (
 	EnvParallel       = "PARALLEL"          // databases backed up at once
 	EnvFormat         = "DUMP_FORMAT"       // plain (default) or custom
 	EnvPgDumpArgs     = "PG_DUMP_ARGS"      // extra pg_dump arguments
-	EnvPgDump         = "PG_DUMP"           // pg_dump program (default: from PATH)
+	EnvPgDump         = "PG_DUMP"           // pg_dump program (default: chosen per server)
 	EnvLogFormat      = "LOG_FORMAT"        // text (default) or json
 	EnvMaxMemory      = "S3_MAX_MEMORY"     // cap on one upload's part buffers
 	EnvProgress       = "PROGRESS_INTERVAL" // how often a running backup logs progress
@@ -65,7 +65,7 @@ type Settings struct {
 	Parallel    int
 	Format      string // "plain" or "custom"
 	PgDumpArgs  []string
-	PgDump      string
+	PgDump      string // "": the installed client that fits each server
 	JSONLogs    bool
 	MaxMemory   int64         // bytes of part buffers per upload
 	Progress    time.Duration // interval of progress lines; 0: none
@@ -167,7 +167,7 @@ func Load(getenv func(string) string, only string) (*Settings, error) {
 			errs = append(errs, err)
 		}
 	}
-	s.PgDump = or(getenv(EnvPgDump), "pg_dump")
+	s.PgDump = getenv(EnvPgDump)
 	s.Progress = time.Minute
 	if v := strings.TrimSpace(getenv(EnvProgress)); v != "" {
 		d, err := time.ParseDuration(v)
