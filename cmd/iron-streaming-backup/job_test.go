@@ -772,3 +772,30 @@ func TestSIGTERM(t *testing.T) {
 		t.Errorf("the private folder was left behind: %q", after)
 	}
 }
+
+// TestShardsBackUpEachOnce runs the job as the pods of an Indexed Job do:
+// together the shards back up every prefix of the list exactly once.
+func TestShardsBackUpEachOnce(t *testing.T) {
+	emptyBucket(t, "backups")
+	prefixes := []string{"s-a", "s-b", "s-c", "s-d", "s-e"}
+	var list strings.Builder
+	for i, p := range prefixes {
+		list.WriteString(pgpassLine(fmt.Sprintf("app%d", i%2+1), fmt.Sprintf("backup%d", i%2+1), []string{pw1, pw2}[i%2], p) + "\n")
+	}
+	const count = 3
+	for i := range count {
+		env := jobEnv(list.String(), "backups", "", "SHARD_COUNT=3", fmt.Sprintf("JOB_COMPLETION_INDEX=%d", i))
+		r := runJob(t, env)
+		if r.code != 0 {
+			t.Fatalf("shard %d: exit %d:\n%s", i, r.code, r.stderr)
+		}
+		t.Logf("shard %d:\n%s", i, r.stderr)
+	}
+	keys := objects(t, "backups")
+	for _, p := range prefixes {
+		backupKey(t, keys, p, ".gz.aes") // exactly one
+	}
+	if len(keys) != 2*len(prefixes) {
+		t.Errorf("bucket holds %q, want one backup and one manifest per prefix", keys)
+	}
+}

@@ -49,6 +49,7 @@ type Settings struct {
 	Targets  []pgpass.Entry // the databases to back up, in list order
 	Skipped  string         // why Targets is empty although the list is fine
 	Warnings []string       // things worth a line in the log; no secrets
+	Shard    *Shard         // the part of the list this run backs up; nil: all
 	Password []byte         // the encryption password
 
 	Bucket       string
@@ -99,6 +100,17 @@ func Load(getenv func(string) string, only string) (*Settings, error) {
 			errs = append(errs, err)
 		} else if len(s.Targets) == 0 {
 			bad("%s: no databases to back up (every line is a comment or marked ignore)", from)
+		}
+	}
+	if sh, ok, err := loadShard(getenv); err != nil {
+		errs = append(errs, err)
+	} else if ok && only != "" {
+		bad("a prefix (%s) and %s both select databases: give one of them", only, EnvShard)
+	} else if ok && len(s.Targets) > 0 {
+		s.Shard = &sh
+		n := len(s.Targets)
+		if s.Targets = shardTargets(s.Targets, sh); len(s.Targets) == 0 {
+			s.Skipped = fmt.Sprintf("shard %s holds none of the list's %d databases", sh, n)
 		}
 	}
 
