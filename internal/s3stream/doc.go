@@ -53,6 +53,14 @@
 // upload remains. A producer that fails calls Abort, so that a truncated
 // stream never becomes an object.
 //
+// By default the commit replaces an object at the key. With NoOverwrite
+// it does not: the commit is a conditional write (If-None-Match: *), and
+// another writer's object found at the key, before the commit, in the
+// service's refusal, or when reading the object back after it, fails
+// Close with an *ExistsError and leaves that object as it is. A retry
+// that finds the object its own lost-answer attempt created is told apart
+// by the object's size and checksums.
+//
 // # Manifest
 //
 // After a completed upload, a manifest may be written next to the object,

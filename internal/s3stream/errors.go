@@ -30,7 +30,41 @@ var (
 	ErrNotFound = errors.New("not found")
 	// ErrChecksum matches a *ChecksumError.
 	ErrChecksum = errors.New("checksum mismatch")
+	// ErrExists matches an *ExistsError.
+	ErrExists = errors.New("object exists")
 )
+
+// ExistsError reports an upload with WriterOptions.NoOverwrite, or a
+// manifest written with it, that lost the key to another writer: the
+// object at the key is not this upload's, and it was left as it is.
+type ExistsError struct {
+	Bucket, Key string
+	// Replaced: this upload's commit went through, but the object at the
+	// key right after it was another writer's (a store that ignores
+	// If-None-Match, or a writer that does not send it).
+	Replaced bool
+}
+
+func (e *ExistsError) Error() string {
+	if e.Replaced {
+		return fmt.Sprintf("another writer replaced s3://%s/%s just after this upload completed it: the object there is not this upload's", e.Bucket, e.Key)
+	}
+	return fmt.Sprintf("s3://%s/%s already exists (another writer got there first); this upload did not replace it", e.Bucket, e.Key)
+}
+
+func (e *ExistsError) Is(target error) bool { return target == ErrExists }
+
+// preconditionFailed reports the answer to a conditional write that found
+// an object at the key.
+func preconditionFailed(err error) bool {
+	return apiCode(err) == "PreconditionFailed" || httpStatus(err) == 412
+}
+
+// conditionalConflict reports the answer to a conditional write that ran
+// at the same time as another write to the key.
+func conditionalConflict(err error) bool {
+	return apiCode(err) == "ConditionalRequestConflict"
+}
 
 // apiCode is the S3 error code in err, or "".
 func apiCode(err error) string {

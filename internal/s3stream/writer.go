@@ -57,6 +57,16 @@ type WriterOptions struct {
 	// both ends an MD5 pass). Empty means CRC32C, falling back to MD5 when
 	// the service rejects the checksum in the upload's first request.
 	PartChecksum string
+	// NoOverwrite commits the object only where no object is: when
+	// another writer got to the key first, even a moment before, Close
+	// fails with an *ExistsError (errors.Is ErrExists), leaves that object
+	// as it is and aborts the upload. The commit is a conditional write
+	// (If-None-Match: *, which S3 honours). For stores that ignore the
+	// condition, Close also looks at the key before the commit, and reads
+	// its size and ETag back after it: another writer's object found
+	// there fails Close too. Such a store still leaves a short window in
+	// which two writers both succeed and the later one's object stays.
+	NoOverwrite bool
 	// Progress, when set, is called about four times a second from one
 	// goroutine while the upload runs, and once more with Done set.
 	Progress func(Progress)
@@ -173,6 +183,7 @@ type Writer struct {
 	commitSent  atomic.Int32 // commit attempts that may have reached the server
 	prior       objectState  // the object at the key before the commit
 	priorKnown  bool         // prior was read
+	replaced    bool         // committed, but another writer's object replaced this one's
 	singleSum   []byte       // checksum of a single PutObject
 	algo        string       // part checksum in use: ChecksumMD5 or ChecksumCRC32C
 	cleanupOnce sync.Once
@@ -608,10 +619,18 @@ func (w *Writer) commit() error {
 		res Result
 		err error
 	)
-	if single {
+	switch {
+	case w.opts.NoOverwrite && perr == nil && prior.exists:
+		// Refused here, not only by the service: some stores ignore
+		// If-None-Match.
+		err = &ExistsError{Bucket: w.bucket, Key: w.key}
+	case single:
 		res, err = w.putObject()
-	} else {
+	default:
 		res, err = w.complete()
+	}
+	if err == nil && w.opts.NoOverwrite {
+		err = w.verifyCommit(res)
 	}
 
 	w.mu.Lock()
@@ -649,7 +668,7 @@ func (w *Writer) putObject() (Result, error) {
 		out *s3.PutObjectOutput
 		err error
 	)
-	for {
+	for attempt := 1; ; attempt++ {
 		sum := w.checksum(b)
 		w.mu.Lock()
 		w.singleSum = sum
@@ -662,10 +681,26 @@ func (w *Writer) putObject() (Result, error) {
 		}
 		w.setChecksum(sum, &in.ContentMD5, &in.ChecksumCRC32C)
 		w.objectOptions(&in.StorageClass, &in.ServerSideEncryption, &in.SSEKMSKeyId, &in.ContentType, &in.Metadata)
+		if w.opts.NoOverwrite {
+			in.IfNoneMatch = aws.String("*")
+		}
 		ctx, cancel := context.WithTimeout(w.ctx, attemptTimeout(b.n))
 		out, err = w.client.PutObject(ctx, in, unsignedPayload, countSent(&w.commitSent))
 		cancel()
 		if err == nil {
+			break
+		}
+		if w.opts.NoOverwrite && conditionalConflict(err) && attempt < ownAttempts && sleep(w.ctx, ownBackoff(attempt)) == nil {
+			// Another conditional write to the key was under way; S3
+			// asks to try again, which tells who won.
+			continue
+		}
+		if w.opts.NoOverwrite && preconditionFailed(err) {
+			obj, rerr := w.refused(err)
+			if rerr != nil {
+				return Result{}, rerr
+			}
+			out = &s3.PutObjectOutput{ETag: aws.String(obj.etag), VersionId: aws.String(obj.versionID)}
 			break
 		}
 		if !w.fallBack(err) {
@@ -677,6 +712,38 @@ func (w *Writer) putObject() (Result, error) {
 	return Result{Parts: 1, PartSize: b.n, ETag: aws.ToString(out.ETag), VersionID: aws.ToString(out.VersionId)}, nil
 }
 
+// refused handles a conditional commit the service refused because an
+// object is at the key (412), or because another write to it ran at the
+// same time (409). When an earlier attempt of this commit may have
+// reached the server, the object may be this writer's own: then it
+// returns the object's state. Otherwise another writer won the key, and
+// the error is an *ExistsError, or for a 409 without an object there the
+// service's answer.
+func (w *Writer) refused(err error) (objectState, error) {
+	if w.commitSent.Load() > 0 {
+		// A retry after an answer that was lost finds the object that
+		// the first attempt created.
+		obj, ok, oerr := w.ours(w.ctx)
+		if ok {
+			return obj, nil
+		}
+		if oerr != nil {
+			return objectState{}, fmt.Errorf("%w (and the object could not be checked: %v)", &ExistsError{Bucket: w.bucket, Key: w.key}, oerr)
+		}
+		if !obj.exists && !preconditionFailed(err) {
+			return objectState{}, describe("complete upload to", w.bucket, w.key, err)
+		}
+		return objectState{}, &ExistsError{Bucket: w.bucket, Key: w.key}
+	}
+	if preconditionFailed(err) {
+		return objectState{}, &ExistsError{Bucket: w.bucket, Key: w.key}
+	}
+	if obj, herr := w.head(w.ctx, false); herr == nil && obj.exists {
+		return objectState{}, &ExistsError{Bucket: w.bucket, Key: w.key}
+	}
+	return objectState{}, describe("complete upload to", w.bucket, w.key, err)
+}
+
 // complete completes the multipart upload.
 func (w *Writer) complete() (Result, error) {
 	parts := make([]types.CompletedPart, len(w.etags))
@@ -684,15 +751,29 @@ func (w *Writer) complete() (Result, error) {
 		parts[i] = types.CompletedPart{ETag: aws.String(e), PartNumber: aws.Int32(int32(i + 1))}
 		w.setChecksum(w.sums[i], new(*string), &parts[i].ChecksumCRC32C)
 	}
-	out, err := w.client.CompleteMultipartUpload(w.ctx, &s3.CompleteMultipartUploadInput{
+	in := &s3.CompleteMultipartUploadInput{
 		Bucket:          &w.bucket,
 		Key:             &w.key,
 		UploadId:        &w.uploadID,
 		MultipartUpload: &types.CompletedMultipartUpload{Parts: parts},
-	}, attemptDeadline(completeTimeout), countSent(&w.commitSent))
+	}
+	if w.opts.NoOverwrite {
+		in.IfNoneMatch = aws.String("*")
+	}
+	out, err := w.client.CompleteMultipartUpload(w.ctx, in, attemptDeadline(completeTimeout), countSent(&w.commitSent))
 	res := Result{Parts: len(parts), PartSize: w.maxPart}
 	if err == nil {
 		res.ETag, res.VersionID = aws.ToString(out.ETag), aws.ToString(out.VersionId)
+		return res, nil
+	}
+	if w.opts.NoOverwrite && (preconditionFailed(err) || conditionalConflict(err)) && w.ctx.Err() == nil {
+		// A 409 cannot be retried here: S3 wants the upload made anew,
+		// and the parts are gone from memory.
+		obj, rerr := w.refused(err)
+		if rerr != nil {
+			return Result{}, rerr
+		}
+		res.ETag, res.VersionID = obj.etag, obj.versionID
 		return res, nil
 	}
 	if apiCode(err) == "NoSuchUpload" && w.ctx.Err() == nil {
@@ -773,6 +854,7 @@ type objectState struct {
 	etag      string
 	versionID string
 	modified  time.Time
+	size      int64
 	crc32c    string // the object's CRC32C checksum, when asked for and known
 }
 
@@ -808,6 +890,7 @@ func (w *Writer) head(ctx context.Context, crc bool) (objectState, error) {
 		etag:      aws.ToString(out.ETag),
 		versionID: aws.ToString(out.VersionId),
 		modified:  aws.ToTime(out.LastModified),
+		size:      aws.ToInt64(out.ContentLength),
 		crc32c:    aws.ToString(out.ChecksumCRC32C),
 	}, nil
 }
@@ -821,6 +904,44 @@ func (w *Writer) ours(ctx context.Context) (objectState, bool, error) {
 	w.mu.Lock()
 	crc := w.algo == ChecksumCRC32C
 	prior, priorKnown := w.prior, w.priorKnown
+	want := w.wantLocked()
+	w.mu.Unlock()
+	obj, err := w.head(ctx, crc)
+	switch {
+	case err != nil:
+		return obj, false, err
+	case !obj.exists:
+		return obj, false, nil
+	case priorKnown && prior.same(obj):
+		// The object that was there before, whatever its bytes.
+		return obj, false, nil
+	case obj.size != w.written.Load():
+		// Another writer's, whatever the service tells of its checksums.
+		return obj, false, nil
+	case crc && obj.crc32c == "":
+		return obj, false, errors.New("the service did not tell the object's CRC32C checksum")
+	case crc && obj.crc32c != want:
+		return obj, false, nil
+	case !crc && w.opts.SSE != "" && w.opts.SSE != string(types.ServerSideEncryptionAes256):
+		// Under SSE-KMS the ETag is no MD5.
+		return obj, false, errors.New("under SSE-KMS the object's ETag does not tell its content")
+	case !crc && obj.etag != want:
+		return obj, false, nil
+	case !priorKnown:
+		return obj, false, errors.New("the object has this upload's content, but what was at the key before is unknown")
+	case prior.exists && !obj.versioned() && (crc && prior.crc32c == want || !crc && prior.etag == want):
+		// The commit replaced an object with the same bytes: removing
+		// it would lose them, where keeping it leaves the key as it was.
+		return obj, false, nil
+	}
+	return obj, true, nil
+}
+
+// wantLocked is what S3 derives from the part checksums for the object
+// this writer commits: with CRC32C the object's checksum, with MD5 its
+// ETag. w.mu is held.
+func (w *Writer) wantLocked() string {
+	crc := w.algo == ChecksumCRC32C
 	var want string
 	switch {
 	case w.singleSum != nil && crc:
@@ -841,33 +962,37 @@ func (w *Writer) ours(ctx context.Context) (objectState, bool, error) {
 			want = fmt.Sprintf(`"%s-%d"`, hex.EncodeToString(h.Sum(nil)), len(w.sums))
 		}
 	}
+	return want
+}
+
+// verifyCommit reads back the object a NoOverwrite commit created, for
+// stores that ignore If-None-Match: another writer's object at the key
+// (another size, version or ETag than this commit's, or another checksum
+// where the service named no ETag) is an *ExistsError. When the object
+// cannot be read (credentials that may write but not read), the
+// conditional write stands alone.
+func (w *Writer) verifyCommit(res Result) error {
+	w.mu.Lock()
+	crc := w.algo == ChecksumCRC32C
+	want := w.wantLocked()
 	w.mu.Unlock()
-	obj, err := w.head(ctx, crc)
-	switch {
-	case err != nil:
-		return obj, false, err
-	case !obj.exists:
-		return obj, false, nil
-	case priorKnown && prior.same(obj):
-		// The object that was there before, whatever its bytes.
-		return obj, false, nil
-	case crc && obj.crc32c == "":
-		return obj, false, errors.New("the service did not tell the object's CRC32C checksum")
-	case crc && obj.crc32c != want:
-		return obj, false, nil
-	case !crc && w.opts.SSE != "" && w.opts.SSE != string(types.ServerSideEncryptionAes256):
-		// Under SSE-KMS the ETag is no MD5.
-		return obj, false, errors.New("under SSE-KMS the object's ETag does not tell its content")
-	case !crc && obj.etag != want:
-		return obj, false, nil
-	case !priorKnown:
-		return obj, false, errors.New("the object has this upload's content, but what was at the key before is unknown")
-	case prior.exists && !obj.versioned() && (crc && prior.crc32c == want || !crc && prior.etag == want):
-		// The commit replaced an object with the same bytes: removing
-		// it would lose them, where keeping it leaves the key as it was.
-		return obj, false, nil
+	obj, err := w.head(w.ctx, crc)
+	if err != nil {
+		return nil
 	}
-	return obj, true, nil
+	versioned := obj.versioned() && res.VersionID != "" && res.VersionID != "null"
+	switch {
+	case !obj.exists,
+		obj.size != w.written.Load(),
+		versioned && obj.versionID != res.VersionID,
+		res.ETag != "" && strings.Trim(obj.etag, `"`) != strings.Trim(res.ETag, `"`),
+		res.ETag == "" && crc && obj.crc32c != "" && obj.crc32c != want:
+		w.mu.Lock()
+		w.replaced = true
+		w.mu.Unlock()
+		return &ExistsError{Bucket: w.bucket, Key: w.key, Replaced: true}
+	}
+	return nil
 }
 
 // Abort abandons the upload: it stops the part uploads, aborts the
@@ -942,8 +1067,11 @@ func (w *Writer) cleanup() {
 		w.cond.Wait()
 	}
 	id, committed, sent := w.uploadID, w.committed, w.commitSent.Load() > 0
+	replaced := w.replaced
 	w.mu.Unlock()
-	if committed {
+	if committed || replaced {
+		// Nothing of this writer's is left: the upload was completed,
+		// and the object at the key now is another writer's.
 		return
 	}
 	ctx, cancel := context.WithTimeout(context.Background(), 2*time.Minute)
