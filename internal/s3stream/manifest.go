@@ -58,6 +58,8 @@ func ManifestKey(key string) string { return key + ManifestSuffix }
 // WriteManifest stores m as the manifest of s3://bucket/key. Write it only
 // after the object's upload completed. The SSE settings of opts, when
 // given, apply to the manifest too (bucket policies may demand them).
+// With opts.NoOverwrite the manifest too is written only where none is,
+// and read back: another writer's manifest there is an *ExistsError.
 func WriteManifest(ctx context.Context, client *s3.Client, bucket, key string, m *Manifest, opts *WriterOptions) error {
 	b, err := json.MarshalIndent(m, "", "  ")
 	if err != nil {
@@ -77,10 +79,39 @@ func WriteManifest(ctx context.Context, client *s3.Client, bucket, key string, m
 			in.SSEKMSKeyId = aws.String(opts.SSEKMSKeyID)
 		}
 	}
-	if _, err := client.PutObject(ctx, in); err != nil {
+	noOverwrite := opts != nil && opts.NoOverwrite
+	if noOverwrite {
+		in.IfNoneMatch = aws.String("*")
+	}
+	_, err = client.PutObject(ctx, in)
+	switch {
+	case noOverwrite && preconditionFailed(err):
+		// A retry after an answer that was lost finds the manifest the
+		// first attempt wrote.
+		if got, rerr := readRaw(ctx, client, bucket, ManifestKey(key)); rerr != nil || !bytes.Equal(got, b) {
+			return &ExistsError{Bucket: bucket, Key: ManifestKey(key)}
+		}
+	case err != nil:
 		return describe("write manifest", bucket, ManifestKey(key), err)
+	case noOverwrite:
+		// For stores that ignore If-None-Match. A manifest that cannot
+		// be read back (credentials that may not read) is taken as
+		// written.
+		if got, rerr := readRaw(ctx, client, bucket, ManifestKey(key)); rerr == nil && !bytes.Equal(got, b) {
+			return &ExistsError{Bucket: bucket, Key: ManifestKey(key), Replaced: true}
+		}
 	}
 	return nil
+}
+
+// readRaw reads a small object, up to maxManifestSize+1 bytes.
+func readRaw(ctx context.Context, client *s3.Client, bucket, key string) ([]byte, error) {
+	out, err := client.GetObject(ctx, &s3.GetObjectInput{Bucket: &bucket, Key: &key})
+	if err != nil {
+		return nil, err
+	}
+	defer out.Body.Close()
+	return io.ReadAll(io.LimitReader(out.Body, maxManifestSize+1))
 }
 
 // ReadManifest reads the manifest of s3://bucket/key. When there is none it

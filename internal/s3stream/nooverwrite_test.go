@@ -267,3 +267,43 @@ func TestNoOverwriteConflict(t *testing.T) {
 		assertNothingLeft(t, key)
 	}
 }
+
+// TestManifestNoOverwrite: with NoOverwrite a manifest is written only
+// where none is; a retry that finds its own manifest (the first answer
+// lost) succeeds; another writer's manifest stays.
+func TestManifestNoOverwrite(t *testing.T) {
+	opts := &WriterOptions{NoOverwrite: true}
+	key := uniqueKey(t)
+	m := &Manifest{Version: ManifestVersion, Bucket: bucket, Key: key, Size: 1, SHA256: strings.Repeat("0", 64)}
+	lost := lossyClient(t, func(r *http.Request) bool { return r.Method == "PUT" }, nil)
+	if err := WriteManifest(t.Context(), lost, bucket, key, m, opts); err != nil {
+		t.Fatalf("first manifest, answer lost: %v", err)
+	}
+	if got, err := ReadManifest(t.Context(), lost, bucket, key); err != nil || got.Key != key {
+		t.Fatalf("read back: %+v, %v", got, err)
+	}
+
+	key = uniqueKey(t)
+	putOthers(t, ManifestKey(key))
+	err := WriteManifest(t.Context(), newClient(t), bucket, key, m, opts)
+	wantExists(t, err, ManifestKey(key), false, "manifest")
+	assertOthers(t, ManifestKey(key), "manifest")
+
+	if err := WriteManifest(t.Context(), newClient(t), bucket, key, m, nil); err != nil {
+		t.Errorf("without NoOverwrite: %v", err)
+	}
+
+	// A store that ignores If-None-Match, and another writer's manifest
+	// just after this one: reading it back shows it.
+	key = uniqueKey(t)
+	s := &scripted{commit: func(next s3.HTTPClient, req *http.Request, n int) (*http.Response, error) {
+		resp, err := next.Do(req)
+		if n == 1 {
+			putOthers(t, ManifestKey(key))
+		}
+		return resp, err
+	}}
+	err = WriteManifest(t.Context(), s3.New(scriptedClient(t, s).Options(), ignoreIfNoneMatch), bucket, key, m, opts)
+	wantExists(t, err, ManifestKey(key), true, "manifest, store ignores If-None-Match")
+	assertOthers(t, ManifestKey(key), "manifest, store ignores If-None-Match")
+}
