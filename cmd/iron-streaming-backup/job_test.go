@@ -10,10 +10,15 @@ import (
 	"encoding/base64"
 	"encoding/json"
 	"fmt"
+	"net/http"
+	"net/http/httptest"
+	"net/http/httputil"
+	"net/url"
 	"os"
 	"os/exec"
 	"path/filepath"
 	"regexp"
+	"slices"
 	"strconv"
 	"strings"
 	"sync"
@@ -797,5 +802,133 @@ func TestShardsBackUpEachOnce(t *testing.T) {
 	}
 	if len(keys) != 2*len(prefixes) {
 		t.Errorf("bucket holds %q, want one backup and one manifest per prefix", keys)
+	}
+}
+
+// TestSameKeyRace: two runs started in the same second (two schedulers, a
+// retried task, two lists sharing a prefix) name the same object. The one
+// that commits second must fail with a line that says so, and leave the
+// other's object and manifest as they are. A proxy in front of the S3
+// server stands in for the other run: it stores that run's object and
+// manifest at the job's key just before a request of the job's reaches
+// the key, either its first one (the other run finished earlier) or its
+// commit (the other run finished a moment before this one).
+func TestSameKeyRace(t *testing.T) {
+	commit := func(r *http.Request) bool {
+		q := r.URL.Query()
+		return r.Method == "PUT" && !q.Has("partNumber") || r.Method == "POST" && q.Has("uploadId")
+	}
+	for _, tc := range []struct {
+		name, db, prefix string
+		at               func(*http.Request) bool
+	}{
+		{"other run done before", "app1", "db1", func(*http.Request) bool { return true }},
+		{"other run commits first", "app1", "db1", commit},
+		{"other run commits first, multipart", "bigdb", "big", commit},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			emptyBucket(t, "backups")
+			line := pgpassLine("app1", "backup1", pw1, tc.prefix)
+			if tc.db == "bigdb" {
+				if err := bigDatabase(t); err != nil {
+					t.Fatal(err)
+				}
+				line = pgpassLine("bigdb", "postgres", pg.Password, tc.prefix)
+			}
+			theirs := []byte("the other run's backup\n")
+			theirManifest := []byte(`{"version": 1, "tool": "the other run"}` + "\n")
+			var key string
+			proxy, statuses := raceProxy(t, tc.prefix, tc.at, func(k string) {
+				key = k
+				for k, body := range map[string][]byte{k: theirs, k + ".manifest.json": theirManifest} {
+					if _, err := s3client().PutObject(context.Background(), &s3.PutObjectInput{
+						Bucket: aws.String("backups"), Key: aws.String(k), Body: bytes.NewReader(body),
+					}); err != nil {
+						t.Errorf("storing the other run's %s: %v", k, err)
+					}
+				}
+			})
+			r := runJob(t, jobEnv(line+"\n", "backups", proxy))
+			t.Logf("job log:\n%s", r.stderr)
+			if key == "" {
+				t.Fatal("the job sent no request for its object")
+			}
+			if r.code != 1 {
+				t.Errorf("exit %d, want 1", r.code)
+			}
+			want := fmt.Sprintf("iron-streaming-backup: error: %s: completing the upload: another backup already exists at s3://backups/%s (two runs in the same second?)", tc.prefix, key)
+			if !strings.Contains(r.stderr, want) {
+				t.Errorf("log lacks %q", want)
+			}
+			if got := getObject(t, "backups", key); !bytes.Equal(got, theirs) {
+				t.Errorf("the other run's object was replaced: %d bytes", len(got))
+			}
+			if got := getObject(t, "backups", key+".manifest.json"); !bytes.Equal(got, theirManifest) {
+				t.Errorf("the other run's manifest was replaced: %.200s", got)
+			}
+			if keys := objects(t, "backups"); len(keys) != 2 {
+				t.Errorf("bucket holds %q, want the other run's object and manifest", keys)
+			}
+			if n := uploadsInProgress(t, "backups"); n != 0 {
+				t.Errorf("%d unfinished multipart uploads left", n)
+			}
+			// The commit that came after the other run's was refused
+			// by the server (If-None-Match), not only by the job's look
+			// at the key before it.
+			if s := statuses(); tc.name != "other run done before" && !slices.Contains(s, http.StatusPreconditionFailed) {
+				t.Errorf("the server answered the job's commit with %v, want 412", s)
+			}
+		})
+	}
+}
+
+// raceProxy starts a proxy in front of the S3 server that calls act once,
+// with the key, before passing on the first request for the backup object
+// of prefix that at selects. statuses returns the HTTP statuses of the
+// answers to the requests at selected.
+func raceProxy(t *testing.T, prefix string, at func(*http.Request) bool, act func(key string)) (endpoint string, statuses func() []int) {
+	t.Helper()
+	target, err := url.Parse(srv.Endpoint)
+	if err != nil {
+		t.Fatal(err)
+	}
+	var (
+		mu   sync.Mutex
+		seen []int
+	)
+	object := regexp.MustCompile(`^/backups/(` + regexp.QuoteMeta(prefix) + `-\d{14}\.gz\.aes)$`)
+	selected := func(r *http.Request) (string, bool) {
+		if m := object.FindStringSubmatch(r.URL.Path); m != nil && at(r) {
+			return m[1], true
+		}
+		return "", false
+	}
+	rp := &httputil.ReverseProxy{
+		Rewrite: func(r *httputil.ProxyRequest) {
+			r.SetURL(target)
+			r.Out.Host = r.In.Host // keep the signed Host
+			r.Out.Header.Del("Expect")
+		},
+		ModifyResponse: func(resp *http.Response) error {
+			if _, ok := selected(resp.Request); ok {
+				mu.Lock()
+				seen = append(seen, resp.StatusCode)
+				mu.Unlock()
+			}
+			return nil
+		},
+	}
+	var once sync.Once
+	s := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		if key, ok := selected(r); ok {
+			once.Do(func() { act(key) })
+		}
+		rp.ServeHTTP(w, r)
+	}))
+	t.Cleanup(s.Close)
+	return s.URL, func() []int {
+		mu.Lock()
+		defer mu.Unlock()
+		return slices.Clone(seen)
 	}
 }

@@ -3,7 +3,10 @@ package backup
 import (
 	"context"
 	"encoding/json"
+	"errors"
+	"fmt"
 	"io"
+	"strings"
 	"sync/atomic"
 
 	"github.com/philips-labs/iron-streaming-backup/internal/osslenc"
@@ -21,6 +24,11 @@ func (j *Job) newEncrypter(w io.Writer) (io.WriteCloser, error) {
 	})
 }
 
+// writerOptions are the options of the object's upload and its manifest.
+// Neither ever replaces an object: two runs started in the same second
+// (two schedulers, a retried task, two lists sharing a prefix) name the
+// same key, and the later one must fail rather than silently replace the
+// other's backup.
 func (j *Job) writerOptions() *s3stream.WriterOptions {
 	s := j.Settings
 	return &s3stream.WriterOptions{
@@ -29,19 +37,52 @@ func (j *Job) writerOptions() *s3stream.WriterOptions {
 		SSE:          s.SSE,
 		SSEKMSKeyID:  s.SSEKMSKeyID,
 		ContentType:  "application/octet-stream",
+		NoOverwrite:  true,
 	}
 }
 
 // newUpload starts the object's upload; nothing is visible in the bucket
 // until its Close commits it.
-func (j *Job) newUpload(ctx context.Context, key string, stored *atomic.Int64) (*s3stream.Writer, error) {
+func (j *Job) newUpload(ctx context.Context, key string, stored *atomic.Int64) (*upload, error) {
 	opts := j.writerOptions()
 	opts.Progress = func(p s3stream.Progress) { stored.Store(p.Bytes) }
 	if err := opts.Validate(); err != nil {
 		return nil, err
 	}
-	return s3stream.NewWriter(ctx, j.Client, j.Settings.Bucket, key, *opts), nil
+	return &upload{s3stream.NewWriter(ctx, j.Client, j.Settings.Bucket, key, *opts)}, nil
 }
+
+// upload is the object's upload: its Close says in the job's terms when
+// another run got to the key first.
+type upload struct{ *s3stream.Writer }
+
+func (u *upload) Close() error {
+	err := u.Writer.Close()
+	var ee *s3stream.ExistsError
+	if errors.As(err, &ee) {
+		return &raceError{err, ee}
+	}
+	return err
+}
+
+// raceError is an upload that lost its key to another run.
+type raceError struct {
+	err error // the upload's, which may say more after e's message
+	e   *s3stream.ExistsError
+}
+
+func (r *raceError) Error() string {
+	msg := fmt.Sprintf("another backup already exists at s3://%s/%s (two runs in the same second?); it was left as it is", r.e.Bucket, r.e.Key)
+	if r.e.Replaced {
+		msg = fmt.Sprintf("another backup replaced s3://%s/%s just after this one was stored (two runs in the same second?)", r.e.Bucket, r.e.Key)
+	}
+	if rest, ok := strings.CutPrefix(r.err.Error(), r.e.Error()); ok {
+		msg += rest
+	}
+	return msg
+}
+
+func (r *raceError) Unwrap() error { return r.err }
 
 // writeManifest stores the manifest of a committed backup next to it: the
 // upload's facts, and the job's under "backup".
