@@ -56,6 +56,11 @@ Options:
                             or MD5 when the service rejects CRC32C.
     --no-manifest           Do not write KEY.manifest.json (and remove a
                             stale one).
+    --no-clobber            Never replace an object: fail (exit 1) and leave
+                            it as it is when the key, or its manifest, is
+                            taken, also by another upload a moment before
+                            this one (the commit sends If-None-Match: *).
+                            Without it, s3put replaces the object.
     -q                      No progress line, even on a terminal.
     -v                      Print a summary line at the end.
     -version                Print the version and exit.
@@ -108,6 +113,7 @@ func run(ctx context.Context, args []string, stdin io.Reader, stdout, stderr io.
 	var (
 		maxMemory  = fs.String("max-memory", "", "")
 		noManifest = fs.Bool("no-manifest", false, "")
+		noClobber  = fs.Bool("no-clobber", false, "")
 		meta       = metadata{}
 		opts       s3stream.WriterOptions
 	)
@@ -129,6 +135,7 @@ func run(ctx context.Context, args []string, stdin io.Reader, stdout, stderr io.
 		return err
 	}
 	opts.Concurrency = f.Concurrency
+	opts.NoOverwrite = *noClobber
 	if *maxMemory != "" {
 		if opts.MaxMemory, err = s3cli.ParseSizeFlag("max-memory", *maxMemory); err != nil {
 			return err
@@ -172,6 +179,9 @@ func run(ctx context.Context, args []string, stdin io.Reader, stdout, stderr io.
 		return err
 	}
 	if err := w.Close(); err != nil {
+		if errors.Is(err, s3stream.ErrExists) {
+			return cli.WithHint(err, "choose another key; without --no-clobber s3put replaces the object")
+		}
 		return err
 	}
 	res := w.Result()
