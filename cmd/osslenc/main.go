@@ -27,9 +27,11 @@ Options:
   -e                 Encrypt (the default).
   -d                 Decrypt.
   -in FILE           Read FILE instead of stdin.
-  -out FILE          Write FILE instead of stdout. The file is created only
-                     once there is output, and removed again if the run fails
-                     (what a failed run wrote to stdout stays written).
+  -out FILE          Write FILE instead of stdout, by way of a temporary
+                     file beside it that replaces FILE only when the run
+                     succeeds: a failed run leaves FILE as it was, or
+                     creates none (what a failed run wrote to stdout stays
+                     written).
   -aes-256-cbc, -aes-192-cbc, -aes-128-cbc
                      The cipher; aes-256-cbc is the default. -aes256, -aes192
                      and -aes128 are the same.

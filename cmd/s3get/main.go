@@ -7,11 +7,10 @@ import (
 	"errors"
 	"fmt"
 	"io"
-	"os"
-	"path/filepath"
 	"time"
 
 	"github.com/philips-labs/iron-streaming-backup/internal/cli"
+	"github.com/philips-labs/iron-streaming-backup/internal/iox"
 	"github.com/philips-labs/iron-streaming-backup/internal/s3stream"
 	"github.com/philips-labs/iron-streaming-backup/internal/s3stream/s3cli"
 )
@@ -108,13 +107,13 @@ func run(ctx context.Context, args []string, stdin io.Reader, stdout, stderr io.
 		}
 	}
 	var out io.Writer = stdout
-	var file *lazyFile
+	var file *iox.File
 	switch {
 	case *output != "" && *output != "-":
-		file = &lazyFile{path: *output}
+		file = iox.NewFile(*output)
 		out = file
 		// Every failure, a panic included, leaves FILE as it was.
-		defer file.Remove()
+		defer file.Abort()
 	case s3cli.IsTerminal(stdout):
 		return cli.WithHint(cli.Usagef("refusing to write an object to a terminal"), "redirect standard output, or use -o FILE")
 	}
@@ -168,99 +167,4 @@ func run(ctx context.Context, args []string, stdin io.Reader, stdout, stderr io.
 		fmt.Fprintf(stderr, "s3get: %s%s\n", s3cli.Summary("downloaded", res, time.Since(start)), note)
 	}
 	return nil
-}
-
-// lazyFile writes a file by way of a temporary file in the same folder,
-// created on the first write (or on Commit), and renamed into place by
-// Commit. A download that fails never creates, truncates or removes the
-// file itself. A path that names something other than a regular file, such
-// as /dev/null or a named pipe, is written in place.
-type lazyFile struct {
-	path   string
-	f      *os.File
-	tmp    string // the temporary file; "" when writing in place
-	mode   os.FileMode
-	done   bool // committed
-	target string
-}
-
-func (l *lazyFile) open() error {
-	if l.f != nil {
-		return nil
-	}
-	// A symbolic link stays a link: its target is replaced.
-	target, err := filepath.EvalSymlinks(l.path)
-	if errors.Is(err, os.ErrNotExist) {
-		target, err = l.path, nil
-	}
-	if err != nil {
-		return err
-	}
-	l.mode = 0o644
-	if st, err := os.Stat(target); err == nil {
-		if !st.Mode().IsRegular() {
-			f, err := os.OpenFile(target, os.O_WRONLY, 0)
-			if err != nil {
-				return err
-			}
-			l.f = f
-			return nil
-		}
-		l.mode = st.Mode().Perm()
-	}
-	dir, base := filepath.Split(target)
-	if dir == "" {
-		dir = "."
-	}
-	f, err := os.CreateTemp(dir, "."+base+".*.part")
-	if err != nil {
-		return err
-	}
-	l.f, l.tmp, l.target = f, f.Name(), target
-	return nil
-}
-
-func (l *lazyFile) Write(p []byte) (int, error) {
-	if err := l.open(); err != nil {
-		return 0, err
-	}
-	return l.f.Write(p)
-}
-
-// Commit creates the file if no byte came (an empty object), closes it,
-// and renames it into place.
-func (l *lazyFile) Commit() error {
-	if err := l.open(); err != nil {
-		return err
-	}
-	if l.tmp == "" {
-		l.done = true
-		return l.f.Close()
-	}
-	err := l.f.Chmod(l.mode)
-	if err == nil {
-		err = l.f.Sync()
-	}
-	if cerr := l.f.Close(); err == nil {
-		err = cerr
-	}
-	if err == nil {
-		err = os.Rename(l.tmp, l.target)
-	}
-	if err != nil {
-		return err
-	}
-	l.done = true
-	return nil
-}
-
-// Remove deletes the temporary file, unless Commit renamed it into place.
-func (l *lazyFile) Remove() {
-	if l.f == nil || l.done {
-		return
-	}
-	l.f.Close()
-	if l.tmp != "" {
-		os.Remove(l.tmp)
-	}
 }
