@@ -7,9 +7,9 @@ import (
 
 const blockSize = aes.BlockSize
 
-// newCBCGeneric is the standard library's CBC mode, used where the assembly
-// is not available.
-func newCBCGeneric(key, iv []byte, decrypt bool) cipher.BlockMode {
+// newCBC is the standard library's AES-CBC: constant-time, reviewed, inside
+// Go's FIPS module, and on amd64 and arm64 as fast as openssl enc.
+func newCBC(key, iv []byte, decrypt bool) cipher.BlockMode {
 	b, err := aes.NewCipher(key)
 	if err != nil {
 		panic("osslenc: " + err.Error()) // key lengths are checked earlier

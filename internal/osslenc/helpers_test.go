@@ -6,6 +6,7 @@ import (
 	"crypto/cipher"
 	"encoding/hex"
 	"fmt"
+	"math/rand/v2"
 	"os"
 	"path/filepath"
 	"strconv"
@@ -97,7 +98,7 @@ func withChunkSize(t testing.TB, n int) {
 }
 
 // refEncrypt is the format written out with crypto/cipher, as a check on the
-// Writer's buffering and on the assembly.
+// Writer's buffering.
 func refEncrypt(t testing.TB, o Options, salt, plain []byte) []byte {
 	t.Helper()
 	o, err := o.check()
@@ -168,3 +169,11 @@ func readVectors(t testing.TB) []vector {
 }
 
 func (v vector) String() string { return fmt.Sprintf("%s (%s)", v.file, strings.Join(v.args, " ")) }
+
+func randBytes(rng *rand.Rand, n int) []byte {
+	b := make([]byte, n)
+	for i := range b {
+		b[i] = byte(rng.Uint32())
+	}
+	return b
+}
