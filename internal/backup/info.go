@@ -6,24 +6,27 @@ import (
 	"time"
 )
 
-// Info is what the manifest of a backup records about it, under "backup".
+// Info is what the manifest of a backup records about it, under "backup":
+// the job's facts. The upload's facts (bucket, key, size, SHA-256, parts,
+// tool) are the manifest's own fields and are not repeated here; the
+// fields marked "-" carry them inside the job.
 type Info struct {
 	Prefix   string `json:"prefix"`
 	Database string `json:"database"`
 	Host     string `json:"host"`
 	Port     string `json:"port"`
 	User     string `json:"user"`
-	Bucket   string `json:"bucket"`
-	Key      string `json:"key"`
+	Bucket   string `json:"-"`
+	Key      string `json:"-"`
 
 	Started  time.Time `json:"started"`
 	Finished time.Time `json:"finished"`
 
 	Format     string `json:"format"` // pg_dump's: plain or custom
 	PlainSize  int64  `json:"plain_size"`
-	StoredSize int64  `json:"stored_size"`
-	SHA256     string `json:"sha256"` // of the stored object
-	Parts      int    `json:"parts"`
+	StoredSize int64  `json:"-"`
+	SHA256     string `json:"-"` // of the stored object
+	Parts      int    `json:"-"`
 	// Rows counts the rows of each table's data in a plain-format dump.
 	Rows             map[string]int64 `json:"rows,omitempty"`
 	Compression      string           `json:"compression"`
@@ -36,7 +39,7 @@ type Info struct {
 
 	PgDumpVersion  string `json:"pg_dump_version"`
 	ServerVersion  string `json:"server_version"`
-	Tool           string `json:"tool"`
+	Tool           string `json:"-"`
 	RestoreCommand string `json:"restore_command"`
 }
 

@@ -84,15 +84,24 @@ func (r *raceError) Error() string {
 
 func (r *raceError) Unwrap() error { return r.err }
 
-// writeManifest stores the manifest of a committed backup next to it: the
-// upload's facts, and the job's under "backup".
+// writeManifest stores the manifest of a committed backup next to it.
 func (j *Job) writeManifest(ctx context.Context, r s3stream.Result, info *Info) error {
-	raw, err := json.Marshal(info)
+	m, err := manifest(r, info)
 	if err != nil {
 		return err
+	}
+	return s3stream.WriteManifest(ctx, j.Client, info.Bucket, info.Key, m, j.writerOptions())
+}
+
+// manifest is the manifest of a committed backup: the upload's facts, and
+// the job's under "backup".
+func manifest(r s3stream.Result, info *Info) (*s3stream.Manifest, error) {
+	raw, err := json.Marshal(info)
+	if err != nil {
+		return nil, err
 	}
 	m := r.Manifest()
 	m.Tool = info.Tool
 	m.Backup = raw
-	return s3stream.WriteManifest(ctx, j.Client, info.Bucket, info.Key, m, j.writerOptions())
+	return m, nil
 }

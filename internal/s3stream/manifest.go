@@ -52,6 +52,15 @@ func (r Result) Manifest() *Manifest {
 	}
 }
 
+// Marshal returns the manifest as it is stored: indented JSON and a newline.
+func (m *Manifest) Marshal() ([]byte, error) {
+	b, err := json.MarshalIndent(m, "", "  ")
+	if err != nil {
+		return nil, err
+	}
+	return append(b, '\n'), nil
+}
+
 // ManifestKey is the key of the manifest of the object at key.
 func ManifestKey(key string) string { return key + ManifestSuffix }
 
@@ -61,11 +70,10 @@ func ManifestKey(key string) string { return key + ManifestSuffix }
 // With opts.NoOverwrite the manifest too is written only where none is,
 // and read back: another writer's manifest there is an *ExistsError.
 func WriteManifest(ctx context.Context, client *s3.Client, bucket, key string, m *Manifest, opts *WriterOptions) error {
-	b, err := json.MarshalIndent(m, "", "  ")
+	b, err := m.Marshal()
 	if err != nil {
 		return err
 	}
-	b = append(b, '\n')
 	in := &s3.PutObjectInput{
 		Bucket:        &bucket,
 		Key:           aws.String(ManifestKey(key)),
