@@ -24,6 +24,7 @@ import (
 	"github.com/aws/aws-sdk-go-v2/aws"
 	"github.com/aws/aws-sdk-go-v2/service/s3"
 
+	"github.com/philips-labs/iron-streaming-backup/internal/pgpass"
 	"github.com/philips-labs/iron-streaming-backup/internal/testenv"
 	"github.com/philips-labs/iron-streaming-backup/internal/testenv/faultproxy"
 )
@@ -767,5 +768,65 @@ func TestSIGTERM(t *testing.T) {
 	after, _ := filepath.Glob(filepath.Join(os.TempDir(), "iron-streaming-backup-*"))
 	if len(after) != len(before) {
 		t.Errorf("the private folder was left behind: %q", after)
+	}
+}
+
+// TestCommandPrefix: a list line whose prefix is a command of the job is
+// refused wherever the list is read, naming the line, and nothing runs.
+// Without that, the payload ["/app/backup.sh", "list"] scheduled to back up
+// that database lists the bucket and exits 0 every night.
+func TestCommandPrefix(t *testing.T) {
+	emptyBucket(t, "backups")
+	root, _ := testenv.RepoRoot()
+	list := twoDatabases() + pgpassLine("app1", "backup1", pw1, "list") + "\n"
+	const want = `error: $PGPASS_FILE_BASE64: line 3: prefix "list" is a command of the backup job`
+	for _, args := range [][]string{
+		{filepath.Join(root, "scripts/backup.sh"), "list"}, // as the payload runs it
+		{filepath.Join(root, "scripts/backup.sh")},
+		{filepath.Join(root, "scripts/backup.sh"), "db1"},
+		{filepath.Join(root, "scripts/backup.sh"), "verify"},
+	} {
+		t.Run("backup.sh "+strings.Join(args[1:], " "), func(t *testing.T) {
+			ctx, cancel := context.WithTimeout(t.Context(), 5*time.Minute)
+			defer cancel()
+			cmd := exec.CommandContext(ctx, args[0], args[1:]...)
+			cmd.Env = jobEnv(list, "backups", "")
+			var stdout, stderr bytes.Buffer
+			cmd.Stdout, cmd.Stderr = &stdout, &stderr
+			err := cmd.Run()
+			code := 0
+			if ee, ok := err.(*exec.ExitError); ok {
+				code = ee.ExitCode()
+			} else if err != nil {
+				t.Fatal(err)
+			}
+			if code != 2 {
+				t.Errorf("exit %d, want 2", code)
+			}
+			if !strings.Contains(stderr.String(), want) || strings.Count(stderr.String(), "\n") > 2 {
+				t.Errorf("stderr is not the one line %q:\n%s", want, stderr.String())
+			}
+			if stdout.Len() > 0 {
+				t.Errorf("stdout: %q", stdout.String())
+			}
+			if keys := objects(t, "backups"); len(keys) != 0 {
+				t.Errorf("bucket holds %q", keys)
+			}
+		})
+	}
+}
+
+// TestCommandsReserved: every command of the job's usage is one that a
+// list may not use as a prefix.
+func TestCommandsReserved(t *testing.T) {
+	re := regexp.MustCompile(`(?m)^    iron-streaming-backup \[?([a-z]+)`)
+	found := re.FindAllStringSubmatch(usage, -1)
+	if len(found) < 4 {
+		t.Fatalf("found %d commands in the usage", len(found))
+	}
+	for _, m := range found {
+		if !pgpass.IsCommand(m[1]) {
+			t.Errorf("command %q is not in pgpass.Commands", m[1])
+		}
 	}
 }

@@ -253,6 +253,11 @@ func runList(ctx context.Context, args []string, stdout, stderr io.Writer) error
 	if fs.NArg() > 1 {
 		return cli.Usagef("list: too many arguments: %q", fs.Args())
 	}
+	// Listing needs no database list, but a scheduled "backup.sh list"
+	// may be meant as the backup of a database whose prefix is "list".
+	if err := backup.CheckCommandPrefixes(os.Getenv); err != nil {
+		return cli.Usage(err)
+	}
 	s, err := backup.LoadStorage(os.Getenv)
 	if err != nil {
 		return cli.Usage(err)

@@ -209,6 +209,31 @@ func LoadStorage(getenv func(string) string) (*Settings, error) {
 	return s, nil
 }
 
+// CheckCommandPrefixes refuses a pgpass list in the environment that has a
+// command word of the job as a prefix (see pgpass.Commands), for actions
+// that otherwise need no list: a scheduled "backup.sh list" meant to back
+// up the database of the line "list" would list the bucket instead and
+// succeed. Without a list, or with one that cannot be read, it says nothing:
+// those actions do not need it.
+func CheckCommandPrefixes(getenv func(string) string) error {
+	data, from, err := pgpass.FromEnv(getenv)
+	if err != nil {
+		return nil
+	}
+	_, err = pgpass.Parse(strings.NewReader(string(data)))
+	joined, _ := err.(interface{ Unwrap() []error })
+	if joined == nil {
+		return nil
+	}
+	var errs []error
+	for _, e := range joined.Unwrap() {
+		if errors.Is(e, pgpass.ErrCommand) {
+			errs = append(errs, fmt.Errorf("%s: %w", from, e))
+		}
+	}
+	return errors.Join(errs...)
+}
+
 func (s *Settings) bad(errs *[]error, format string, args ...any) {
 	*errs = append(*errs, fmt.Errorf(format, args...))
 }
