@@ -630,8 +630,21 @@ func TestBadInput(t *testing.T) {
 		{"no password", dropEnv(jobEnv(good, "backups", ""), "PASS_FILE_BASE64"), 2, "no encryption password"},
 		{"unreadable key file", append(dropEnv(jobEnv(good, "backups", ""), "PASS_FILE_BASE64"), "PASSWORD_FILE=/nonexistent/key"), 2, "PASSWORD_FILE: stat /nonexistent/key: no such file"},
 		{"unknown prefix", jobEnv(good, "backups", ""), 2, "db7"},
-		{"no such bucket", jobEnv(good, "no-such-bucket", ""), 1, "no-such-bucket"},
+		{"no such bucket", jobEnv(good, "no-such-bucket", ""), 2, "error: s3://no-such-bucket at " + srv.Endpoint + ": no such bucket; check S3_BUCKET"},
 		{"wrong database password", jobEnv(pgpassLine("app1", "backup1", "wrong-password", "db1")+"\n", "backups", ""), 1, "error: db1: cannot connect to"},
+		// Settings the SDK would only look at when the first request is
+		// sent, after a whole dump.
+		{"bad endpoint", replaceEnv(jobEnv(good, "backups", ""), "AWS_ENDPOINT_URL=garbage://"), 2, `error: AWS_ENDPOINT_URL: invalid endpoint "garbage://"`},
+		{"bad bucket name", jobEnv(good, "Bad_Bucket", ""), 2, `error: S3_BUCKET: invalid bucket name "Bad_Bucket"`},
+		{"bad region", replaceEnv(jobEnv(good, "backups", ""), "AWS_REGION=eu west 1"), 2, `error: AWS_REGION="eu west 1": not a region name`},
+		{"bad region with a path-style store", replaceEnv(jobEnv(good, "backups", ""), "AWS_REGION=eu_west_1"), 2, `error: AWS_REGION="eu_west_1": not a region name`},
+		{"bad bucket for AWS", dropEnv(jobEnv(good, "my.bucket--x-s3", "", "S3_PATH_STYLE=false"), "AWS_ENDPOINT_URL"), 2, `error: S3_BUCKET="my.bucket--x-s3", AWS_REGION="us-east-1": S3Express bucket name is not a valid virtual hostable name`},
+		{"no pg_dump", jobEnv(good, "backups", "", "PG_DUMP=/nonexistent/pg_dump"), 2, `error: PG_DUMP="/nonexistent/pg_dump": no such file: install the PostgreSQL client or set PG_DUMP to its pg_dump`},
+		{"pg_dump not on PATH", replaceEnv(jobEnv(good, "backups", ""), "PATH=/nonexistent"), 2, `error: pg_dump not found on PATH: install the PostgreSQL client or set PG_DUMP`},
+		{"not a pg_dump", jobEnv(good, "backups", "", "PG_DUMP=/bin/true"), 2, `error: /bin/true --version printed no PostgreSQL version`},
+		{"unknown access key", replaceEnv(jobEnv(good, "backups", ""), "AWS_ACCESS_KEY_ID=AKIDNOTKNOWN"), 2, "the S3 service does not know the access key"},
+		{"wrong secret key", replaceEnv(jobEnv(good, "backups", ""), "AWS_SECRET_ACCESS_KEY=not-the-secret"), 2, "the S3 service rejects the request signature (SignatureDoesNotMatch); check AWS_SECRET_ACCESS_KEY"},
+		{"unreachable endpoint", jobEnv(good, "backups", "http://127.0.0.1:1"), 1, "error: s3://backups at http://127.0.0.1:1: connection refused; check AWS_ENDPOINT_URL"},
 	} {
 		t.Run(tc.name, func(t *testing.T) {
 			var args []string
@@ -650,7 +663,89 @@ func TestBadInput(t *testing.T) {
 					t.Errorf("stderr contains a secret:\n%s", r.stderr)
 				}
 			}
+			// A settings error is found before any database is touched.
+			if tc.code == 2 && strings.Contains(r.stderr, "backing up") {
+				t.Errorf("a backup started:\n%s", r.stderr)
+			}
 		})
+	}
+}
+
+// TestSettingsErrorsTogether: every bad setting is one line of the same
+// report, exit 2, and nothing is backed up.
+func TestSettingsErrorsTogether(t *testing.T) {
+	emptyBucket(t, "backups")
+	env := jobEnv(twoDatabases(), "Bad_Bucket", "garbage://", "PG_DUMP=/nonexistent/pg_dump", "COMPRESSION=lz4")
+	env = replaceEnv(env, "AWS_REGION=eu west 1")
+	r := runJob(t, env)
+	if r.code != 2 {
+		t.Errorf("exit %d, want 2", r.code)
+	}
+	for _, want := range []string{
+		`error: S3_BUCKET: invalid bucket name "Bad_Bucket"`,
+		`error: AWS_ENDPOINT_URL: invalid endpoint "garbage://"`,
+		`error: AWS_REGION="eu west 1": not a region name`,
+		`error: PG_DUMP="/nonexistent/pg_dump": no such file`,
+		`error: COMPRESSION="lz4"`,
+	} {
+		if !strings.Contains(r.stderr, want) {
+			t.Errorf("stderr lacks %q", want)
+		}
+	}
+	if strings.Contains(r.stderr, "backing up") {
+		t.Errorf("a backup started")
+	}
+	t.Logf("stderr:\n%s", r.stderr)
+}
+
+// TestPreflight: the bucket is checked with one request before the first
+// pg_dump. A store that refuses to list but lets write (a write-only
+// policy) gets a warning and its backup; one that refuses the write too
+// fails the backup cleanly.
+func TestPreflight(t *testing.T) {
+	p := bigThroughProxy(t)
+	list := pgpassLine("app1", "backup1", pw1, "db1") + "\n"
+
+	// The check is one ListObjectsV2 of at most one key under S3_PREFIX.
+	r := runJob(t, jobEnv(list, "backups", p.URL, "S3_PREFIX=nightly/"))
+	if r.code != 0 {
+		t.Fatalf("exit %d:\n%s", r.code, r.stderr)
+	}
+	var lists []faultproxy.Request
+	for _, q := range p.Requests() {
+		if q.Method == "GET" && strings.Contains(q.RawQuery, "list-type=2") {
+			lists = append(lists, q)
+		}
+	}
+	if len(lists) != 1 || !strings.Contains(lists[0].RawQuery, "max-keys=1") || !strings.Contains(lists[0].RawQuery, "prefix=nightly%2F") {
+		t.Errorf("list requests: %+v, want one with max-keys=1 and prefix=nightly/", lists)
+	}
+
+	emptyBucket(t, "backups")
+	p.Clear()
+	p.Add(faultproxy.Rule{Method: "GET", Query: "list-type", Times: -1, Fault: faultproxy.Fault{Status: 403, Code: "AccessDenied"}})
+	r = runJob(t, jobEnv(list, "backups", p.URL))
+	if r.code != 0 {
+		t.Fatalf("list refused: exit %d:\n%s", r.code, r.stderr)
+	}
+	if !strings.Contains(r.stderr, "warning: s3://backups at "+p.URL+": the credentials may not list the bucket (AccessDenied)") {
+		t.Errorf("no warning:\n%s", r.stderr)
+	}
+	backupKey(t, objects(t, "backups"), "db1", ".gz.aes")
+
+	emptyBucket(t, "backups")
+	p.Add(faultproxy.Rule{Method: "PUT", Times: -1, Fault: faultproxy.Fault{Status: 403, Code: "AccessDenied"}})
+	p.Add(faultproxy.Rule{Method: "POST", Times: -1, Fault: faultproxy.Fault{Status: 403, Code: "AccessDenied"}})
+	r = runJob(t, jobEnv(list, "backups", p.URL))
+	t.Logf("write refused too:\n%s", r.stderr)
+	if r.code != 1 || !strings.Contains(r.stderr, "error: db1: ") {
+		t.Errorf("write refused: exit %d, want 1 and a failure line", r.code)
+	}
+	if keys := objects(t, "backups"); len(keys) != 0 {
+		t.Errorf("bucket holds %q", keys)
+	}
+	if n := uploadsInProgress(t, "backups"); n != 0 {
+		t.Errorf("%d unfinished multipart uploads", n)
 	}
 }
 
@@ -703,8 +798,8 @@ func TestRunnerPayload(t *testing.T) {
 	env["S3_BUCKET"] = "no-such-bucket"
 	payload, _ = json.Marshal(map[string]any{"version": "1", "cmd": []string{filepath.Join(root, "scripts/backup.sh")}, "env": env})
 	os.WriteFile(path, payload, 0o600)
-	if r := runJob(t, base, "runner", "-payload", path); r.code != 1 {
-		t.Errorf("exit %d for a failing payload, want 1:\n%s", r.code, r.stderr)
+	if r := runJob(t, base, "runner", "-payload", path); r.code != 2 {
+		t.Errorf("exit %d for a payload with a bucket that does not exist, want 2:\n%s", r.code, r.stderr)
 	}
 	if r := runJob(t, base, "runner"); r.code != 2 || !strings.Contains(r.stderr, "no payload file") {
 		t.Errorf("runner without a payload: exit %d:\n%s", r.code, r.stderr)

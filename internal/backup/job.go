@@ -34,12 +34,10 @@ type Job struct {
 	Log      *Logger
 	Version  string // this program's version, for the manifest
 
-	now       func() time.Time // test hook
-	dir       string           // private folder for the libpq pgpass file
-	pgpass    string
-	dumpOnce  sync.Once
-	dumpVer   Version
-	dumpVerEr error
+	now     func() time.Time // test hook
+	dir     string           // private folder for the libpq pgpass file
+	pgpass  string
+	dumpVer Version // pg_dump's, found by preflight
 }
 
 // Result is the outcome of one target.
@@ -53,9 +51,17 @@ type Result struct {
 // Run backs up every target, Settings.Parallel at a time, and returns one
 // result per target in list order. A failed target does not stop the
 // others. The error is non-nil when any target failed.
+//
+// Before the first pg_dump starts, Run checks that pg_dump runs and that
+// the bucket is reachable with the credentials; when that fails it returns
+// no results and the reason, a *SettingsError when the settings must
+// change, and nothing has been logged.
 func (j *Job) Run(ctx context.Context) ([]Result, error) {
 	if j.now == nil {
 		j.now = time.Now
+	}
+	if err := j.preflight(ctx); err != nil {
+		return nil, err
 	}
 	// The database passwords reach pg_dump only through a libpq password
 	// file in a private folder (0700) that is removed when the job ends.
@@ -142,11 +148,6 @@ func (j *Job) backupOne(ctx context.Context, t pgpass.Entry) (res Result) {
 		}
 	}()
 
-	j.dumpOnce.Do(func() { j.dumpVer, j.dumpVerEr = pgDumpVersion(ctx, j.Settings.PgDump) })
-	if j.dumpVerEr != nil {
-		res.Err = j.dumpVerEr
-		return res
-	}
 	serverVer, err := j.serverVersion(ctx, t)
 	if err != nil {
 		res.Err = err
