@@ -354,10 +354,10 @@ func descends(parents map[int]int, pid, root int) bool {
 // and no secret file left behind.
 func TestBackupAndRestore(t *testing.T) {
 	emptyBucket(t, "backups")
-	before, _ := filepath.Glob(filepath.Join(os.TempDir(), "iron-streaming-backup-*"))
+	tmp := t.TempDir() // its own, since other runs may share os.TempDir()
 
 	cmd := exec.Command(filepath.Join(binDir, "iron-streaming-backup"))
-	cmd.Env = jobEnv(twoDatabases(), "backups", "")
+	cmd.Env = replaceEnv(jobEnv(twoDatabases(), "backups", ""), "TMPDIR="+tmp)
 	var stdout, stderr bytes.Buffer
 	cmd.Stdout, cmd.Stderr = &stdout, &stderr
 	if err := cmd.Start(); err != nil {
@@ -396,9 +396,8 @@ func TestBackupAndRestore(t *testing.T) {
 			t.Errorf("log lacks %q", want)
 		}
 	}
-	after, _ := filepath.Glob(filepath.Join(os.TempDir(), "iron-streaming-backup-*"))
-	if len(after) != len(before) {
-		t.Errorf("the job left a private folder behind: %q", after)
+	if left, _ := os.ReadDir(tmp); len(left) != 0 {
+		t.Errorf("the job left %s behind", left[0].Name())
 	}
 
 	keys := objects(t, "backups")
@@ -832,9 +831,9 @@ func runPipeIn(t *testing.T, stdin []byte, line string) []byte {
 func TestSIGTERM(t *testing.T) {
 	p := bigThroughProxy(t)
 	p.Add(faultproxy.Rule{Method: "PUT", Query: "partNumber", Times: -1, Fault: faultproxy.Fault{Delay: 500 * time.Millisecond}})
-	before, _ := filepath.Glob(filepath.Join(os.TempDir(), "iron-streaming-backup-*"))
+	tmp := t.TempDir() // its own, since other runs may share os.TempDir()
 	cmd := exec.Command(filepath.Join(binDir, "iron-streaming-backup"))
-	cmd.Env = jobEnv(pgpassLine("bigdb", "postgres", pg.Password, "big")+"\n", "backups", p.URL)
+	cmd.Env = replaceEnv(jobEnv(pgpassLine("bigdb", "postgres", pg.Password, "big")+"\n", "backups", p.URL), "TMPDIR="+tmp)
 	var stderr bytes.Buffer
 	cmd.Stderr = &stderr
 	if err := cmd.Start(); err != nil {
@@ -860,9 +859,8 @@ func TestSIGTERM(t *testing.T) {
 	if n := uploadsInProgress(t, "backups"); n != 0 {
 		t.Errorf("%d unfinished multipart uploads after SIGTERM", n)
 	}
-	after, _ := filepath.Glob(filepath.Join(os.TempDir(), "iron-streaming-backup-*"))
-	if len(after) != len(before) {
-		t.Errorf("the private folder was left behind: %q", after)
+	if left, _ := os.ReadDir(tmp); len(left) != 0 {
+		t.Errorf("the job left %s behind", left[0].Name())
 	}
 }
 
@@ -923,5 +921,93 @@ func TestCommandsReserved(t *testing.T) {
 		if !pgpass.IsCommand(m[1]) {
 			t.Errorf("command %q is not in pgpass.Commands", m[1])
 		}
+	}
+}
+
+// TestKilledRunLeavesNoPasswords: a run killed with SIGKILL (out of memory,
+// a hard timeout) cannot remove its private folder, but by then its
+// password file is gone already: it goes as soon as pg_dump has read it,
+// before pg_dump writes anything. The next run removes the dead run's
+// folder; a live concurrent run's folder is never touched.
+func TestKilledRunLeavesNoPasswords(t *testing.T) {
+	emptyBucket(t, "backups")
+	tmp := t.TempDir()
+	folders := func() []string {
+		t.Helper()
+		m, _ := filepath.Glob(filepath.Join(tmp, "iron-streaming-backup-*"))
+		return m
+	}
+
+	// Hold a lock on a table of app1, so that its pg_dump connects and
+	// then waits, having written nothing.
+	locker := pg.Command(t.Context(), "psql", "-X", "-q", "-v", "ON_ERROR_STOP=1", "-d", "app1")
+	lockIn, err := locker.StdinPipe()
+	if err != nil {
+		t.Fatal(err)
+	}
+	if err := locker.Start(); err != nil {
+		t.Fatal(err)
+	}
+	defer func() { lockIn.Close(); locker.Wait() }()
+	fmt.Fprintln(lockIn, "BEGIN; LOCK TABLE docs.page IN ACCESS EXCLUSIVE MODE; SELECT 1;")
+
+	list := twoDatabases()
+	dead := exec.Command(filepath.Join(binDir, "iron-streaming-backup"), "db1")
+	dead.Env = replaceEnv(jobEnv(list, "backups", ""), "TMPDIR="+tmp)
+	var deadLog bytes.Buffer
+	dead.Stderr = &deadLog
+	if err := dead.Start(); err != nil {
+		t.Fatal(err)
+	}
+	waiting := false
+	for deadline := time.Now().Add(time.Minute); !waiting && time.Now().Before(deadline); {
+		out, _ := pg.Psql(t.Context(), "postgres",
+			`SELECT count(*) FROM pg_stat_activity WHERE datname = 'app1' AND application_name = 'pg_dump' AND wait_event_type = 'Lock'`)
+		waiting = out == "1"
+		time.Sleep(20 * time.Millisecond)
+	}
+	if !waiting {
+		dead.Process.Kill()
+		dead.Wait()
+		t.Fatalf("pg_dump never waited for the lock:\n%s", deadLog.String())
+	}
+	live := folders()
+	if len(live) != 1 {
+		t.Fatalf("private folders of the running job: %q", live)
+	}
+	if files, _ := os.ReadDir(live[0]); len(files) != 0 {
+		t.Errorf("pg_dump has connected, but the private folder still holds %v", files[0].Name())
+	}
+
+	// A concurrent run leaves the live run's folder alone.
+	r := runJob(t, replaceEnv(jobEnv(list, "backups", ""), "TMPDIR="+tmp), "db2")
+	if r.code != 0 {
+		t.Fatalf("concurrent run: exit %d:\n%s", r.code, r.stderr)
+	}
+	if now := folders(); len(now) != 1 || now[0] != live[0] {
+		t.Fatalf("after a concurrent run: folders %q, want the live run's %q", now, live)
+	}
+
+	// SIGKILL runs no clean-up: the folder stays, without a password.
+	dead.Process.Signal(syscall.SIGKILL)
+	dead.Wait()
+	fmt.Fprintln(lockIn, "COMMIT;") // the orphaned pg_dump goes on, and dies writing to no one
+	if now := folders(); len(now) != 1 || now[0] != live[0] {
+		t.Fatalf("after SIGKILL: folders %q, want the dead run's %q", now, live)
+	}
+	if files, _ := os.ReadDir(live[0]); len(files) != 0 {
+		t.Errorf("the killed run left %s in its folder", files[0].Name())
+	}
+
+	// The next run removes it, and says so.
+	r = runJob(t, replaceEnv(jobEnv(list, "backups", ""), "TMPDIR="+tmp), "db2")
+	if r.code != 0 {
+		t.Fatalf("next run: exit %d:\n%s", r.code, r.stderr)
+	}
+	if now := folders(); len(now) != 0 {
+		t.Errorf("after the next run: folders %q", now)
+	}
+	if !strings.Contains(r.stderr, "warning: removed "+live[0]+", the private folder of an earlier run") {
+		t.Errorf("the next run did not say it removed %s:\n%s", live[0], r.stderr)
 	}
 }

@@ -35,9 +35,8 @@ type Job struct {
 	Version  string // this program's version, for the manifest
 
 	now     func() time.Time // test hook
-	dir     string           // private folder for the libpq pgpass file
-	pgpass  string
-	dumpVer Version // pg_dump's, found by preflight
+	dir     string           // private folder for the libpq password files
+	dumpVer Version          // pg_dump's, found by preflight
 }
 
 // Result is the outcome of one target.
@@ -60,21 +59,24 @@ func (j *Job) Run(ctx context.Context) ([]Result, error) {
 	if j.now == nil {
 		j.now = time.Now
 	}
+	// Passwords left behind by a run that was killed go first; see
+	// private.go for the folder and its password files.
+	removed, err := removeDeadDirs(os.TempDir())
+	for _, d := range removed {
+		j.Log.Warn(fmt.Sprintf("removed %s, the private folder of an earlier run that did not end normally (killed?)", d))
+	}
+	if err != nil {
+		j.Log.Warn(fmt.Sprintf("removing private folders of earlier runs: %v", err))
+	}
 	if err := j.preflight(ctx); err != nil {
 		return nil, err
 	}
-	// The database passwords reach pg_dump only through a libpq password
-	// file in a private folder (0700) that is removed when the job ends.
-	dir, err := os.MkdirTemp("", "iron-streaming-backup-")
+	dir, err := makePrivateDir(os.TempDir())
 	if err != nil {
-		return nil, err
+		return nil, fmt.Errorf("making the private folder: %w", err)
 	}
-	defer os.RemoveAll(dir)
-	j.dir = dir
-	j.pgpass = filepath.Join(dir, "pgpass")
-	if err := pgpass.WriteFile(j.pgpass, j.Settings.Targets); err != nil {
-		return nil, fmt.Errorf("writing the private pgpass file: %w", err)
-	}
+	defer dir.Close()
+	j.dir = dir.path
 
 	start := j.now()
 	results := make([]Result, len(j.Settings.Targets))
@@ -148,7 +150,15 @@ func (j *Job) backupOne(ctx context.Context, t pgpass.Entry) (res Result) {
 		}
 	}()
 
-	serverVer, err := j.serverVersion(ctx, t)
+	// This target's password, for psql and then pg_dump; removed once
+	// pg_dump has read it, at the latest here.
+	pass, err := writePassFile(j.dir, t)
+	if err != nil {
+		res.Err = err
+		return res
+	}
+	defer pass.remove()
+	serverVer, err := j.serverVersion(ctx, t, pass)
 	if err != nil {
 		res.Err = err
 		return res
@@ -168,7 +178,7 @@ func (j *Job) backupOne(ctx context.Context, t pgpass.Entry) (res Result) {
 		Tool: "iron-streaming-backup " + j.Version,
 	}
 	info.setEncryption(j.Settings)
-	if err := j.stream(ctx, t, info); err != nil {
+	if err := j.stream(ctx, t, info, pass); err != nil {
 		res.Err = err
 		return res
 	}
@@ -179,7 +189,7 @@ func (j *Job) backupOne(ctx context.Context, t pgpass.Entry) (res Result) {
 
 // stream runs pg_dump into the pipeline and commits the object only when
 // everything succeeded.
-func (j *Job) stream(ctx context.Context, t pgpass.Entry, info *Info) (err error) {
+func (j *Job) stream(ctx context.Context, t pgpass.Entry, info *Info, pass *passFile) (err error) {
 	ctx, cancel := context.WithCancel(ctx)
 	defer cancel()
 
@@ -209,7 +219,7 @@ func (j *Job) stream(ctx context.Context, t pgpass.Entry, info *Info) (err error
 	}
 
 	cmd := exec.CommandContext(ctx, j.Settings.PgDump, j.dumpArgs(t)...)
-	cmd.Env = childEnv(j.pgpass)
+	cmd.Env = childEnv(pass.path)
 	cmd.WaitDelay = 10 * time.Second
 	stderr := &tailBuffer{max: 4096}
 	cmd.Stderr = stderr
@@ -217,6 +227,8 @@ func (j *Job) stream(ctx context.Context, t pgpass.Entry, info *Info) (err error
 	if err != nil {
 		return err
 	}
+	stopWatch := pass.removeAfterRead()
+	defer stopWatch()
 	if err := cmd.Start(); err != nil {
 		return fmt.Errorf("starting pg_dump: %w", err)
 	}
@@ -233,13 +245,17 @@ func (j *Job) stream(ctx context.Context, t pgpass.Entry, info *Info) (err error
 	stopProgress := j.progress(t, info, counted, stored)
 	// Read up to 8 MiB ahead, so that pg_dump (and the server behind it)
 	// keep going while the compressor is busy with a burst.
-	plain, copyErr := iox.CopyAhead(io.MultiWriter(sinks...), stdout, 1<<20, 8)
+	// pg_dump writes nothing before it has connected, so its first byte
+	// means libpq is done with the password file, where inotify did not
+	// already say so.
+	plain, copyErr := iox.CopyAhead(io.MultiWriter(sinks...), &firstByte{r: stdout, f: pass.remove}, 1<<20, 8)
 	stopProgress()
 	if copyErr != nil {
 		// The pipeline failed (the upload, most likely): stop pg_dump.
 		cmd.Process.Kill()
 	}
 	waitErr := cmd.Wait()
+	pass.remove()
 	info.PlainSize = plain
 	switch {
 	case ctx.Err() != nil && copyErr == nil && waitErr != nil:
@@ -338,7 +354,7 @@ func pgDumpVersion(ctx context.Context, pgDump string) (Version, error) {
 
 // serverVersion asks the server for its version with psql (installed with
 // pg_dump), over the same connection pg_dump will use.
-func (j *Job) serverVersion(ctx context.Context, t pgpass.Entry) (Version, error) {
+func (j *Job) serverVersion(ctx context.Context, t pgpass.Entry, pass *passFile) (Version, error) {
 	psql := "psql"
 	if p, err := exec.LookPath(j.Settings.PgDump); err == nil {
 		if q := filepath.Join(filepath.Dir(p), "psql"); fileExists(q) {
@@ -350,7 +366,7 @@ func (j *Job) serverVersion(ctx context.Context, t pgpass.Entry) (Version, error
 	cmd := exec.CommandContext(ctx, psql, "--no-psqlrc", "--no-password", "--tuples-only", "--no-align",
 		"--host", t.Host, "--port", t.Port, "--username", t.User, "--dbname", t.Database,
 		"--command", "SELECT current_setting('server_version_num') || ' ' || current_setting('server_version')")
-	cmd.Env = childEnv(j.pgpass)
+	cmd.Env = childEnv(pass.path)
 	stderr := &tailBuffer{max: 4096}
 	cmd.Stderr = stderr
 	out, err := cmd.Output()
