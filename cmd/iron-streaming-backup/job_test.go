@@ -29,6 +29,7 @@ import (
 	"github.com/aws/aws-sdk-go-v2/aws"
 	"github.com/aws/aws-sdk-go-v2/service/s3"
 
+	"github.com/philips-labs/iron-streaming-backup/internal/pgpass"
 	"github.com/philips-labs/iron-streaming-backup/internal/testenv"
 	"github.com/philips-labs/iron-streaming-backup/internal/testenv/faultproxy"
 )
@@ -358,10 +359,10 @@ func descends(parents map[int]int, pid, root int) bool {
 // and no secret file left behind.
 func TestBackupAndRestore(t *testing.T) {
 	emptyBucket(t, "backups")
-	before, _ := filepath.Glob(filepath.Join(os.TempDir(), "iron-streaming-backup-*"))
+	tmp := t.TempDir() // its own, since other runs may share os.TempDir()
 
 	cmd := exec.Command(filepath.Join(binDir, "iron-streaming-backup"))
-	cmd.Env = jobEnv(twoDatabases(), "backups", "")
+	cmd.Env = replaceEnv(jobEnv(twoDatabases(), "backups", ""), "TMPDIR="+tmp)
 	var stdout, stderr bytes.Buffer
 	cmd.Stdout, cmd.Stderr = &stdout, &stderr
 	if err := cmd.Start(); err != nil {
@@ -403,9 +404,8 @@ func TestBackupAndRestore(t *testing.T) {
 			t.Errorf("log lacks %q", want)
 		}
 	}
-	after, _ := filepath.Glob(filepath.Join(os.TempDir(), "iron-streaming-backup-*"))
-	if len(after) != len(before) {
-		t.Errorf("the job left a private folder behind: %q", after)
+	if left, _ := os.ReadDir(tmp); len(left) != 0 {
+		t.Errorf("the job left %s behind", left[0].Name())
 	}
 
 	keys := objects(t, "backups")
@@ -637,8 +637,21 @@ func TestBadInput(t *testing.T) {
 		{"no password", dropEnv(jobEnv(good, "backups", ""), "PASS_FILE_BASE64"), 2, "no encryption password"},
 		{"unreadable key file", append(dropEnv(jobEnv(good, "backups", ""), "PASS_FILE_BASE64"), "PASSWORD_FILE=/nonexistent/key"), 2, "PASSWORD_FILE: stat /nonexistent/key: no such file"},
 		{"unknown prefix", jobEnv(good, "backups", ""), 2, "db7"},
-		{"no such bucket", jobEnv(good, "no-such-bucket", ""), 1, "no-such-bucket"},
+		{"no such bucket", jobEnv(good, "no-such-bucket", ""), 2, "error: s3://no-such-bucket at " + srv.Endpoint + ": no such bucket; check S3_BUCKET"},
 		{"wrong database password", jobEnv(pgpassLine("app1", "backup1", "wrong-password", "db1")+"\n", "backups", ""), 1, "error: db1: cannot connect to"},
+		// Settings the SDK would only look at when the first request is
+		// sent, after a whole dump.
+		{"bad endpoint", replaceEnv(jobEnv(good, "backups", ""), "AWS_ENDPOINT_URL=garbage://"), 2, `error: AWS_ENDPOINT_URL: invalid endpoint "garbage://"`},
+		{"bad bucket name", jobEnv(good, "Bad_Bucket", ""), 2, `error: S3_BUCKET: invalid bucket name "Bad_Bucket"`},
+		{"bad region", replaceEnv(jobEnv(good, "backups", ""), "AWS_REGION=eu west 1"), 2, `error: AWS_REGION="eu west 1": not a region name`},
+		{"bad region with a path-style store", replaceEnv(jobEnv(good, "backups", ""), "AWS_REGION=eu_west_1"), 2, `error: AWS_REGION="eu_west_1": not a region name`},
+		{"bad bucket for AWS", dropEnv(jobEnv(good, "my.bucket--x-s3", "", "S3_PATH_STYLE=false"), "AWS_ENDPOINT_URL"), 2, `error: S3_BUCKET="my.bucket--x-s3", AWS_REGION="us-east-1": S3Express bucket name is not a valid virtual hostable name`},
+		{"no pg_dump", jobEnv(good, "backups", "", "PG_DUMP=/nonexistent/pg_dump"), 2, `error: PG_DUMP="/nonexistent/pg_dump": no such file: install the PostgreSQL client or set PG_DUMP to its pg_dump`},
+		{"pg_dump not on PATH", replaceEnv(jobEnv(good, "backups", ""), "PATH=/nonexistent"), 2, `error: pg_dump not found on PATH: install the PostgreSQL client or set PG_DUMP`},
+		{"not a pg_dump", jobEnv(good, "backups", "", "PG_DUMP=/bin/true"), 2, `error: /bin/true --version printed no PostgreSQL version`},
+		{"unknown access key", replaceEnv(jobEnv(good, "backups", ""), "AWS_ACCESS_KEY_ID=AKIDNOTKNOWN"), 2, "the S3 service does not know the access key"},
+		{"wrong secret key", replaceEnv(jobEnv(good, "backups", ""), "AWS_SECRET_ACCESS_KEY=not-the-secret"), 2, "the S3 service rejects the request signature (SignatureDoesNotMatch); check AWS_SECRET_ACCESS_KEY"},
+		{"unreachable endpoint", jobEnv(good, "backups", "http://127.0.0.1:1"), 1, "error: s3://backups at http://127.0.0.1:1: connection refused; check AWS_ENDPOINT_URL"},
 	} {
 		t.Run(tc.name, func(t *testing.T) {
 			var args []string
@@ -657,7 +670,89 @@ func TestBadInput(t *testing.T) {
 					t.Errorf("stderr contains a secret:\n%s", r.stderr)
 				}
 			}
+			// A settings error is found before any database is touched.
+			if tc.code == 2 && strings.Contains(r.stderr, "backing up") {
+				t.Errorf("a backup started:\n%s", r.stderr)
+			}
 		})
+	}
+}
+
+// TestSettingsErrorsTogether: every bad setting is one line of the same
+// report, exit 2, and nothing is backed up.
+func TestSettingsErrorsTogether(t *testing.T) {
+	emptyBucket(t, "backups")
+	env := jobEnv(twoDatabases(), "Bad_Bucket", "garbage://", "PG_DUMP=/nonexistent/pg_dump", "COMPRESSION=lz4")
+	env = replaceEnv(env, "AWS_REGION=eu west 1")
+	r := runJob(t, env)
+	if r.code != 2 {
+		t.Errorf("exit %d, want 2", r.code)
+	}
+	for _, want := range []string{
+		`error: S3_BUCKET: invalid bucket name "Bad_Bucket"`,
+		`error: AWS_ENDPOINT_URL: invalid endpoint "garbage://"`,
+		`error: AWS_REGION="eu west 1": not a region name`,
+		`error: PG_DUMP="/nonexistent/pg_dump": no such file`,
+		`error: COMPRESSION="lz4"`,
+	} {
+		if !strings.Contains(r.stderr, want) {
+			t.Errorf("stderr lacks %q", want)
+		}
+	}
+	if strings.Contains(r.stderr, "backing up") {
+		t.Errorf("a backup started")
+	}
+	t.Logf("stderr:\n%s", r.stderr)
+}
+
+// TestPreflight: the bucket is checked with one request before the first
+// pg_dump. A store that refuses to list but lets write (a write-only
+// policy) gets a warning and its backup; one that refuses the write too
+// fails the backup cleanly.
+func TestPreflight(t *testing.T) {
+	p := bigThroughProxy(t)
+	list := pgpassLine("app1", "backup1", pw1, "db1") + "\n"
+
+	// The check is one ListObjectsV2 of at most one key under S3_PREFIX.
+	r := runJob(t, jobEnv(list, "backups", p.URL, "S3_PREFIX=nightly/"))
+	if r.code != 0 {
+		t.Fatalf("exit %d:\n%s", r.code, r.stderr)
+	}
+	var lists []faultproxy.Request
+	for _, q := range p.Requests() {
+		if q.Method == "GET" && strings.Contains(q.RawQuery, "list-type=2") {
+			lists = append(lists, q)
+		}
+	}
+	if len(lists) != 1 || !strings.Contains(lists[0].RawQuery, "max-keys=1") || !strings.Contains(lists[0].RawQuery, "prefix=nightly%2F") {
+		t.Errorf("list requests: %+v, want one with max-keys=1 and prefix=nightly/", lists)
+	}
+
+	emptyBucket(t, "backups")
+	p.Clear()
+	p.Add(faultproxy.Rule{Method: "GET", Query: "list-type", Times: -1, Fault: faultproxy.Fault{Status: 403, Code: "AccessDenied"}})
+	r = runJob(t, jobEnv(list, "backups", p.URL))
+	if r.code != 0 {
+		t.Fatalf("list refused: exit %d:\n%s", r.code, r.stderr)
+	}
+	if !strings.Contains(r.stderr, "warning: s3://backups at "+p.URL+": the credentials may not list the bucket (AccessDenied)") {
+		t.Errorf("no warning:\n%s", r.stderr)
+	}
+	backupKey(t, objects(t, "backups"), "db1", ".gz.aes")
+
+	emptyBucket(t, "backups")
+	p.Add(faultproxy.Rule{Method: "PUT", Times: -1, Fault: faultproxy.Fault{Status: 403, Code: "AccessDenied"}})
+	p.Add(faultproxy.Rule{Method: "POST", Times: -1, Fault: faultproxy.Fault{Status: 403, Code: "AccessDenied"}})
+	r = runJob(t, jobEnv(list, "backups", p.URL))
+	t.Logf("write refused too:\n%s", r.stderr)
+	if r.code != 1 || !strings.Contains(r.stderr, "error: db1: ") {
+		t.Errorf("write refused: exit %d, want 1 and a failure line", r.code)
+	}
+	if keys := objects(t, "backups"); len(keys) != 0 {
+		t.Errorf("bucket holds %q", keys)
+	}
+	if n := uploadsInProgress(t, "backups"); n != 0 {
+		t.Errorf("%d unfinished multipart uploads", n)
 	}
 }
 
@@ -710,8 +805,8 @@ func TestRunnerPayload(t *testing.T) {
 	env["S3_BUCKET"] = "no-such-bucket"
 	payload, _ = json.Marshal(map[string]any{"version": "1", "cmd": []string{filepath.Join(root, "scripts/backup.sh")}, "env": env})
 	os.WriteFile(path, payload, 0o600)
-	if r := runJob(t, base, "runner", "-payload", path); r.code != 1 {
-		t.Errorf("exit %d for a failing payload, want 1:\n%s", r.code, r.stderr)
+	if r := runJob(t, base, "runner", "-payload", path); r.code != 2 {
+		t.Errorf("exit %d for a payload with a bucket that does not exist, want 2:\n%s", r.code, r.stderr)
 	}
 	if r := runJob(t, base, "runner"); r.code != 2 || !strings.Contains(r.stderr, "no payload file") {
 		t.Errorf("runner without a payload: exit %d:\n%s", r.code, r.stderr)
@@ -744,9 +839,9 @@ func runPipeIn(t *testing.T, stdin []byte, line string) []byte {
 func TestSIGTERM(t *testing.T) {
 	p := bigThroughProxy(t)
 	p.Add(faultproxy.Rule{Method: "PUT", Query: "partNumber", Times: -1, Fault: faultproxy.Fault{Delay: 500 * time.Millisecond}})
-	before, _ := filepath.Glob(filepath.Join(os.TempDir(), "iron-streaming-backup-*"))
+	tmp := t.TempDir() // its own, since other runs may share os.TempDir()
 	cmd := exec.Command(filepath.Join(binDir, "iron-streaming-backup"))
-	cmd.Env = jobEnv(pgpassLine("bigdb", "postgres", pg.Password, "big")+"\n", "backups", p.URL)
+	cmd.Env = replaceEnv(jobEnv(pgpassLine("bigdb", "postgres", pg.Password, "big")+"\n", "backups", p.URL), "TMPDIR="+tmp)
 	var stderr bytes.Buffer
 	cmd.Stderr = &stderr
 	if err := cmd.Start(); err != nil {
@@ -772,9 +867,156 @@ func TestSIGTERM(t *testing.T) {
 	if n := uploadsInProgress(t, "backups"); n != 0 {
 		t.Errorf("%d unfinished multipart uploads after SIGTERM", n)
 	}
-	after, _ := filepath.Glob(filepath.Join(os.TempDir(), "iron-streaming-backup-*"))
-	if len(after) != len(before) {
-		t.Errorf("the private folder was left behind: %q", after)
+	if left, _ := os.ReadDir(tmp); len(left) != 0 {
+		t.Errorf("the job left %s behind", left[0].Name())
+	}
+}
+
+// TestCommandPrefix: a list line whose prefix is a command of the job is
+// refused wherever the list is read, naming the line, and nothing runs.
+// Without that, the payload ["/app/backup.sh", "list"] scheduled to back up
+// that database lists the bucket and exits 0 every night.
+func TestCommandPrefix(t *testing.T) {
+	emptyBucket(t, "backups")
+	root, _ := testenv.RepoRoot()
+	list := twoDatabases() + pgpassLine("app1", "backup1", pw1, "list") + "\n"
+	const want = `error: $PGPASS_FILE_BASE64: line 3: prefix "list" is a command of the backup job`
+	for _, args := range [][]string{
+		{filepath.Join(root, "scripts/backup.sh"), "list"}, // as the payload runs it
+		{filepath.Join(root, "scripts/backup.sh")},
+		{filepath.Join(root, "scripts/backup.sh"), "db1"},
+		{filepath.Join(root, "scripts/backup.sh"), "verify"},
+	} {
+		t.Run("backup.sh "+strings.Join(args[1:], " "), func(t *testing.T) {
+			ctx, cancel := context.WithTimeout(t.Context(), 5*time.Minute)
+			defer cancel()
+			cmd := exec.CommandContext(ctx, args[0], args[1:]...)
+			cmd.Env = jobEnv(list, "backups", "")
+			var stdout, stderr bytes.Buffer
+			cmd.Stdout, cmd.Stderr = &stdout, &stderr
+			err := cmd.Run()
+			code := 0
+			if ee, ok := err.(*exec.ExitError); ok {
+				code = ee.ExitCode()
+			} else if err != nil {
+				t.Fatal(err)
+			}
+			if code != 2 {
+				t.Errorf("exit %d, want 2", code)
+			}
+			if !strings.Contains(stderr.String(), want) || strings.Count(stderr.String(), "\n") > 2 {
+				t.Errorf("stderr is not the one line %q:\n%s", want, stderr.String())
+			}
+			if stdout.Len() > 0 {
+				t.Errorf("stdout: %q", stdout.String())
+			}
+			if keys := objects(t, "backups"); len(keys) != 0 {
+				t.Errorf("bucket holds %q", keys)
+			}
+		})
+	}
+}
+
+// TestCommandsReserved: every command of the job's usage is one that a
+// list may not use as a prefix.
+func TestCommandsReserved(t *testing.T) {
+	re := regexp.MustCompile(`(?m)^    iron-streaming-backup \[?([a-z]+)`)
+	found := re.FindAllStringSubmatch(usage, -1)
+	if len(found) < 4 {
+		t.Fatalf("found %d commands in the usage", len(found))
+	}
+	for _, m := range found {
+		if !pgpass.IsCommand(m[1]) {
+			t.Errorf("command %q is not in pgpass.Commands", m[1])
+		}
+	}
+}
+
+// TestKilledRunLeavesNoPasswords: a run killed with SIGKILL (out of memory,
+// a hard timeout) cannot remove its private folder, but by then its
+// password file is gone already: it goes as soon as pg_dump has read it,
+// before pg_dump writes anything. The next run removes the dead run's
+// folder; a live concurrent run's folder is never touched.
+func TestKilledRunLeavesNoPasswords(t *testing.T) {
+	emptyBucket(t, "backups")
+	tmp := t.TempDir()
+	folders := func() []string {
+		t.Helper()
+		m, _ := filepath.Glob(filepath.Join(tmp, "iron-streaming-backup-*"))
+		return m
+	}
+
+	// Hold a lock on a table of app1, so that its pg_dump connects and
+	// then waits, having written nothing.
+	locker := pg.Command(t.Context(), "psql", "-X", "-q", "-v", "ON_ERROR_STOP=1", "-d", "app1")
+	lockIn, err := locker.StdinPipe()
+	if err != nil {
+		t.Fatal(err)
+	}
+	if err := locker.Start(); err != nil {
+		t.Fatal(err)
+	}
+	defer func() { lockIn.Close(); locker.Wait() }()
+	fmt.Fprintln(lockIn, "BEGIN; LOCK TABLE docs.page IN ACCESS EXCLUSIVE MODE; SELECT 1;")
+
+	list := twoDatabases()
+	dead := exec.Command(filepath.Join(binDir, "iron-streaming-backup"), "db1")
+	dead.Env = replaceEnv(jobEnv(list, "backups", ""), "TMPDIR="+tmp)
+	var deadLog bytes.Buffer
+	dead.Stderr = &deadLog
+	if err := dead.Start(); err != nil {
+		t.Fatal(err)
+	}
+	waiting := false
+	for deadline := time.Now().Add(time.Minute); !waiting && time.Now().Before(deadline); {
+		out, _ := pg.Psql(t.Context(), "postgres",
+			`SELECT count(*) FROM pg_stat_activity WHERE datname = 'app1' AND application_name = 'pg_dump' AND wait_event_type = 'Lock'`)
+		waiting = out == "1"
+		time.Sleep(20 * time.Millisecond)
+	}
+	if !waiting {
+		dead.Process.Kill()
+		dead.Wait()
+		t.Fatalf("pg_dump never waited for the lock:\n%s", deadLog.String())
+	}
+	live := folders()
+	if len(live) != 1 {
+		t.Fatalf("private folders of the running job: %q", live)
+	}
+	if files, _ := os.ReadDir(live[0]); len(files) != 0 {
+		t.Errorf("pg_dump has connected, but the private folder still holds %v", files[0].Name())
+	}
+
+	// A concurrent run leaves the live run's folder alone.
+	r := runJob(t, replaceEnv(jobEnv(list, "backups", ""), "TMPDIR="+tmp), "db2")
+	if r.code != 0 {
+		t.Fatalf("concurrent run: exit %d:\n%s", r.code, r.stderr)
+	}
+	if now := folders(); len(now) != 1 || now[0] != live[0] {
+		t.Fatalf("after a concurrent run: folders %q, want the live run's %q", now, live)
+	}
+
+	// SIGKILL runs no clean-up: the folder stays, without a password.
+	dead.Process.Signal(syscall.SIGKILL)
+	dead.Wait()
+	fmt.Fprintln(lockIn, "COMMIT;") // the orphaned pg_dump goes on, and dies writing to no one
+	if now := folders(); len(now) != 1 || now[0] != live[0] {
+		t.Fatalf("after SIGKILL: folders %q, want the dead run's %q", now, live)
+	}
+	if files, _ := os.ReadDir(live[0]); len(files) != 0 {
+		t.Errorf("the killed run left %s in its folder", files[0].Name())
+	}
+
+	// The next run removes it, and says so.
+	r = runJob(t, replaceEnv(jobEnv(list, "backups", ""), "TMPDIR="+tmp), "db2")
+	if r.code != 0 {
+		t.Fatalf("next run: exit %d:\n%s", r.code, r.stderr)
+	}
+	if now := folders(); len(now) != 0 {
+		t.Errorf("after the next run: folders %q", now)
+	}
+	if !strings.Contains(r.stderr, "warning: removed "+live[0]+", the private folder of an earlier run") {
+		t.Errorf("the next run did not say it removed %s:\n%s", live[0], r.stderr)
 	}
 }
 

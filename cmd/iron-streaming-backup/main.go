@@ -6,6 +6,7 @@ package main
 import (
 	"context"
 	"encoding/json"
+	"errors"
 	"fmt"
 	"io"
 	"os"
@@ -96,7 +97,9 @@ Options:
 Exit status:
     0  every selected database was backed up (verify: every backup checked out)
     1  at least one backup (or verification) failed, one line each on stderr
-    2  bad settings or arguments; nothing was backed up
+    2  bad settings or arguments, found before any pg_dump started (also a
+       bucket that does not exist, or credentials S3 does not accept);
+       nothing was backed up
     In runner mode: the exit status of the payload's cmd.
 
 Restore (the key in KEYFILE):
@@ -160,7 +163,11 @@ func run(ctx context.Context, args []string, stdin io.Reader, stdout, stderr io.
 // nil Settings with a nil error means there is nothing to do (the selected
 // prefix is marked ignore), which has been said on stderr.
 func load(ctx context.Context, only, action string, stderr io.Writer) (*backup.Settings, *s3.Client, error) {
-	s, err := backup.Load(os.Getenv, only)
+	loader := backup.Load
+	if action == "back up" {
+		loader = backup.LoadBackup
+	}
+	s, err := loader(os.Getenv, only)
 	if err != nil {
 		return nil, nil, cli.Usage(err)
 	}
@@ -173,7 +180,8 @@ func load(ctx context.Context, only, action string, stderr io.Writer) (*backup.S
 	}
 	client, err := s3stream.NewClient(ctx, s3stream.Config{PathStyle: s.PathStyle, Bucket: s.Bucket})
 	if err != nil {
-		return nil, nil, err
+		// The AWS configuration (profile, region, endpoint) is settings.
+		return nil, nil, cli.Usage(err)
 	}
 	return s, client, nil
 }
@@ -184,10 +192,17 @@ func runBackup(ctx context.Context, only string, stderr io.Writer) error {
 		return err
 	}
 	job := &backup.Job{Settings: s, Client: client, Log: backup.NewLogger(stderr, tool, s.JSONLogs), Version: cli.Version()}
-	if _, err := job.Run(ctx); err != nil {
-		return cli.Silent(false) // every failure and the summary are logged
+	results, err := job.Run(ctx)
+	var bad *backup.SettingsError
+	switch {
+	case err == nil:
+		return nil
+	case results == nil && errors.As(err, &bad):
+		return cli.Usage(err) // found before anything ran
+	case results == nil:
+		return err
 	}
-	return nil
+	return cli.Silent(false) // every failure and the summary are logged
 }
 
 func runPayload(args []string, stdin io.Reader, stdout, stderr io.Writer) error {
@@ -253,13 +268,18 @@ func runList(ctx context.Context, args []string, stdout, stderr io.Writer) error
 	if fs.NArg() > 1 {
 		return cli.Usagef("list: too many arguments: %q", fs.Args())
 	}
+	// Listing needs no database list, but a scheduled "backup.sh list"
+	// may be meant as the backup of a database whose prefix is "list".
+	if err := backup.CheckCommandPrefixes(os.Getenv); err != nil {
+		return cli.Usage(err)
+	}
 	s, err := backup.LoadStorage(os.Getenv)
 	if err != nil {
 		return cli.Usage(err)
 	}
 	client, err := s3stream.NewClient(ctx, s3stream.Config{PathStyle: s.PathStyle, Bucket: s.Bucket})
 	if err != nil {
-		return err
+		return cli.Usage(err)
 	}
 	cat, err := backup.Catalog(ctx, client, s.Bucket, s.KeyPrefix, fs.Arg(0))
 	if err != nil {

@@ -33,7 +33,9 @@ The list is a libpq password file with one or two more fields per line:
 Write ':' and '\' inside a field as '\:' and '\\' (also in IPv6 addresses).
 Lines starting with '#' and blank lines are skipped. prefix names the backup
 (objects are stored as <prefix>-<UTC time>.gz.aes): 1 to 128 of A-Z a-z 0-9
-. _ -, not starting with '.' or '-', each used once. A 7th field "ignore" (in
+. _ -, not starting with '.' or '-', each used once, and not a command of the
+backup job (backup, help, list, prune, runner, verify, version), since the
+job takes a prefix where it takes a command. A 7th field "ignore" (in
 any case) keeps a line out of the backups; such a line may use '*' wildcards
 and an empty prefix. Every other line needs a real host, port (1 to 65535),
 database and user. All bad lines are reported at once; messages never show

@@ -12,7 +12,6 @@ import (
 	"io"
 	"os"
 	"os/exec"
-	"path/filepath"
 	"strconv"
 	"strings"
 	"sync"
@@ -33,14 +32,9 @@ type Job struct {
 	Log      *Logger
 	Version  string // this program's version, for the manifest
 
-	now        func() time.Time // test hook
-	clientRoot string           // test hook: ClientRoot
-	dir        string           // private folder for the libpq pgpass file
-	pgpass     string
-
-	clientsOnce sync.Once
-	clients     []Client // the pg_dump programs to choose from, oldest first
-	clientsErr  error
+	now     func() time.Time // test hook
+	dir     string           // private folder for the libpq password files
+	clients []Client         // the pg_dump programs to choose from, oldest first; found by preflight
 }
 
 // Result is the outcome of one target.
@@ -54,25 +48,33 @@ type Result struct {
 // Run backs up every target, Settings.Parallel at a time, and returns one
 // result per target in list order. A failed target does not stop the
 // others. The error is non-nil when any target failed.
+//
+// Before the first pg_dump starts, Run checks that pg_dump runs and that
+// the bucket is reachable with the credentials; when that fails it returns
+// no results and the reason, a *SettingsError when the settings must
+// change, and nothing has been logged.
 func (j *Job) Run(ctx context.Context) ([]Result, error) {
 	if j.now == nil {
 		j.now = time.Now
 	}
-	if j.clientRoot == "" {
-		j.clientRoot = ClientRoot
+	// Passwords left behind by a run that was killed go first; see
+	// private.go for the folder and its password files.
+	removed, err := removeDeadDirs(os.TempDir())
+	for _, d := range removed {
+		j.Log.Warn(fmt.Sprintf("removed %s, the private folder of an earlier run that did not end normally (killed?)", d))
 	}
-	// The database passwords reach pg_dump only through a libpq password
-	// file in a private folder (0700) that is removed when the job ends.
-	dir, err := os.MkdirTemp("", "iron-streaming-backup-")
 	if err != nil {
+		j.Log.Warn(fmt.Sprintf("removing private folders of earlier runs: %v", err))
+	}
+	if err := j.preflight(ctx); err != nil {
 		return nil, err
 	}
-	defer os.RemoveAll(dir)
-	j.dir = dir
-	j.pgpass = filepath.Join(dir, "pgpass")
-	if err := pgpass.WriteFile(j.pgpass, j.Settings.Targets); err != nil {
-		return nil, fmt.Errorf("writing the private pgpass file: %w", err)
+	dir, err := makePrivateDir(os.TempDir())
+	if err != nil {
+		return nil, fmt.Errorf("making the private folder: %w", err)
 	}
+	defer dir.Close()
+	j.dir = dir.path
 
 	start := j.now()
 	results := make([]Result, len(j.Settings.Targets))
@@ -146,12 +148,15 @@ func (j *Job) backupOne(ctx context.Context, t pgpass.Entry) (res Result) {
 		}
 	}()
 
-	j.clientsOnce.Do(func() { j.clients, j.clientsErr = findClients(ctx, j.clientRoot, j.Settings.PgDump) })
-	if j.clientsErr != nil {
-		res.Err = j.clientsErr
+	// This target's password, for psql and then pg_dump; removed once
+	// pg_dump has read it, at the latest here.
+	pass, err := writePassFile(j.dir, t)
+	if err != nil {
+		res.Err = err
 		return res
 	}
-	serverVer, err := j.serverVersion(ctx, t, newestClient(j.clients).psql())
+	defer pass.remove()
+	serverVer, err := j.serverVersion(ctx, t, newestClient(j.clients).psql(), pass)
 	if err != nil {
 		res.Err = err
 		return res
@@ -172,7 +177,7 @@ func (j *Job) backupOne(ctx context.Context, t pgpass.Entry) (res Result) {
 		Tool: "iron-streaming-backup " + j.Version,
 	}
 	info.setEncryption(j.Settings)
-	if err := j.stream(ctx, t, client.PgDump, info); err != nil {
+	if err := j.stream(ctx, t, client.PgDump, info, pass); err != nil {
 		res.Err = err
 		return res
 	}
@@ -183,7 +188,7 @@ func (j *Job) backupOne(ctx context.Context, t pgpass.Entry) (res Result) {
 
 // stream runs pg_dump into the pipeline and commits the object only when
 // everything succeeded.
-func (j *Job) stream(ctx context.Context, t pgpass.Entry, pgDump string, info *Info) (err error) {
+func (j *Job) stream(ctx context.Context, t pgpass.Entry, pgDump string, info *Info, pass *passFile) (err error) {
 	ctx, cancel := context.WithCancel(ctx)
 	defer cancel()
 
@@ -213,7 +218,7 @@ func (j *Job) stream(ctx context.Context, t pgpass.Entry, pgDump string, info *I
 	}
 
 	cmd := exec.CommandContext(ctx, pgDump, j.dumpArgs(t)...)
-	cmd.Env = childEnv(j.pgpass)
+	cmd.Env = childEnv(pass.path)
 	cmd.WaitDelay = 10 * time.Second
 	stderr := &tailBuffer{max: 4096}
 	cmd.Stderr = stderr
@@ -221,6 +226,8 @@ func (j *Job) stream(ctx context.Context, t pgpass.Entry, pgDump string, info *I
 	if err != nil {
 		return err
 	}
+	stopWatch := pass.removeAfterRead()
+	defer stopWatch()
 	if err := cmd.Start(); err != nil {
 		return fmt.Errorf("starting pg_dump: %w", err)
 	}
@@ -237,13 +244,17 @@ func (j *Job) stream(ctx context.Context, t pgpass.Entry, pgDump string, info *I
 	stopProgress := j.progress(t, info, counted, stored)
 	// Read up to 8 MiB ahead, so that pg_dump (and the server behind it)
 	// keep going while the compressor is busy with a burst.
-	plain, copyErr := iox.CopyAhead(io.MultiWriter(sinks...), stdout, 1<<20, 8)
+	// pg_dump writes nothing before it has connected, so its first byte
+	// means libpq is done with the password file, where inotify did not
+	// already say so.
+	plain, copyErr := iox.CopyAhead(io.MultiWriter(sinks...), &firstByte{r: stdout, f: pass.remove}, 1<<20, 8)
 	stopProgress()
 	if copyErr != nil {
 		// The pipeline failed (the upload, most likely): stop pg_dump.
 		cmd.Process.Kill()
 	}
 	waitErr := cmd.Wait()
+	pass.remove()
 	info.PlainSize = plain
 	switch {
 	case ctx.Err() != nil && copyErr == nil && waitErr != nil:
@@ -316,13 +327,13 @@ func childEnv(pgpassFile string) []string {
 
 // serverVersion asks the server for its version with psql (installed with
 // pg_dump), over the same connection pg_dump will use.
-func (j *Job) serverVersion(ctx context.Context, t pgpass.Entry, psql string) (Version, error) {
+func (j *Job) serverVersion(ctx context.Context, t pgpass.Entry, psql string, pass *passFile) (Version, error) {
 	ctx, cancel := context.WithTimeout(ctx, 2*time.Minute)
 	defer cancel()
 	cmd := exec.CommandContext(ctx, psql, "--no-psqlrc", "--no-password", "--tuples-only", "--no-align",
 		"--host", t.Host, "--port", t.Port, "--username", t.User, "--dbname", t.Database,
 		"--command", "SELECT current_setting('server_version_num') || ' ' || current_setting('server_version')")
-	cmd.Env = childEnv(j.pgpass)
+	cmd.Env = childEnv(pass.path)
 	stderr := &tailBuffer{max: 4096}
 	cmd.Stderr = stderr
 	out, err := cmd.Output()

@@ -131,3 +131,12 @@ func Bytes(n int64) string {
 	}
 	return fmt.Sprintf("%.2f %cB", float64(n)/float64(div), "kMGTPE"[exp])
 }
+
+// Warn logs something worth a look that does not fail the run.
+func (l *Logger) Warn(msg string) {
+	if l.json != nil {
+		l.json.Warn(msg)
+		return
+	}
+	l.text("warning: %s", msg)
+}

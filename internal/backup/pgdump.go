@@ -17,6 +17,9 @@ import (
 // ClientRoot/<major>/bin/pg_dump.
 const ClientRoot = "/usr/lib/postgresql"
 
+// clientRoot is ClientRoot, but for tests.
+var clientRoot = ClientRoot
+
 // Version is a PostgreSQL version.
 type Version struct {
 	Major int

@@ -27,6 +27,18 @@ func fakeClients(t *testing.T, versions ...string) string {
 	return root
 }
 
+// TestLoadBackupClientRoot: with clients where Debian installs them, the
+// settings need no pg_dump on PATH.
+func TestLoadBackupClientRoot(t *testing.T) {
+	clientRoot = fakeClients(t, "16.1")
+	t.Cleanup(func() { clientRoot = ClientRoot })
+	env := seedEnv()
+	env["PATH"] = "/nonexistent"
+	if _, err := LoadBackup(getenv(env), ""); err != nil {
+		t.Error(err)
+	}
+}
+
 func TestChooseClient(t *testing.T) {
 	root := fakeClients(t, "17.7", "14.20", "18.1", "16.11")
 	clients, err := findClients(t.Context(), root, "")

@@ -2,12 +2,18 @@ package backup
 
 import (
 	"bytes"
+	"context"
 	"errors"
 	"fmt"
 	"os"
+	"path/filepath"
 	"strconv"
 	"strings"
 	"time"
+
+	"github.com/aws/aws-sdk-go-v2/aws"
+	"github.com/aws/aws-sdk-go-v2/service/s3"
+	smithyhttp "github.com/aws/smithy-go/transport/http"
 
 	"github.com/philips-labs/iron-streaming-backup/internal/osslenc"
 	"github.com/philips-labs/iron-streaming-backup/internal/pgpass"
@@ -81,6 +87,17 @@ const DefaultMaxMemory = 256 << 20
 // problems are reported at once, one per line of the joined error, and no
 // message contains a secret.
 func Load(getenv func(string) string, only string) (*Settings, error) {
+	return load(getenv, only, false)
+}
+
+// LoadBackup is Load for a backup: it also checks that the programs a
+// backup runs (pg_dump, and psql beside it or on PATH) are there, so that
+// a wrong PG_DUMP is reported with the other settings before anything runs.
+func LoadBackup(getenv func(string) string, only string) (*Settings, error) {
+	return load(getenv, only, true)
+}
+
+func load(getenv func(string) string, only string, forBackup bool) (*Settings, error) {
 	s := &Settings{}
 	var errs []error
 	bad := func(format string, args ...any) { s.bad(&errs, format, args...) }
@@ -180,6 +197,9 @@ func Load(getenv func(string) string, only string) (*Settings, error) {
 		}
 	}
 	s.PgDump = getenv(EnvPgDump)
+	if forBackup {
+		errs = append(errs, checkPrograms(getenv, s.PgDump)...)
+	}
 	s.Progress = time.Minute
 	if v := strings.TrimSpace(getenv(EnvProgress)); v != "" {
 		d, err := time.ParseDuration(v)
@@ -221,6 +241,31 @@ func LoadStorage(getenv func(string) string) (*Settings, error) {
 	return s, nil
 }
 
+// CheckCommandPrefixes refuses a pgpass list in the environment that has a
+// command word of the job as a prefix (see pgpass.Commands), for actions
+// that otherwise need no list: a scheduled "backup.sh list" meant to back
+// up the database of the line "list" would list the bucket instead and
+// succeed. Without a list, or with one that cannot be read, it says nothing:
+// those actions do not need it.
+func CheckCommandPrefixes(getenv func(string) string) error {
+	data, from, err := pgpass.FromEnv(getenv)
+	if err != nil {
+		return nil
+	}
+	_, err = pgpass.Parse(strings.NewReader(string(data)))
+	joined, _ := err.(interface{ Unwrap() []error })
+	if joined == nil {
+		return nil
+	}
+	var errs []error
+	for _, e := range joined.Unwrap() {
+		if errors.Is(e, pgpass.ErrCommand) {
+			errs = append(errs, fmt.Errorf("%s: %w", from, e))
+		}
+	}
+	return errors.Join(errs...)
+}
+
 func (s *Settings) bad(errs *[]error, format string, args ...any) {
 	*errs = append(*errs, fmt.Errorf(format, args...))
 }
@@ -244,7 +289,150 @@ func (s *Settings) loadStorage(getenv func(string) string) []error {
 	if s.PathStyle, err = envBool(getenv, EnvPathStyle); err != nil {
 		errs = append(errs, err)
 	}
+	bucket := s.Bucket
+	if len(errs) > 0 {
+		bucket = "" // already reported, or nothing to check it with
+	}
+	errs = append(errs, checkS3Env(getenv, bucket, s.PathStyle)...)
 	return errs
+}
+
+// The AWS SDK's variables that locate the S3 service, read here only to be
+// checked: the SDK reads them itself, but checks them only when it sends a
+// request, which for an upload is after the whole dump.
+const (
+	envRegion        = "AWS_REGION"
+	envDefaultRegion = "AWS_DEFAULT_REGION"
+	envEndpoint      = "AWS_ENDPOINT_URL"
+	envEndpointS3    = "AWS_ENDPOINT_URL_S3"
+	envIgnoreEnd     = "AWS_IGNORE_CONFIGURED_ENDPOINT_URLS"
+)
+
+// checkS3Env checks the bucket name (unless "") and the AWS region and
+// endpoint variables the way S3 and the SDK will: the bucket by s3stream's
+// rule (the one of s3put and s3get), the endpoint as a URL, the region by
+// the SDK's rule, and all of them together by the SDK's own endpoint rules.
+func checkS3Env(getenv func(string) string, bucket string, pathStyle bool) []error {
+	var errs []error
+	if bucket != "" {
+		if err := s3stream.CheckBucket(bucket); err != nil {
+			errs = append(errs, fmt.Errorf("%s: %w", EnvBucket, err))
+		}
+	}
+	endpoint := ""
+	if ignore, _ := strconv.ParseBool(getenv(envIgnoreEnd)); !ignore {
+		for _, name := range []string{envEndpointS3, envEndpoint} {
+			v := getenv(name)
+			if v == "" {
+				continue
+			}
+			if err := s3stream.CheckEndpoint(v); err != nil {
+				errs = append(errs, fmt.Errorf("%s: %w (want a URL such as https://s3.example.com or http://127.0.0.1:7070)", name, err))
+			} else if endpoint == "" {
+				endpoint = v // the S3-specific one wins, as in the SDK
+			}
+		}
+	}
+	regionVar, region := envRegion, getenv(envRegion)
+	if region == "" {
+		regionVar, region = envDefaultRegion, getenv(envDefaultRegion)
+	}
+	if region != "" && !validRegion(region) {
+		errs = append(errs, fmt.Errorf("%s=%q: not a region name (the AWS SDK takes letters, digits and '-', e.g. eu-west-1)", regionVar, region))
+	}
+	if len(errs) > 0 || region == "" || bucket == "" {
+		return errs
+	}
+	if err := ResolveEndpoint(bucket, region, endpoint, pathStyle); err != nil {
+		errs = append(errs, fmt.Errorf("%s=%q, %s=%q: %w", EnvBucket, bucket, regionVar, region, err))
+	}
+	return errs
+}
+
+// validRegion is the rule the SDK applies to the region of every request,
+// to AWS and to any other endpoint alike (the S3 client's bindRegion): host
+// labels of letters, digits and '-', not starting or ending with '-',
+// separated by '.'.
+func validRegion(r string) bool {
+	for _, label := range strings.Split(r, ".") {
+		if !smithyhttp.ValidHostLabel(label) || label[0] == '-' || label[len(label)-1] == '-' {
+			return false
+		}
+	}
+	return true
+}
+
+// ResolveEndpoint applies the SDK's own endpoint rules for S3 to a bucket,
+// region and endpoint (empty: AWS) as a request would, without sending
+// one. Its error is the rule's message, e.g. "Invalid region: region was
+// not a valid DNS name".
+func ResolveEndpoint(bucket, region, endpoint string, pathStyle bool) error {
+	p := s3.EndpointParameters{Bucket: aws.String(bucket), Region: aws.String(region), ForcePathStyle: aws.Bool(pathStyle)}
+	if endpoint != "" {
+		p.Endpoint = aws.String(endpoint)
+	}
+	if _, err := s3.NewDefaultEndpointResolverV2().ResolveEndpoint(context.Background(), p); err != nil {
+		return errors.New(strings.TrimPrefix(err.Error(), "endpoint rule error, "))
+	}
+	return nil
+}
+
+// checkPrograms finds pg_dump and psql as the job will run them: pgDump on
+// the PATH of getenv unless it names a file, and psql beside it or on PATH.
+func checkPrograms(getenv func(string) string, pgDump string) []error {
+	path := getenv("PATH")
+	if pgDump == "" {
+		if found, _ := filepath.Glob(filepath.Join(clientRoot, "*", "bin", "pg_dump")); len(found) > 0 {
+			return nil // each one is asked for its version when the job starts
+		}
+		pgDump = "pg_dump"
+	}
+	found, err := findProgram(pgDump, path)
+	if err != nil {
+		if getenv(EnvPgDump) == "" {
+			return []error{fmt.Errorf("pg_dump not found in %s/*/bin or on PATH: install the PostgreSQL client or set %s", clientRoot, EnvPgDump)}
+		}
+		return []error{fmt.Errorf("%s=%q: %v: install the PostgreSQL client or set %s to its pg_dump", EnvPgDump, pgDump, err, EnvPgDump)}
+	}
+	if fileExists(filepath.Join(filepath.Dir(found), "psql")) {
+		return nil
+	}
+	if _, err := findProgram("psql", path); err != nil {
+		return []error{fmt.Errorf("psql not found beside %s or on PATH: install the PostgreSQL client (the job asks the server for its version with it)", found)}
+	}
+	return nil
+}
+
+// findProgram is exec.LookPath with the PATH given: a name with a slash is
+// that file, any other is looked up in path.
+func findProgram(name, path string) (string, error) {
+	if strings.Contains(name, "/") {
+		return name, executable(name)
+	}
+	for _, dir := range filepath.SplitList(path) {
+		if dir == "" {
+			dir = "."
+		}
+		if p := filepath.Join(dir, name); executable(p) == nil {
+			return p, nil
+		}
+	}
+	return "", errors.New("not found")
+}
+
+func executable(p string) error {
+	st, err := os.Stat(p)
+	switch {
+	case errors.Is(err, os.ErrNotExist):
+		return errors.New("no such file")
+	case err != nil:
+		return err
+	case st.IsDir():
+		return errors.New("is a directory")
+	case st.Mode().Perm()&0o111 == 0:
+		return errors.New("not executable")
+	}
+	return nil
 }
 
 // loadPassword reads the encryption password from PASS_FILE_BASE64 or the

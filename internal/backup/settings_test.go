@@ -187,3 +187,94 @@ func TestCheckDumpArg(t *testing.T) {
 		}
 	}
 }
+
+// The S3 settings the SDK checks only when it sends a request are checked
+// when the settings are read, by the same rules.
+func TestLoadS3Settings(t *testing.T) {
+	for _, tc := range []struct {
+		name string
+		env  map[string]string
+		err  string // "" for none
+	}{
+		{"AWS", map[string]string{"AWS_REGION": "eu-west-1"}, ""},
+		{"AWS_DEFAULT_REGION", map[string]string{"AWS_DEFAULT_REGION": "eu-west-1"}, ""},
+		{"dotted bucket", map[string]string{"S3_BUCKET": "my.backups", "AWS_REGION": "eu-west-1"}, ""},
+		{"store with path style", map[string]string{"S3_BUCKET": "backups_1", "AWS_ENDPOINT_URL": "http://127.0.0.1:7070", "S3_PATH_STYLE": "true", "AWS_REGION": "us-east-1"}, ""},
+		{"S3-specific endpoint", map[string]string{"AWS_ENDPOINT_URL_S3": "https://s3.example.com:8443/"}, ""},
+		{"directory bucket", map[string]string{"S3_BUCKET": "backups--euw1-az1--x-s3", "AWS_REGION": "eu-west-1"}, ""},
+		{"ignored endpoint", map[string]string{"AWS_ENDPOINT_URL": "garbage://", "AWS_IGNORE_CONFIGURED_ENDPOINT_URLS": "true"}, ""},
+
+		{"upper case bucket", map[string]string{"S3_BUCKET": "Bad_Bucket"}, `S3_BUCKET: invalid bucket name "Bad_Bucket"`},
+		{"short bucket", map[string]string{"S3_BUCKET": "ab"}, `S3_BUCKET: invalid bucket name "ab": 3 to 63 characters`},
+		{"endpoint", map[string]string{"AWS_ENDPOINT_URL": "garbage://"}, `AWS_ENDPOINT_URL: invalid endpoint "garbage://"`},
+		{"endpoint without scheme", map[string]string{"AWS_ENDPOINT_URL": "s3.example.com"}, `AWS_ENDPOINT_URL: invalid endpoint`},
+		{"S3-specific endpoint", map[string]string{"AWS_ENDPOINT_URL_S3": "ftp://x"}, `AWS_ENDPOINT_URL_S3: invalid endpoint "ftp://x"`},
+		{"region with spaces", map[string]string{"AWS_REGION": "eu west 1"}, `AWS_REGION="eu west 1": not a region name`},
+		{"region with underscore", map[string]string{"AWS_REGION": "my_region", "AWS_ENDPOINT_URL": "http://127.0.0.1:7070"}, `AWS_REGION="my_region": not a region name`},
+		{"default region", map[string]string{"AWS_DEFAULT_REGION": "-eu"}, `AWS_DEFAULT_REGION="-eu": not a region name`},
+		{"bad directory bucket", map[string]string{"S3_BUCKET": "my.bucket--x-s3", "AWS_REGION": "eu-west-1"}, `S3_BUCKET="my.bucket--x-s3", AWS_REGION="eu-west-1": S3Express bucket name is not a valid virtual hostable name`},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			env := seedEnv()
+			for k, v := range tc.env {
+				env[k] = v
+			}
+			_, err := Load(getenv(env), "")
+			_, serr := LoadStorage(getenv(env)) // the settings of "list"
+			switch {
+			case tc.err == "" && (err != nil || serr != nil):
+				t.Fatalf("Load: %v; LoadStorage: %v", err, serr)
+			case tc.err != "" && (err == nil || !strings.Contains(err.Error(), tc.err)):
+				t.Fatalf("Load: %v, want %q", err, tc.err)
+			case tc.err != "" && (serr == nil || !strings.Contains(serr.Error(), tc.err)):
+				t.Fatalf("LoadStorage: %v, want %q", serr, tc.err)
+			}
+		})
+	}
+}
+
+// LoadBackup finds pg_dump and psql as the job runs them, on the PATH of
+// the environment read.
+func TestLoadBackupPrograms(t *testing.T) {
+	// No clients where Debian installs them: PATH is where pg_dump is.
+	clientRoot = t.TempDir()
+	t.Cleanup(func() { clientRoot = ClientRoot })
+	bin, other := t.TempDir(), t.TempDir()
+	script := []byte("#!/bin/sh\n")
+	os.WriteFile(filepath.Join(bin, "pg_dump"), script, 0o755)
+	os.WriteFile(filepath.Join(bin, "psql"), script, 0o755)
+	os.WriteFile(filepath.Join(other, "pg_dump"), script, 0o755)
+	os.WriteFile(filepath.Join(other, "noexec"), script, 0o644)
+	for _, tc := range []struct {
+		name string
+		env  map[string]string
+		err  string
+	}{
+		{"on PATH", map[string]string{"PATH": "/nonexistent:" + bin}, ""},
+		{"PG_DUMP, psql beside it", map[string]string{"PATH": "/nonexistent", "PG_DUMP": filepath.Join(bin, "pg_dump")}, ""},
+		{"PG_DUMP, psql on PATH", map[string]string{"PATH": bin, "PG_DUMP": filepath.Join(other, "pg_dump")}, ""},
+		{"PG_DUMP by name", map[string]string{"PATH": other + ":" + bin, "PG_DUMP": "pg_dump"}, ""},
+		{"not on PATH", map[string]string{"PATH": "/nonexistent"}, "pg_dump not found in " + clientRoot + "/*/bin or on PATH: install the PostgreSQL client or set PG_DUMP"},
+		{"no PATH", map[string]string{}, "pg_dump not found in " + clientRoot + "/*/bin or on PATH"},
+		{"PG_DUMP missing", map[string]string{"PATH": bin, "PG_DUMP": "/nonexistent/pg_dump"}, `PG_DUMP="/nonexistent/pg_dump": no such file: install the PostgreSQL client or set PG_DUMP to its pg_dump`},
+		{"PG_DUMP not executable", map[string]string{"PATH": bin, "PG_DUMP": filepath.Join(other, "noexec")}, "not executable"},
+		{"PG_DUMP a folder", map[string]string{"PATH": bin, "PG_DUMP": other}, "is a directory"},
+		{"PG_DUMP name not on PATH", map[string]string{"PATH": "/nonexistent", "PG_DUMP": "pg_dump17"}, `PG_DUMP="pg_dump17": not found`},
+		{"no psql", map[string]string{"PATH": other}, "psql not found beside " + filepath.Join(other, "pg_dump") + " or on PATH"},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			env := seedEnv()
+			for k, v := range tc.env {
+				env[k] = v
+			}
+			_, err := LoadBackup(getenv(env), "")
+			if tc.err == "" && err != nil || tc.err != "" && (err == nil || !strings.Contains(err.Error(), tc.err)) {
+				t.Fatalf("got %v, want %q", err, tc.err)
+			}
+			// Verifying runs no pg_dump.
+			if _, err := Load(getenv(env), ""); err != nil {
+				t.Errorf("Load: %v", err)
+			}
+		})
+	}
+}

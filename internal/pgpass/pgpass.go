@@ -80,7 +80,8 @@ var ErrTooLarge = fmt.Errorf("pgpass list is larger than %d bytes", MaxSize)
 //   - six or seven fields; five is a valid libpq line but names no backup
 //   - host, database and user not empty and not the wildcard '*'
 //   - port a decimal number from 1 to 65535 without leading zeros
-//   - prefix a safe S3 key name (see CheckPrefix), unique in the list
+//   - prefix a safe S3 key name and not a command word of the job (see
+//     CheckPrefix), unique in the list
 //   - not the same host, port, database and user as an earlier target with
 //     a different password, since libpq would only ever use the first
 //
@@ -285,16 +286,41 @@ func checkPort(p string) error {
 	return fmt.Errorf("bad port (a %d-byte value, want 1 to 65535)", len(p))
 }
 
+// Commands are the words the backup job takes as a command when one comes
+// first on its command line, now or planned: a prefix selects one target in
+// that same place (a scheduler runs "/app/backup.sh PREFIX"), so a prefix
+// equal to one of them would run the command instead of the backup.
+// CheckPrefix refuses them; the job's own commands must be in this list.
+var Commands = []string{"backup", "help", "list", "prune", "runner", "verify", "version"}
+
+// ErrCommand is wrapped by the error of a prefix that is one of Commands.
+var ErrCommand = errors.New("is a command of the backup job")
+
+// IsCommand reports whether p is one of Commands. The job matches commands
+// exactly, so "List" is not one.
+func IsCommand(p string) bool {
+	for _, c := range Commands {
+		if p == c {
+			return true
+		}
+	}
+	return false
+}
+
 // CheckPrefix reports whether p may name a backup: 1 to MaxPrefixLen
 // characters from A-Z, a-z, 0-9, '.', '_' and '-', not starting with '.' or
-// '-'. Such a name needs no escaping in an S3 key, a URL or a shell word,
-// and cannot form a path like ".." or look like a command-line option.
-// The error does not repeat p.
+// '-', and not one of Commands. Such a name needs no escaping in an S3 key,
+// a URL or a shell word, cannot form a path like ".." or look like a
+// command-line option, and selects a backup when given as the job's
+// argument. The error does not repeat p, except a command word, which is
+// not a secret.
 func CheckPrefix(p string) error {
 	const rule = "1 to 128 of A-Z a-z 0-9 . _ -, not starting with . or -"
 	switch {
 	case p == "":
 		return errors.New("empty prefix")
+	case IsCommand(p):
+		return fmt.Errorf("prefix %q %w (%s); choose another name", p, ErrCommand, strings.Join(Commands, ", "))
 	case len(p) > MaxPrefixLen:
 		return fmt.Errorf("prefix is %d bytes long (want %s)", len(p), rule)
 	case p[0] == '.' || p[0] == '-':

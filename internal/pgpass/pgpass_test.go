@@ -228,6 +228,18 @@ func TestParse(t *testing.T) {
 			},
 		},
 		{
+			name: "command words as prefixes",
+			in:   "h:5432:d:u1:pwCmd1:list\nh:5432:d:u2:pwCmd2:runner\nh:5432:d:u3:pwCmd3:db3\nh:5432:d:u4:pwCmd4:verify:ignore\n",
+			want: []Entry{
+				{Line: 3, Host: "h", Port: "5432", Database: "d", User: "u3", Password: "pwCmd3", Prefix: "db3"},
+				{Line: 4, Host: "h", Port: "5432", Database: "d", User: "u4", Password: "pwCmd4", Prefix: "verify", Ignore: true},
+			},
+			errs: []string{
+				`line 1: prefix "list" is a command of the backup job (backup, help, list, prune, runner, verify, version); choose another name`,
+				`line 2: prefix "runner" is a command of the backup job (backup, help, list, prune, runner, verify, version); choose another name`,
+			},
+		},
+		{
 			name: "same login with another password",
 			in:   "h:5432:d:u:pwLogin1:db1\nh:5432:d:u:pwLogin1:db2\nh:5432:d:u:pwLogin2:db3\n",
 			want: []Entry{
@@ -364,6 +376,17 @@ func TestCheckPrefix(t *testing.T) {
 		{"db*", false},
 		{"dé", false},
 		{"db\n", false},
+		// The job's commands: "backup.sh list" must never mean a backup.
+		{"backup", false},
+		{"list", false},
+		{"verify", false},
+		{"runner", false},
+		{"prune", false},
+		{"help", false},
+		{"version", false},
+		{"List", true},
+		{"lists", true},
+		{"backup1", true},
 	}
 	for _, tc := range tests {
 		t.Run(tc.prefix, func(t *testing.T) {
@@ -371,7 +394,7 @@ func TestCheckPrefix(t *testing.T) {
 			if (err == nil) != tc.ok {
 				t.Errorf("CheckPrefix(%q) = %v, want ok %t", tc.prefix, err, tc.ok)
 			}
-			if err != nil && len(tc.prefix) > 1 && strings.Contains(err.Error(), tc.prefix) {
+			if err != nil && len(tc.prefix) > 1 && !IsCommand(tc.prefix) && strings.Contains(err.Error(), tc.prefix) {
 				t.Errorf("CheckPrefix(%q) repeats the prefix: %v", tc.prefix, err)
 			}
 		})
