@@ -155,7 +155,7 @@ func encrypt(out io.Writer, in io.Reader, opts osslenc.Options) error {
 	}
 	// Read the next chunk while the current one is encrypted: on two
 	// cores reading then costs no time.
-	if _, err := iox.CopyAhead(w, &inputReader{in}, 256<<10, 2); err != nil {
+	if _, err := iox.CopyAhead(w, &inputReader{in}, 256<<10, 2, nil); err != nil {
 		return err
 	}
 	return w.Close()

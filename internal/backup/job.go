@@ -247,12 +247,12 @@ func (j *Job) stream(ctx context.Context, t pgpass.Entry, pgDump string, info *I
 	// pg_dump writes nothing before it has connected, so its first byte
 	// means libpq is done with the password file, where inotify did not
 	// already say so.
-	plain, copyErr := iox.CopyAhead(io.MultiWriter(sinks...), &firstByte{r: stdout, f: pass.remove}, 1<<20, 8)
+	// When the pipeline fails (the upload, most likely), pg_dump is killed
+	// and CopyAhead returns only once its reads of the pipe have ended:
+	// Wait closes the pipe, so it must come after the last read.
+	kill := func() { cmd.Process.Kill() }
+	plain, copyErr := iox.CopyAhead(io.MultiWriter(sinks...), &firstByte{r: stdout, f: pass.remove}, 1<<20, 8, kill)
 	stopProgress()
-	if copyErr != nil {
-		// The pipeline failed (the upload, most likely): stop pg_dump.
-		cmd.Process.Kill()
-	}
 	waitErr := cmd.Wait()
 	pass.remove()
 	info.PlainSize = plain

@@ -6,21 +6,34 @@ import "io"
 // CopyAhead copies r to w like io.Copy, but a goroutine reads up to n
 // chunks of size bytes ahead while w works on the current one, so a
 // producer on the other end of r is not held up by a momentarily busy w.
-// It returns when r ends, r fails or w fails; the reading goroutine ends
-// with it, at the latest when its current Read returns.
-func CopyAhead(w io.Writer, r io.Reader, size, n int) (int64, error) {
+// It returns when r ends, r fails or w fails.
+//
+// When w fails while the goroutine may still be in a Read, CopyAhead calls
+// stop, which must make that Read return (kill the producer, close the
+// pipe's other end), and returns only after the goroutine has ended: no
+// Read of r runs after CopyAhead returns. os/exec needs that order, since
+// Cmd.Wait closes a StdoutPipe. With a nil stop, CopyAhead returns at once
+// and the goroutine ends when its current Read returns.
+func CopyAhead(w io.Writer, r io.Reader, size, n int, stop func()) (int64, error) {
 	type filled struct {
 		b   []byte
 		err error
 	}
 	done := make(chan struct{})
-	defer close(done)
+	reading := make(chan struct{}) // closed when the goroutine has ended
+	defer func() {
+		close(done)
+		if stop != nil {
+			<-reading
+		}
+	}()
 	free := make(chan []byte, n)
 	full := make(chan filled, n)
 	for range n {
 		free <- make([]byte, size)
 	}
 	go func() {
+		defer close(reading)
 		for {
 			var b []byte
 			select {
@@ -49,6 +62,9 @@ func CopyAhead(w io.Writer, r io.Reader, size, n int) (int64, error) {
 			m, err := w.Write(f.b)
 			written += int64(m)
 			if err != nil {
+				if stop != nil {
+					stop()
+				}
 				return written, err
 			}
 		}

@@ -5,8 +5,11 @@ import (
 	"errors"
 	"io"
 	"math/rand/v2"
+	"os"
+	"sync/atomic"
 	"testing"
 	"testing/iotest"
+	"time"
 )
 
 func TestCopyAhead(t *testing.T) {
@@ -19,7 +22,7 @@ func TestCopyAhead(t *testing.T) {
 		for _, chunk := range []int{1, 16, 4096} {
 			for _, r := range []io.Reader{bytes.NewReader(data), iotest.OneByteReader(bytes.NewReader(data)), iotest.HalfReader(bytes.NewReader(data))} {
 				var out bytes.Buffer
-				n, err := CopyAhead(&out, r, chunk, 3)
+				n, err := CopyAhead(&out, r, chunk, 3, nil)
 				if err != nil || n != int64(size) || !bytes.Equal(out.Bytes(), data) {
 					t.Fatalf("size %d chunk %d: n=%d err=%v equal=%v", size, chunk, n, err, bytes.Equal(out.Bytes(), data))
 				}
@@ -41,11 +44,64 @@ func (w *failWriter) Write(p []byte) (int, error) {
 func TestCopyAheadErrors(t *testing.T) {
 	boom := errors.New("boom")
 	data := bytes.Repeat([]byte("x"), 100)
-	if _, err := CopyAhead(io.Discard, io.MultiReader(bytes.NewReader(data), iotest.ErrReader(boom)), 16, 2); !errors.Is(err, boom) {
+	if _, err := CopyAhead(io.Discard, io.MultiReader(bytes.NewReader(data), iotest.ErrReader(boom)), 16, 2, nil); !errors.Is(err, boom) {
 		t.Errorf("read error: got %v", err)
 	}
-	n, err := CopyAhead(&failWriter{after: 2}, bytes.NewReader(data), 16, 2)
+	n, err := CopyAhead(&failWriter{after: 2}, bytes.NewReader(data), 16, 2, nil)
 	if err == nil || n != 32 {
 		t.Errorf("write error: n=%d err=%v, want 32 and an error", n, err)
+	}
+}
+
+// watchedReader counts the Reads in progress and any that start after
+// CopyAhead returned.
+type watchedReader struct {
+	r      io.Reader
+	active atomic.Int32
+	late   atomic.Int32
+	over   atomic.Bool
+}
+
+func (w *watchedReader) Read(p []byte) (int, error) {
+	if w.over.Load() {
+		w.late.Add(1)
+	}
+	w.active.Add(1)
+	defer w.active.Add(-1)
+	return w.r.Read(p)
+}
+
+// TestCopyAheadStop: a write that fails while the producer keeps writing
+// stops the producer, and CopyAhead returns only when no Read runs any
+// more, as os/exec needs before Cmd.Wait closes the pipe.
+func TestCopyAheadStop(t *testing.T) {
+	for range 50 {
+		pr, pw, err := os.Pipe()
+		if err != nil {
+			t.Fatal(err)
+		}
+		go func() {
+			chunk := bytes.Repeat([]byte("y"), 4096)
+			for {
+				if _, err := pw.Write(chunk); err != nil {
+					return
+				}
+			}
+		}()
+		r := &watchedReader{r: pr}
+		stopped := false
+		_, err = CopyAhead(&failWriter{after: 3}, r, 1000, 4, func() { stopped = true; pw.Close() })
+		r.over.Store(true)
+		if err == nil || !stopped {
+			t.Fatalf("err %v, stop called %v", err, stopped)
+		}
+		if n := r.active.Load(); n != 0 {
+			t.Fatalf("%d reads still running after CopyAhead returned", n)
+		}
+		pr.Close() // as Cmd.Wait does
+		time.Sleep(time.Millisecond)
+		if n := r.late.Load(); n != 0 {
+			t.Fatalf("%d reads started after CopyAhead returned", n)
+		}
 	}
 }
