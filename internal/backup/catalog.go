@@ -3,7 +3,6 @@ package backup
 import (
 	"context"
 	"fmt"
-	"regexp"
 	"sort"
 	"strings"
 	"time"
@@ -20,33 +19,10 @@ type Backup struct {
 	Key         string
 	Time        time.Time // from the name: when the backup started (UTC)
 	Size        int64
-	Compression string // gzip or zstd, from the name
-	Format      string // plain or custom, from the name
+	Compression string // from the name: a compression's name (codec.go)
+	Format      string // from the name: a format's name
+	Encryption  string // from the name: an encryption's name
 	HasManifest bool
-}
-
-// backupName matches <prefix>-<YYYYmmddHHMMSS>[.dump].(gz|zst).aes.
-var backupName = regexp.MustCompile(`^(.+)-(\d{14})(\.dump)?\.(gz|zst)\.aes$`)
-
-// ParseKey reads a backup's object key (without the folder); ok is false
-// for keys that are not backups.
-func ParseKey(name string) (b Backup, ok bool) {
-	m := backupName.FindStringSubmatch(name)
-	if m == nil {
-		return b, false
-	}
-	t, err := time.Parse("20060102150405", m[2])
-	if err != nil {
-		return b, false
-	}
-	b = Backup{Prefix: m[1], Time: t, Compression: "gzip", Format: "plain"}
-	if m[4] == "zst" {
-		b.Compression = "zstd"
-	}
-	if m[3] != "" {
-		b.Format = "custom"
-	}
-	return b, true
 }
 
 // Catalog lists the backups under folder (the key prefix, "" or ending in

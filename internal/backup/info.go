@@ -58,16 +58,8 @@ func (i *Info) restoreCommand() string {
 	if i.KDF == "pbkdf2" {
 		fmt.Fprintf(&b, " -pbkdf2 -iter %d", i.Iter)
 	}
-	b.WriteString(" -pass file:KEYFILE | ")
-	if i.Compression == "zstd" {
-		b.WriteString("zstd -d")
-	} else {
-		b.WriteString("gzip -d")
-	}
-	if i.Format == "custom" {
-		b.WriteString(" | pg_restore --no-owner -d NEWDB")
-	} else {
-		b.WriteString(" | psql -d NEWDB")
-	}
+	c, _ := compressionNamed(i.Compression)
+	f, _ := formatNamed(i.Format)
+	fmt.Fprintf(&b, " -pass file:KEYFILE | %s | %s", c.unpack, f.restore)
 	return b.String()
 }

@@ -119,24 +119,6 @@ func (j *Job) Run(ctx context.Context) ([]Result, error) {
 	return results, nil
 }
 
-// Extension returns the object name's ending for the settings.
-func (s *Settings) Extension() string {
-	ext := ".gz.aes"
-	if s.Compression == "zstd" {
-		ext = ".zst.aes"
-	}
-	if s.Format == "custom" {
-		ext = ".dump" + ext
-	}
-	return ext
-}
-
-// ObjectKey is where a backup of prefix started at t is stored:
-// [folder]<prefix>-<UTC YYYYmmddHHMMSS><extension>.
-func (s *Settings) ObjectKey(prefix string, t time.Time) string {
-	return s.KeyPrefix + prefix + "-" + t.UTC().Format("20060102150405") + s.Extension()
-}
-
 func (j *Job) backupOne(ctx context.Context, t pgpass.Entry) (res Result) {
 	res.Target = t
 	start := j.now()
@@ -212,7 +194,8 @@ func (j *Job) stream(ctx context.Context, t pgpass.Entry, pgDump string, info *I
 	if err != nil {
 		return err
 	}
-	comp, err := newCompressor(enc, j.Settings.Compression, j.Settings.Level)
+	c, _ := compressionNamed(j.Settings.Compression)
+	comp, err := c.newWriter(enc, j.Settings.Level)
 	if err != nil {
 		return err
 	}

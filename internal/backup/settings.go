@@ -65,12 +65,12 @@ type Settings struct {
 	SSE          string
 	SSEKMSKeyID  string
 
-	Compression string // "gzip" or "zstd"
+	Compression string // a compression's name (codec.go)
 	Level       int
 	PBKDF2      bool
 	Iter        int
 	Parallel    int
-	Format      string // "plain" or "custom"
+	Format      string // a format's name (codec.go)
 	PgDumpArgs  []string
 	PgDump      string // "": the installed client that fits each server
 	JSONLogs    bool
@@ -150,20 +150,14 @@ func load(getenv func(string) string, only string, forBackup bool) (*Settings, e
 		bad("%s needs %s=aws:kms", EnvSSEKMSKeyID, EnvSSE)
 	}
 
-	s.Compression = strings.ToLower(or(getenv(EnvCompression), "gzip"))
-	switch s.Compression {
-	case "gzip":
-		s.Level = DefaultGzipLevel
-		if err := envInt(getenv, EnvLevel, 1, 9, &s.Level); err != nil {
+	s.Compression = strings.ToLower(or(getenv(EnvCompression), compressions[0].name))
+	if c, ok := compressionNamed(s.Compression); ok {
+		s.Level = c.defaultLevel
+		if err := envInt(getenv, EnvLevel, 1, c.maxLevel, &s.Level); err != nil {
 			errs = append(errs, err)
 		}
-	case "zstd":
-		s.Level = DefaultZstdLevel
-		if err := envInt(getenv, EnvLevel, 1, 4, &s.Level); err != nil {
-			errs = append(errs, err)
-		}
-	default:
-		bad("%s=%q: use gzip or zstd", EnvCompression, s.Compression)
+	} else {
+		bad("%s=%q: use %s", EnvCompression, s.Compression, names(compressions, func(c compression) string { return c.name }))
 	}
 
 	switch kdf := strings.ToLower(or(getenv(EnvKDF), "evp")); kdf {
@@ -185,10 +179,9 @@ func load(getenv func(string) string, only string, forBackup bool) (*Settings, e
 	if err := envInt(getenv, EnvParallel, 1, 64, &s.Parallel); err != nil {
 		errs = append(errs, err)
 	}
-	switch s.Format = strings.ToLower(or(getenv(EnvFormat), "plain")); s.Format {
-	case "plain", "custom":
-	default:
-		bad("%s=%q: use plain or custom", EnvFormat, s.Format)
+	s.Format = strings.ToLower(or(getenv(EnvFormat), formats[0].name))
+	if _, ok := formatNamed(s.Format); !ok {
+		bad("%s=%q: use %s", EnvFormat, s.Format, names(formats, func(f format) string { return f.name }))
 	}
 	s.PgDumpArgs = strings.Fields(getenv(EnvPgDumpArgs))
 	for _, a := range s.PgDumpArgs {

@@ -16,7 +16,6 @@ import (
 
 	"github.com/aws/aws-sdk-go-v2/service/s3"
 	"github.com/klauspost/compress/gzip"
-	"github.com/klauspost/compress/zstd"
 
 	"github.com/philips-labs/iron-streaming-backup/internal/dumpstat"
 	"github.com/philips-labs/iron-streaming-backup/internal/osslenc"
@@ -160,22 +159,15 @@ func (v *Verifier) check(ctx context.Context, b Backup, m *s3stream.Manifest, in
 	if err != nil {
 		return st, decryptErr(err)
 	}
-	var plain io.Reader
-	switch b.Compression {
-	case "zstd":
-		zr, err := zstd.NewReader(dec, zstd.WithDecoderConcurrency(1))
-		if err != nil {
-			return st, err
-		}
-		defer zr.Close()
-		plain = zr
-	default:
-		gr, err := gzip.NewReader(dec)
-		if err != nil {
-			return st, decompressErr(err)
-		}
-		plain = gr
+	c, ok := compressionNamed(b.Compression)
+	if !ok {
+		return st, fmt.Errorf("unknown compression %q", b.Compression)
 	}
+	plain, release, err := c.newReader(dec)
+	if err != nil {
+		return st, decompressErr(err)
+	}
+	defer release()
 
 	var sink io.Writer
 	var counter *dumpstat.Counter
