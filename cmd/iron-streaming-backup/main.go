@@ -253,7 +253,7 @@ func runVerify(ctx context.Context, args []string, stderr io.Writer) error {
 		return cli.Usagef("-restore-into restores one backup: name its prefix (the list has %d)", len(s.Targets))
 	}
 	v := &backup.Verifier{Settings: s, Client: client, Log: backup.NewLogger(stderr, tool, s.JSONLogs), MaxAge: *maxAge, RestoreInto: *into}
-	if _, err := v.Run(ctx); err != nil {
+	if err := v.Run(ctx); err != nil {
 		return cli.Silent(false) // each failure is logged
 	}
 	return nil

@@ -75,15 +75,15 @@ func Catalog(ctx context.Context, client *s3.Client, bucket, folder, only string
 	return out, nil
 }
 
-// MaxClockSkew is how far ahead of this machine's clock a backup's time
+// maxClockSkew is how far ahead of this machine's clock a backup's time
 // may be before the backup counts as dated in the future (clock skew on
 // the machine that made it, or an object copied under a made-up name).
-const MaxClockSkew = 5 * time.Minute
+const maxClockSkew = 5 * time.Minute
 
 // Future reports whether b is dated more than MaxClockSkew after now. Such
 // a backup is never taken as the newest: it would hide backups that
 // stopped.
-func (b Backup) Future(now time.Time) bool { return b.Time.After(now.Add(MaxClockSkew)) }
+func (b Backup) Future(now time.Time) bool { return b.Time.After(now.Add(maxClockSkew)) }
 
 // Age formats how long ago t was, coarsely: "3h12m", "2d04h"; a time
 // ahead of now is "in " and how far ahead.

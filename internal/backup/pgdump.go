@@ -12,13 +12,13 @@ import (
 	"strings"
 )
 
-// ClientRoot is where Debian's and the PostgreSQL project's (PGDG)
+// defaultClientRoot is where Debian's and the PostgreSQL project's (PGDG)
 // packages install the client of each major version, side by side:
-// ClientRoot/<major>/bin/pg_dump.
-const ClientRoot = "/usr/lib/postgresql"
+// defaultClientRoot/<major>/bin/pg_dump.
+const defaultClientRoot = "/usr/lib/postgresql"
 
-// clientRoot is ClientRoot, but for tests.
-var clientRoot = ClientRoot
+// clientRoot is defaultClientRoot, but for tests.
+var clientRoot = defaultClientRoot
 
 // Version is a PostgreSQL version.
 type Version struct {
@@ -98,7 +98,7 @@ func chooseClient(clients []Client, server Version, explicit bool) (Client, erro
 		have[i] = strconv.Itoa(c.Version.Major)
 	}
 	return Client{}, fmt.Errorf("no pg_dump for PostgreSQL %s: this machine has pg_dump %s, and a pg_dump older than the server refuses it; install the client of major version %d or newer (postgresql-client-%d) or set %s",
-		server, strings.Join(have, ", "), server.Major, server.Major, EnvPgDump)
+		server, strings.Join(have, ", "), server.Major, server.Major, envPgDump)
 }
 
 // newestClient is the client whose psql asks servers for their version:
@@ -114,7 +114,7 @@ func pgDumpVersion(ctx context.Context, pgDump string) (Version, error) {
 	if err != nil {
 		var ee *exec.Error
 		if errors.As(err, &ee) {
-			return Version{}, fmt.Errorf("pg_dump not found (%s): install the PostgreSQL client or set %s", pgDump, EnvPgDump)
+			return Version{}, fmt.Errorf("pg_dump not found (%s): install the PostgreSQL client or set %s", pgDump, envPgDump)
 		}
 		return Version{}, fmt.Errorf("%s --version: %w", pgDump, err)
 	}

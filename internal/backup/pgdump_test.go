@@ -31,7 +31,7 @@ func fakeClients(t *testing.T, versions ...string) string {
 // settings need no pg_dump on PATH.
 func TestLoadBackupClientRoot(t *testing.T) {
 	clientRoot = fakeClients(t, "16.1")
-	t.Cleanup(func() { clientRoot = ClientRoot })
+	t.Cleanup(func() { clientRoot = defaultClientRoot })
 	env := seedEnv()
 	env["PATH"] = "/nonexistent"
 	if _, err := LoadBackup(getenv(env), ""); err != nil {
@@ -108,15 +108,15 @@ func TestFindClientsNone(t *testing.T) {
 // TestRealClients reads the clients this machine has installed where
 // Debian puts them: each one's version matches its folder.
 func TestRealClients(t *testing.T) {
-	clients, err := findClients(t.Context(), ClientRoot, "")
+	clients, err := findClients(t.Context(), defaultClientRoot, "")
 	if err != nil {
 		t.Fatal(err)
 	}
 	if len(clients) == 0 {
-		t.Fatalf("no pg_dump under %s", ClientRoot)
+		t.Fatalf("no pg_dump under %s", defaultClientRoot)
 	}
 	for _, c := range clients {
-		if want := filepath.Join(ClientRoot, fmt.Sprint(c.Version.Major), "bin", "pg_dump"); c.PgDump != want {
+		if want := filepath.Join(defaultClientRoot, fmt.Sprint(c.Version.Major), "bin", "pg_dump"); c.PgDump != want {
 			t.Errorf("%s says it is version %s", c.PgDump, c.Version)
 		}
 		if q := c.psql(); q != filepath.Join(filepath.Dir(c.PgDump), "psql") {

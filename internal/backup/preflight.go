@@ -33,7 +33,7 @@ func (j *Job) preflight(ctx context.Context) error {
 		errs = append(errs, &SettingsError{err})
 	}
 	j.clients = clients
-	if err := CheckStorage(ctx, j.Client, j.Settings, j.Log.Warn); err != nil {
+	if err := checkStorage(ctx, j.Client, j.Settings, j.Log.Warn); err != nil {
 		errs = append(errs, err)
 	}
 	return errors.Join(errs...)
@@ -43,16 +43,16 @@ func (j *Job) preflight(ctx context.Context) error {
 // connections but never answers.
 const preflightTimeout = 2 * time.Minute
 
-// CheckStorage checks with one cheap request (ListObjectsV2 of at most one
+// checkStorage checks with one cheap request (ListObjectsV2 of at most one
 // key under the folder) that the bucket exists and the client's credentials
 // are accepted, and resolves the client's final endpoint by the SDK's own
 // rules (its region and endpoint may come from a profile). Answers that
 // only other settings fix are a *SettingsError. A refusal to list
 // (AccessDenied) is not an error, since a backup needs only to write: warn
 // is told, and a missing write permission still fails the backup, cleanly.
-func CheckStorage(ctx context.Context, client *s3.Client, s *Settings, warn func(string)) error {
+func checkStorage(ctx context.Context, client *s3.Client, s *Settings, warn func(string)) error {
 	o := client.Options()
-	if err := ResolveEndpoint(s.Bucket, o.Region, aws.ToString(o.BaseEndpoint), o.UsePathStyle); err != nil {
+	if err := resolveEndpoint(s.Bucket, o.Region, aws.ToString(o.BaseEndpoint), o.UsePathStyle); err != nil {
 		return &SettingsError{fmt.Errorf("s3://%s (region %q): %w", s.Bucket, o.Region, err)}
 	}
 	ctx, cancel := context.WithTimeout(ctx, preflightTimeout)
@@ -82,13 +82,13 @@ func CheckStorage(ctx context.Context, client *s3.Client, s *Settings, warn func
 		warn(fmt.Sprintf("%s: the credentials may not list the bucket (%s), so it is not known before the first upload whether they may write to it", where, code))
 		return nil
 	case "NoSuchBucket":
-		return settings("no such bucket; check %s, and %s and %s", EnvBucket, envEndpoint, envRegion)
+		return settings("no such bucket; check %s, and %s and %s", envBucket, envEndpoint, envRegion)
 	case "InvalidBucketName":
-		return settings("the S3 service refuses the bucket name; check %s", EnvBucket)
+		return settings("the S3 service refuses the bucket name; check %s", envBucket)
 	case "InvalidAccessKeyId", "XAdminUserNotFound":
-		return settings("the S3 service does not know the access key (%s); check %s, and that the endpoint is the one the key belongs to", code, EnvAccessKey)
+		return settings("the S3 service does not know the access key (%s); check %s, and that the endpoint is the one the key belongs to", code, envAccessKey)
 	case "SignatureDoesNotMatch":
-		return settings("the S3 service rejects the request signature (%s); check %s", code, EnvSecretKey)
+		return settings("the S3 service rejects the request signature (%s); check %s", code, envSecretKey)
 	case "ExpiredToken", "ExpiredTokenException", "TokenRefreshRequired", "InvalidToken":
 		return settings("the credentials are expired or invalid (%s); renew them or check AWS_SESSION_TOKEN", code)
 	case "PermanentRedirect", "AuthorizationHeaderMalformed", "IllegalLocationConstraintException":

@@ -23,29 +23,29 @@ import (
 // The job's environment. The first group is the original image's and keeps
 // its meaning; everything after it is optional with a safe default.
 const (
-	EnvPgpassBase64   = pgpass.EnvBase64 // PGPASS_FILE_BASE64: the pgpass list, base64
-	EnvPgpassFile     = pgpass.EnvFile   // PGPASS_FILE: a file holding the list instead
+	envPgpassBase64   = pgpass.EnvBase64 // PGPASS_FILE_BASE64: the pgpass list, base64
+	envPgpassFile     = pgpass.EnvFile   // PGPASS_FILE: a file holding the list instead
 	EnvPassBase64     = "PASS_FILE_BASE64"
-	EnvPasswordFile   = "PASSWORD_FILE"
-	EnvBucket         = "S3_BUCKET"
-	EnvAccessKey      = "AWS_ACCESS_KEY_ID"
-	EnvSecretKey      = "AWS_SECRET_ACCESS_KEY"
-	EnvKeyPrefix      = "S3_PREFIX"         // folder for the objects, e.g. "nightly/"
-	EnvPathStyle      = "S3_PATH_STYLE"     // true: path-style addressing
-	EnvStorageClass   = "S3_STORAGE_CLASS"  // e.g. STANDARD_IA
-	EnvSSE            = "S3_SSE"            // AES256 or aws:kms
-	EnvSSEKMSKeyID    = "S3_SSE_KMS_KEY_ID" // key for aws:kms
-	EnvCompression    = "COMPRESSION"       // gzip (default) or zstd
-	EnvLevel          = "COMPRESSION_LEVEL" // gzip 1-9, zstd 1-4
-	EnvKDF            = "ENCRYPTION_KDF"    // evp (default, openssl enc's own) or pbkdf2
-	EnvIter           = "ENCRYPTION_ITER"   // PBKDF2 iterations
-	EnvParallel       = "PARALLEL"          // databases backed up at once
-	EnvFormat         = "DUMP_FORMAT"       // plain (default) or custom
-	EnvPgDumpArgs     = "PG_DUMP_ARGS"      // extra pg_dump arguments
-	EnvPgDump         = "PG_DUMP"           // pg_dump program (default: chosen per server)
-	EnvLogFormat      = "LOG_FORMAT"        // text (default) or json
-	EnvMaxMemory      = "S3_MAX_MEMORY"     // cap on one upload's part buffers
-	EnvProgress       = "PROGRESS_INTERVAL" // how often a running backup logs progress
+	envPasswordFile   = "PASSWORD_FILE"
+	envBucket         = "S3_BUCKET"
+	envAccessKey      = "AWS_ACCESS_KEY_ID"
+	envSecretKey      = "AWS_SECRET_ACCESS_KEY"
+	envKeyPrefix      = "S3_PREFIX"         // folder for the objects, e.g. "nightly/"
+	envPathStyle      = "S3_PATH_STYLE"     // true: path-style addressing
+	envStorageClass   = "S3_STORAGE_CLASS"  // e.g. STANDARD_IA
+	envSSE            = "S3_SSE"            // AES256 or aws:kms
+	envSSEKMSKeyID    = "S3_SSE_KMS_KEY_ID" // key for aws:kms
+	envCompression    = "COMPRESSION"       // gzip (default) or zstd
+	envLevel          = "COMPRESSION_LEVEL" // gzip 1-9, zstd 1-4
+	envKDF            = "ENCRYPTION_KDF"    // evp (default, openssl enc's own) or pbkdf2
+	envIter           = "ENCRYPTION_ITER"   // PBKDF2 iterations
+	envParallel       = "PARALLEL"          // databases backed up at once
+	envFormat         = "DUMP_FORMAT"       // plain (default) or custom
+	envPgDumpArgs     = "PG_DUMP_ARGS"      // extra pg_dump arguments
+	envPgDump         = "PG_DUMP"           // pg_dump program (default: chosen per server)
+	envLogFormat      = "LOG_FORMAT"        // text (default) or json
+	envMaxMemory      = "S3_MAX_MEMORY"     // cap on one upload's part buffers
+	envProgress       = "PROGRESS_INTERVAL" // how often a running backup logs progress
 	maxPasswordFile   = 64 << 10            // cap on the encryption password file
 	defaultPBKDF2Iter = 600000
 )
@@ -78,9 +78,9 @@ type Settings struct {
 	Progress    time.Duration // interval of progress lines; 0: none
 }
 
-// DefaultMaxMemory caps the part buffers of one upload: 40 MiB are used up
+// defaultJobMemory caps the part buffers of one upload: 40 MiB are used up
 // to 2 GiB stored, and 256 MiB allow objects up to about 1 TiB.
-const DefaultMaxMemory = 256 << 20
+const defaultJobMemory = 256 << 20
 
 // Load reads the settings from the environment (getenv is os.Getenv in the
 // command). only, when not empty, selects the target with that prefix. All
@@ -122,7 +122,7 @@ func load(getenv func(string) string, only string, forBackup bool) (*Settings, e
 	if sh, ok, err := loadShard(getenv); err != nil {
 		errs = append(errs, err)
 	} else if ok && only != "" {
-		bad("a prefix (%s) and %s both select databases: give one of them", only, EnvShard)
+		bad("a prefix (%s) and %s both select databases: give one of them", only, envShard)
 	} else if ok && len(s.Targets) > 0 {
 		s.Shard = &sh
 		n := len(s.Targets)
@@ -139,84 +139,84 @@ func load(getenv func(string) string, only string, forBackup bool) (*Settings, e
 	}
 
 	errs = append(errs, s.loadStorage(getenv)...)
-	s.StorageClass = getenv(EnvStorageClass)
-	s.SSE, s.SSEKMSKeyID = getenv(EnvSSE), getenv(EnvSSEKMSKeyID)
+	s.StorageClass = getenv(envStorageClass)
+	s.SSE, s.SSEKMSKeyID = getenv(envSSE), getenv(envSSEKMSKeyID)
 	switch s.SSE {
 	case "", "AES256", "aws:kms":
 	default:
-		bad("%s=%q: use AES256 or aws:kms", EnvSSE, s.SSE)
+		bad("%s=%q: use AES256 or aws:kms", envSSE, s.SSE)
 	}
 	if s.SSEKMSKeyID != "" && s.SSE != "aws:kms" {
-		bad("%s needs %s=aws:kms", EnvSSEKMSKeyID, EnvSSE)
+		bad("%s needs %s=aws:kms", envSSEKMSKeyID, envSSE)
 	}
 
-	s.Compression = strings.ToLower(or(getenv(EnvCompression), compressions[0].name))
+	s.Compression = strings.ToLower(or(getenv(envCompression), compressions[0].name))
 	if c, ok := compressionNamed(s.Compression); ok {
 		s.Level = c.defaultLevel
-		if err := envInt(getenv, EnvLevel, 1, c.maxLevel, &s.Level); err != nil {
+		if err := envInt(getenv, envLevel, 1, c.maxLevel, &s.Level); err != nil {
 			errs = append(errs, err)
 		}
 	} else {
-		bad("%s=%q: use %s", EnvCompression, s.Compression, names(compressions, func(c compression) string { return c.name }))
+		bad("%s=%q: use %s", envCompression, s.Compression, names(compressions, func(c compression) string { return c.name }))
 	}
 
-	switch kdf := strings.ToLower(or(getenv(EnvKDF), "evp")); kdf {
+	switch kdf := strings.ToLower(or(getenv(envKDF), "evp")); kdf {
 	case "evp":
-		if getenv(EnvIter) != "" {
-			bad("%s is only used with %s=pbkdf2", EnvIter, EnvKDF)
+		if getenv(envIter) != "" {
+			bad("%s is only used with %s=pbkdf2", envIter, envKDF)
 		}
 	case "pbkdf2":
 		s.PBKDF2 = true
 		s.Iter = defaultPBKDF2Iter
-		if err := envInt(getenv, EnvIter, 1, 100_000_000, &s.Iter); err != nil {
+		if err := envInt(getenv, envIter, 1, 100_000_000, &s.Iter); err != nil {
 			errs = append(errs, err)
 		}
 	default:
-		bad("%s=%q: use evp (openssl enc's default key derivation) or pbkdf2", EnvKDF, kdf)
+		bad("%s=%q: use evp (openssl enc's default key derivation) or pbkdf2", envKDF, kdf)
 	}
 
 	s.Parallel = 1
-	if err := envInt(getenv, EnvParallel, 1, 64, &s.Parallel); err != nil {
+	if err := envInt(getenv, envParallel, 1, 64, &s.Parallel); err != nil {
 		errs = append(errs, err)
 	}
-	s.Format = strings.ToLower(or(getenv(EnvFormat), formats[0].name))
+	s.Format = strings.ToLower(or(getenv(envFormat), formats[0].name))
 	if _, ok := formatNamed(s.Format); !ok {
-		bad("%s=%q: use %s", EnvFormat, s.Format, names(formats, func(f format) string { return f.name }))
+		bad("%s=%q: use %s", envFormat, s.Format, names(formats, func(f format) string { return f.name }))
 	}
-	s.PgDumpArgs = strings.Fields(getenv(EnvPgDumpArgs))
+	s.PgDumpArgs = strings.Fields(getenv(envPgDumpArgs))
 	for _, a := range s.PgDumpArgs {
 		if err := checkDumpArg(a); err != nil {
 			errs = append(errs, err)
 		}
 	}
-	s.PgDump = getenv(EnvPgDump)
+	s.PgDump = getenv(envPgDump)
 	if forBackup {
 		errs = append(errs, checkPrograms(getenv, s.PgDump)...)
 	}
 	s.Progress = time.Minute
-	if v := strings.TrimSpace(getenv(EnvProgress)); v != "" {
+	if v := strings.TrimSpace(getenv(envProgress)); v != "" {
 		d, err := time.ParseDuration(v)
 		if err != nil || d < 0 || (d > 0 && d < 100*time.Millisecond) {
-			bad("%s=%q: use a duration such as 30s or 5m (0 for none)", EnvProgress, v)
+			bad("%s=%q: use a duration such as 30s or 5m (0 for none)", envProgress, v)
 		} else {
 			s.Progress = d
 		}
 	}
-	s.MaxMemory = DefaultMaxMemory
-	if v := strings.TrimSpace(getenv(EnvMaxMemory)); v != "" {
+	s.MaxMemory = defaultJobMemory
+	if v := strings.TrimSpace(getenv(envMaxMemory)); v != "" {
 		n, err := s3stream.ParseSize(v)
 		if err != nil || n < 64<<20 {
-			bad("%s=%q: use a size of at least 64MiB, e.g. 512MiB", EnvMaxMemory, v)
+			bad("%s=%q: use a size of at least 64MiB, e.g. 512MiB", envMaxMemory, v)
 		} else {
 			s.MaxMemory = n
 		}
 	}
-	switch lf := strings.ToLower(or(getenv(EnvLogFormat), "text")); lf {
+	switch lf := strings.ToLower(or(getenv(envLogFormat), "text")); lf {
 	case "text":
 	case "json":
 		s.JSONLogs = true
 	default:
-		bad("%s=%q: use text or json", EnvLogFormat, lf)
+		bad("%s=%q: use text or json", envLogFormat, lf)
 	}
 	if len(errs) > 0 {
 		return nil, errors.Join(errs...)
@@ -265,21 +265,21 @@ func (s *Settings) bad(errs *[]error, format string, args ...any) {
 
 func (s *Settings) loadStorage(getenv func(string) string) []error {
 	var errs []error
-	if s.Bucket = strings.TrimSpace(getenv(EnvBucket)); s.Bucket == "" {
-		s.bad(&errs, "%s is not set: name the bucket that receives the backups", EnvBucket)
+	if s.Bucket = strings.TrimSpace(getenv(envBucket)); s.Bucket == "" {
+		s.bad(&errs, "%s is not set: name the bucket that receives the backups", envBucket)
 	} else if strings.HasPrefix(s.Bucket, "s3://") || strings.Contains(s.Bucket, "/") {
-		s.bad(&errs, "%s=%q: give the bucket name alone (a folder goes in %s)", EnvBucket, s.Bucket, EnvKeyPrefix)
+		s.bad(&errs, "%s=%q: give the bucket name alone (a folder goes in %s)", envBucket, s.Bucket, envKeyPrefix)
 	}
-	if (getenv(EnvAccessKey) == "") != (getenv(EnvSecretKey) == "") {
-		s.bad(&errs, "%s and %s must be set together", EnvAccessKey, EnvSecretKey)
+	if (getenv(envAccessKey) == "") != (getenv(envSecretKey) == "") {
+		s.bad(&errs, "%s and %s must be set together", envAccessKey, envSecretKey)
 	}
 
-	s.KeyPrefix = strings.TrimPrefix(getenv(EnvKeyPrefix), "/")
+	s.KeyPrefix = strings.TrimPrefix(getenv(envKeyPrefix), "/")
 	if s.KeyPrefix != "" && !strings.HasSuffix(s.KeyPrefix, "/") {
 		s.KeyPrefix += "/"
 	}
 	var err error
-	if s.PathStyle, err = envBool(getenv, EnvPathStyle); err != nil {
+	if s.PathStyle, err = envBool(getenv, envPathStyle); err != nil {
 		errs = append(errs, err)
 	}
 	bucket := s.Bucket
@@ -309,7 +309,7 @@ func checkS3Env(getenv func(string) string, bucket string, pathStyle bool) []err
 	var errs []error
 	if bucket != "" {
 		if err := s3stream.CheckBucket(bucket); err != nil {
-			errs = append(errs, fmt.Errorf("%s: %w", EnvBucket, err))
+			errs = append(errs, fmt.Errorf("%s: %w", envBucket, err))
 		}
 	}
 	endpoint := ""
@@ -336,8 +336,8 @@ func checkS3Env(getenv func(string) string, bucket string, pathStyle bool) []err
 	if len(errs) > 0 || region == "" || bucket == "" {
 		return errs
 	}
-	if err := ResolveEndpoint(bucket, region, endpoint, pathStyle); err != nil {
-		errs = append(errs, fmt.Errorf("%s=%q, %s=%q: %w", EnvBucket, bucket, regionVar, region, err))
+	if err := resolveEndpoint(bucket, region, endpoint, pathStyle); err != nil {
+		errs = append(errs, fmt.Errorf("%s=%q, %s=%q: %w", envBucket, bucket, regionVar, region, err))
 	}
 	return errs
 }
@@ -355,11 +355,11 @@ func validRegion(r string) bool {
 	return true
 }
 
-// ResolveEndpoint applies the SDK's own endpoint rules for S3 to a bucket,
+// resolveEndpoint applies the SDK's own endpoint rules for S3 to a bucket,
 // region and endpoint (empty: AWS) as a request would, without sending
 // one. Its error is the rule's message, e.g. "Invalid region: region was
 // not a valid DNS name".
-func ResolveEndpoint(bucket, region, endpoint string, pathStyle bool) error {
+func resolveEndpoint(bucket, region, endpoint string, pathStyle bool) error {
 	p := s3.EndpointParameters{Bucket: aws.String(bucket), Region: aws.String(region), ForcePathStyle: aws.Bool(pathStyle)}
 	if endpoint != "" {
 		p.Endpoint = aws.String(endpoint)
@@ -382,10 +382,10 @@ func checkPrograms(getenv func(string) string, pgDump string) []error {
 	}
 	found, err := findProgram(pgDump, path)
 	if err != nil {
-		if getenv(EnvPgDump) == "" {
-			return []error{fmt.Errorf("pg_dump not found in %s/*/bin or on PATH: install the PostgreSQL client or set %s", clientRoot, EnvPgDump)}
+		if getenv(envPgDump) == "" {
+			return []error{fmt.Errorf("pg_dump not found in %s/*/bin or on PATH: install the PostgreSQL client or set %s", clientRoot, envPgDump)}
 		}
-		return []error{fmt.Errorf("%s=%q: %v: install the PostgreSQL client or set %s to its pg_dump", EnvPgDump, pgDump, err, EnvPgDump)}
+		return []error{fmt.Errorf("%s=%q: %v: install the PostgreSQL client or set %s to its pg_dump", envPgDump, pgDump, err, envPgDump)}
 	}
 	if fileExists(filepath.Join(filepath.Dir(found), "psql")) {
 		return nil
@@ -449,20 +449,20 @@ func loadPassword(getenv func(string) string, warn func(string)) ([]byte, error)
 			return nil, fmt.Errorf("%s: the encryption password is empty", from)
 		}
 		return pw, nil
-	case getenv(EnvPasswordFile) != "":
-		name := getenv(EnvPasswordFile)
+	case getenv(envPasswordFile) != "":
+		name := getenv(envPasswordFile)
 		if st, err := os.Stat(name); err != nil {
-			return nil, fmt.Errorf("%s: %w", EnvPasswordFile, err)
+			return nil, fmt.Errorf("%s: %w", envPasswordFile, err)
 		} else if st.Size() > maxPasswordFile {
-			return nil, fmt.Errorf("%s (%s): larger than %d bytes; it should hold the password alone", EnvPasswordFile, name, maxPasswordFile)
+			return nil, fmt.Errorf("%s (%s): larger than %d bytes; it should hold the password alone", envPasswordFile, name, maxPasswordFile)
 		}
-		pw, err := osslenc.ParsePass("file:"+name, nil, func(m string) { warn(EnvPasswordFile + ": " + m) })
+		pw, err := osslenc.ParsePass("file:"+name, nil, func(m string) { warn(envPasswordFile + ": " + m) })
 		if err != nil {
-			return nil, fmt.Errorf("%s (%s): %w", EnvPasswordFile, name, err)
+			return nil, fmt.Errorf("%s (%s): %w", envPasswordFile, name, err)
 		}
 		return pw, nil
 	}
-	return nil, fmt.Errorf("no encryption password: set %s or %s", EnvPassBase64, EnvPasswordFile)
+	return nil, fmt.Errorf("no encryption password: set %s or %s", EnvPassBase64, envPasswordFile)
 }
 
 // checkDumpArg refuses a pg_dump argument that would change what the job
@@ -473,13 +473,13 @@ func loadPassword(getenv func(string) string, warn func(string)) ([]byte, error)
 // --name=value.
 func checkDumpArg(a string) error {
 	if !strings.HasPrefix(a, "-") {
-		return fmt.Errorf("%s: %q is not an option; write options with their value as --name=value", EnvPgDumpArgs, a)
+		return fmt.Errorf("%s: %q is not an option; write options with their value as --name=value", envPgDumpArgs, a)
 	}
 	if name, ok := strings.CutPrefix(a, "--"); ok {
 		name, _, _ = strings.Cut(name, "=")
 		for _, long := range []string{"file", "format", "host", "port", "username", "dbname", "password", "no-password", "compress", "jobs"} {
 			if len(name) >= 2 && strings.HasPrefix(long, name) {
-				return fmt.Errorf("%s: %q (--%s) is set by the job itself and cannot be overridden", EnvPgDumpArgs, a, long)
+				return fmt.Errorf("%s: %q (--%s) is set by the job itself and cannot be overridden", envPgDumpArgs, a, long)
 			}
 		}
 		return nil
@@ -487,7 +487,7 @@ func checkDumpArg(a string) error {
 	// Short options, possibly bundled: -Fp, -vf x.
 	for _, c := range a[1:] {
 		if strings.ContainsRune("fFhpUdWwZj", c) {
-			return fmt.Errorf("%s: %q (-%c) is set by the job itself and cannot be overridden", EnvPgDumpArgs, a, c)
+			return fmt.Errorf("%s: %q (-%c) is set by the job itself and cannot be overridden", envPgDumpArgs, a, c)
 		}
 		if !strings.ContainsRune("abBcCsvOxX", c) {
 			break // an option with a value: the rest is the value

@@ -238,7 +238,7 @@ func TestLoadS3Settings(t *testing.T) {
 func TestLoadBackupPrograms(t *testing.T) {
 	// No clients where Debian installs them: PATH is where pg_dump is.
 	clientRoot = t.TempDir()
-	t.Cleanup(func() { clientRoot = ClientRoot })
+	t.Cleanup(func() { clientRoot = defaultClientRoot })
 	bin, other := t.TempDir(), t.TempDir()
 	script := []byte("#!/bin/sh\n")
 	os.WriteFile(filepath.Join(bin, "pg_dump"), script, 0o755)

@@ -12,9 +12,9 @@ import (
 // Sharding settings: a list too long for one runner's time window is split
 // among several runs, each backing up a stable part of it.
 const (
-	EnvShard      = "SHARD"                // INDEX/COUNT, 0-based: this run's part
-	EnvShardCount = "SHARD_COUNT"          // COUNT, with Kubernetes' index below
-	EnvJobIndex   = "JOB_COMPLETION_INDEX" // set by Kubernetes in an Indexed Job
+	envShard      = "SHARD"                // INDEX/COUNT, 0-based: this run's part
+	envShardCount = "SHARD_COUNT"          // COUNT, with Kubernetes' index below
+	envJobIndex   = "JOB_COMPLETION_INDEX" // set by Kubernetes in an Indexed Job
 )
 
 // Shard is one part of a list split COUNT ways.
@@ -37,31 +37,31 @@ func (sh Shard) Has(prefix string) bool {
 // false when the run is not sharded.
 func loadShard(getenv func(string) string) (sh Shard, ok bool, err error) {
 	const hint = "want INDEX/COUNT with 0 <= INDEX < COUNT, e.g. 2/8"
-	if v := getenv(EnvShard); v != "" {
+	if v := getenv(envShard); v != "" {
 		i, c, found := strings.Cut(v, "/")
 		sh.Index, err = strconv.Atoi(i)
 		if err == nil {
 			sh.Count, err = strconv.Atoi(c)
 		}
 		if !found || err != nil || sh.Count < 1 || sh.Index < 0 || sh.Index >= sh.Count {
-			return sh, false, fmt.Errorf("%s=%q: %s", EnvShard, v, hint)
+			return sh, false, fmt.Errorf("%s=%q: %s", envShard, v, hint)
 		}
 		return sh, true, nil
 	}
-	count := getenv(EnvShardCount)
+	count := getenv(envShardCount)
 	if count == "" {
 		return sh, false, nil
 	}
 	if sh.Count, err = strconv.Atoi(count); err != nil || sh.Count < 1 {
-		return sh, false, fmt.Errorf("%s=%q: want the number of shards, at least 1", EnvShardCount, count)
+		return sh, false, fmt.Errorf("%s=%q: want the number of shards, at least 1", envShardCount, count)
 	}
-	index := getenv(EnvJobIndex)
+	index := getenv(envJobIndex)
 	if index == "" {
-		return sh, false, fmt.Errorf("%s is set but %s is not: run it in an Indexed Job, or set %s=INDEX/COUNT", EnvShardCount, EnvJobIndex, EnvShard)
+		return sh, false, fmt.Errorf("%s is set but %s is not: run it in an Indexed Job, or set %s=INDEX/COUNT", envShardCount, envJobIndex, envShard)
 	}
 	if sh.Index, err = strconv.Atoi(index); err != nil || sh.Index < 0 || sh.Index >= sh.Count {
 		return sh, false, fmt.Errorf("%s=%q with %s=%d: the index must be 0 to %d (completions must equal %s)",
-			EnvJobIndex, index, EnvShardCount, sh.Count, sh.Count-1, EnvShardCount)
+			envJobIndex, index, envShardCount, sh.Count, sh.Count-1, envShardCount)
 	}
 	return sh, true, nil
 }

@@ -40,57 +40,48 @@ type Verifier struct {
 	now func() time.Time
 }
 
-// VerifyResult is the outcome for one target.
-type VerifyResult struct {
-	Target pgpass.Entry
-	Backup *Backup
-	Err    error
-}
-
-// Run verifies every target and returns an error if any failed.
-func (v *Verifier) Run(ctx context.Context) ([]VerifyResult, error) {
+// Run verifies every target, logs a line for each and a summary, and
+// returns an error if any failed.
+func (v *Verifier) Run(ctx context.Context) error {
 	if v.now == nil {
 		v.now = time.Now
 	}
 	if v.RestoreInto != "" && len(v.Settings.Targets) != 1 {
-		return nil, fmt.Errorf("-restore-into restores one backup: name its prefix (the list has %d)", len(v.Settings.Targets))
+		return fmt.Errorf("-restore-into restores one backup: name its prefix (the list has %d)", len(v.Settings.Targets))
 	}
-	var results []VerifyResult
 	var failed []string
 	for _, t := range v.Settings.Targets {
-		r := VerifyResult{Target: t}
-		r.Backup, r.Err = v.verifyOne(ctx, t)
-		if r.Err != nil {
+		if err := v.verifyOne(ctx, t); err != nil {
 			failed = append(failed, t.Prefix)
-			v.Log.Failed(t, r.Err)
+			v.Log.Failed(t, err)
 		}
-		results = append(results, r)
 	}
+	n := len(v.Settings.Targets)
 	if len(failed) > 0 {
-		v.Log.text("error: %d of %d backups failed verification (%s)", len(failed), len(results), strings.Join(failed, ", "))
-		return results, fmt.Errorf("%d of %d backups failed verification", len(failed), len(results))
+		v.Log.text("error: %d of %d backups failed verification (%s)", len(failed), n, strings.Join(failed, ", "))
+		return fmt.Errorf("%d of %d backups failed verification", len(failed), n)
 	}
-	v.Log.text("%d of %d backups verified", len(results), len(results))
-	return results, nil
+	v.Log.text("%d of %d backups verified", n, n)
+	return nil
 }
 
-func (v *Verifier) verifyOne(ctx context.Context, t pgpass.Entry) (*Backup, error) {
+func (v *Verifier) verifyOne(ctx context.Context, t pgpass.Entry) error {
 	s := v.Settings
 	cat, err := Catalog(ctx, v.Client, s.Bucket, s.KeyPrefix, t.Prefix)
 	if err != nil {
-		return nil, err
+		return err
 	}
 	bs := cat[t.Prefix]
 	if len(bs) == 0 {
-		return nil, fmt.Errorf("no backup found at s3://%s/%s%s-*", s.Bucket, s.KeyPrefix, t.Prefix)
+		return fmt.Errorf("no backup found at s3://%s/%s%s-*", s.Bucket, s.KeyPrefix, t.Prefix)
 	}
 	b := bs[0]
 	if b.Future(v.now()) {
-		return &b, fmt.Errorf("s3://%s/%s is dated %s UTC, %s ahead of this machine's clock: a clock was wrong when it was made, or it was copied there; it hides the real newest backup, so remove or rename it (or set this machine's clock)",
+		return fmt.Errorf("s3://%s/%s is dated %s UTC, %s ahead of this machine's clock: a clock was wrong when it was made, or it was copied there; it hides the real newest backup, so remove or rename it (or set this machine's clock)",
 			s.Bucket, b.Key, b.Time.Format("2006-01-02 15:04:05"), strings.TrimPrefix(Age(v.now(), b.Time), "in "))
 	}
 	if age := v.now().Sub(b.Time); v.MaxAge > 0 && age > v.MaxAge {
-		return &b, fmt.Errorf("the newest backup, %s, is %s old: older than the allowed %s (have backups stopped?)",
+		return fmt.Errorf("the newest backup, %s, is %s old: older than the allowed %s (have backups stopped?)",
 			b.Key, Age(v.now(), b.Time), v.MaxAge)
 	}
 
@@ -101,18 +92,18 @@ func (v *Verifier) verifyOne(ctx context.Context, t pgpass.Entry) (*Backup, erro
 		v.Log.text("%s: warning: %s has no manifest; checking the stream alone (no size, SHA-256 or row counts to compare)", t.Prefix, b.Key)
 		m = nil
 	case err != nil:
-		return &b, err
+		return err
 	default:
 		if len(m.Backup) > 0 {
 			info = &Info{}
 			if err := json.Unmarshal(m.Backup, info); err != nil {
-				return &b, fmt.Errorf("manifest of %s: %v", b.Key, err)
+				return fmt.Errorf("manifest of %s: %v", b.Key, err)
 			}
 		}
 	}
 	st, err := v.check(ctx, b, m, info)
 	if err != nil {
-		return &b, err
+		return err
 	}
 	what := fmt.Sprintf("%s: ok: %s (%s old), %s stored, %s dump", t.Prefix, b.Key, Age(v.now(), b.Time), Bytes(b.Size), Bytes(st.plain))
 	if st.tables >= 0 {
@@ -125,7 +116,7 @@ func (v *Verifier) verifyOne(ctx context.Context, t pgpass.Entry) (*Backup, erro
 		what += ", restored and row counts compared"
 	}
 	v.Log.text("%s", what)
-	return &b, nil
+	return nil
 }
 
 type streamStats struct {
@@ -410,7 +401,7 @@ func restoreEnv() []string {
 	for _, kv := range os.Environ() {
 		name, _, _ := strings.Cut(kv, "=")
 		if strings.HasPrefix(name, "PG") && !strings.HasPrefix(name, "PGSSL") &&
-			name != EnvPgpassBase64 && name != EnvPgpassFile && name != EnvPgDump && name != EnvPgDumpArgs {
+			name != envPgpassBase64 && name != envPgpassFile && name != envPgDump && name != envPgDumpArgs {
 			env = append(env, kv)
 		}
 	}

@@ -103,7 +103,7 @@ func checkFormattable(e Entry, full bool) error {
 // line is not a comment, and one starting with a byte order mark so that
 // Parse does not drop it from the first line.
 func appendField(b []byte, s string, wildcard, first bool) []byte {
-	if wildcard && s == Wildcard {
+	if wildcard && s == anyValue {
 		return append(b, '*')
 	}
 	if first && (strings.HasPrefix(s, "#") || strings.HasPrefix(s, "\xef\xbb\xbf")) {

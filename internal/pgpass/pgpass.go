@@ -32,17 +32,17 @@ import (
 	"unicode/utf8"
 )
 
-// MaxSize is the largest list Parse, FromEnv and DecodeBase64 accept, in
+// maxSize is the largest list Parse, FromEnv and DecodeBase64 accept, in
 // bytes (after base64 decoding). A list of databases is a few kilobytes; the
 // cap keeps a wrong file or variable from being read whole into memory.
-const MaxSize = 1 << 20
+const maxSize = 1 << 20
 
-// MaxPrefixLen is the longest prefix accepted.
-const MaxPrefixLen = 128
+// maxPrefixLen is the longest prefix accepted.
+const maxPrefixLen = 128
 
-// Wildcard is the field value that libpq matches against anything. It is
+// anyValue is the field value that libpq matches against anything. It is
 // accepted only on lines marked ignore.
-const Wildcard = "*"
+const anyValue = "*"
 
 // Entry is one line of a list.
 //
@@ -70,8 +70,8 @@ type LineError struct {
 func (e *LineError) Error() string { return fmt.Sprintf("line %d: %v", e.Line, e.Err) }
 func (e *LineError) Unwrap() error { return e.Err }
 
-// ErrTooLarge is returned for a list larger than MaxSize.
-var ErrTooLarge = fmt.Errorf("pgpass list is larger than %d bytes", MaxSize)
+// errTooLarge is returned for a list larger than maxSize.
+var errTooLarge = fmt.Errorf("pgpass list is larger than %d bytes", maxSize)
 
 // Parse reads a list and returns its entries in order, comments and blank
 // lines (empty or only spaces and tabs) left out. Every line that is not
@@ -97,12 +97,12 @@ var ErrTooLarge = fmt.Errorf("pgpass list is larger than %d bytes", MaxSize)
 // error that joins one *LineError per problem, in line order, so that each
 // problem prints as one line.
 func Parse(r io.Reader) ([]Entry, error) {
-	data, err := io.ReadAll(io.LimitReader(r, MaxSize+1))
+	data, err := io.ReadAll(io.LimitReader(r, maxSize+1))
 	if err != nil {
 		return nil, err
 	}
-	if len(data) > MaxSize {
-		return nil, ErrTooLarge
+	if len(data) > maxSize {
+		return nil, errTooLarge
 	}
 	data = bytes.TrimPrefix(data, []byte("\xef\xbb\xbf")) // a UTF-8 byte order mark
 
@@ -119,7 +119,7 @@ func Parse(r io.Reader) ([]Entry, error) {
 			continue
 		}
 		e, lineErrs := parseLine(n, line)
-		if e.Line != 0 && !e.Ignore && CheckPrefix(e.Prefix) == nil {
+		if e.Line != 0 && !e.Ignore && checkPrefix(e.Prefix) == nil {
 			if first, ok := prefixes[e.Prefix]; ok {
 				lineErrs = append(lineErrs, fmt.Errorf("duplicate prefix %q (first on line %d)", e.Prefix, first))
 			} else {
@@ -255,7 +255,7 @@ func parseLine(n int, line string) (Entry, []error) {
 		errs = append(errs, errors.New("carriage return inside the prefix"))
 	}
 	if !e.Ignore {
-		if err := CheckPrefix(e.Prefix); err != nil {
+		if err := checkPrefix(e.Prefix); err != nil {
 			errs = append(errs, err)
 		}
 	}
@@ -290,7 +290,7 @@ func checkPort(p string) error {
 // first on its command line, now or planned: a prefix selects one target in
 // that same place (a scheduler runs "/app/backup.sh PREFIX"), so a prefix
 // equal to one of them would run the command instead of the backup.
-// CheckPrefix refuses them; the job's own commands must be in this list.
+// checkPrefix refuses them; the job's own commands must be in this list.
 var Commands = []string{"backup", "help", "list", "prune", "runner", "verify", "version"}
 
 // ErrCommand is wrapped by the error of a prefix that is one of Commands.
@@ -307,21 +307,21 @@ func IsCommand(p string) bool {
 	return false
 }
 
-// CheckPrefix reports whether p may name a backup: 1 to MaxPrefixLen
+// checkPrefix reports whether p may name a backup: 1 to maxPrefixLen
 // characters from A-Z, a-z, 0-9, '.', '_' and '-', not starting with '.' or
 // '-', and not one of Commands. Such a name needs no escaping in an S3 key,
 // a URL or a shell word, cannot form a path like ".." or look like a
 // command-line option, and selects a backup when given as the job's
 // argument. The error does not repeat p, except a command word, which is
 // not a secret.
-func CheckPrefix(p string) error {
+func checkPrefix(p string) error {
 	const rule = "1 to 128 of A-Z a-z 0-9 . _ -, not starting with . or -"
 	switch {
 	case p == "":
 		return errors.New("empty prefix")
 	case IsCommand(p):
 		return fmt.Errorf("prefix %q %w (%s); choose another name", p, ErrCommand, strings.Join(Commands, ", "))
-	case len(p) > MaxPrefixLen:
+	case len(p) > maxPrefixLen:
 		return fmt.Errorf("prefix is %d bytes long (want %s)", len(p), rule)
 	case p[0] == '.' || p[0] == '-':
 		return fmt.Errorf("prefix starts with %q (want %s)", p[0], rule)

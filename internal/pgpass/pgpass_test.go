@@ -343,11 +343,11 @@ func TestSplitFields(t *testing.T) {
 }
 
 func TestParseTooLarge(t *testing.T) {
-	big := strings.Repeat("# padding\n", MaxSize/10+1)
-	if _, err := Parse(strings.NewReader(big)); !errors.Is(err, ErrTooLarge) {
+	big := strings.Repeat("# padding\n", maxSize/10+1)
+	if _, err := Parse(strings.NewReader(big)); !errors.Is(err, errTooLarge) {
 		t.Errorf("Parse of %d bytes: err = %v, want ErrTooLarge", len(big), err)
 	}
-	if _, err := Parse(strings.NewReader(big[:MaxSize])); err != nil {
+	if _, err := Parse(strings.NewReader(big[:maxSize])); err != nil {
 		t.Errorf("Parse of MaxSize bytes: %v", err)
 	}
 }
@@ -390,7 +390,7 @@ func TestCheckPrefix(t *testing.T) {
 	}
 	for _, tc := range tests {
 		t.Run(tc.prefix, func(t *testing.T) {
-			err := CheckPrefix(tc.prefix)
+			err := checkPrefix(tc.prefix)
 			if (err == nil) != tc.ok {
 				t.Errorf("CheckPrefix(%q) = %v, want ok %t", tc.prefix, err, tc.ok)
 			}

@@ -50,12 +50,12 @@ func readFile(name string) ([]byte, error) {
 		return nil, err
 	}
 	defer f.Close()
-	data, err := io.ReadAll(io.LimitReader(f, MaxSize+1))
+	data, err := io.ReadAll(io.LimitReader(f, maxSize+1))
 	if err != nil {
 		return nil, err
 	}
-	if len(data) > MaxSize {
-		return nil, ErrTooLarge
+	if len(data) > maxSize {
+		return nil, errTooLarge
 	}
 	return data, nil
 }
@@ -66,8 +66,8 @@ func readFile(name string) ([]byte, error) {
 // trailing newline. The error gives the offset of a bad character in s but
 // never the character, since s is a secret.
 func DecodeBase64(s string) ([]byte, error) {
-	if len(s) > base64.StdEncoding.EncodedLen(MaxSize)*2 {
-		return nil, ErrTooLarge
+	if len(s) > base64.StdEncoding.EncodedLen(maxSize)*2 {
+		return nil, errTooLarge
 	}
 	var (
 		b   strings.Builder
@@ -100,8 +100,8 @@ func DecodeBase64(s string) ([]byte, error) {
 		}
 		return nil, fmt.Errorf("not valid base64: bad character at offset %d", pos[off])
 	}
-	if len(data) > MaxSize {
-		return nil, ErrTooLarge
+	if len(data) > maxSize {
+		return nil, errTooLarge
 	}
 	return data, nil
 }

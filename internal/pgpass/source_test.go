@@ -69,11 +69,11 @@ func TestDecodeBase64(t *testing.T) {
 }
 
 func TestDecodeBase64TooLarge(t *testing.T) {
-	big := base64.StdEncoding.EncodeToString(make([]byte, MaxSize+1))
-	if _, err := DecodeBase64(big); !errors.Is(err, ErrTooLarge) {
+	big := base64.StdEncoding.EncodeToString(make([]byte, maxSize+1))
+	if _, err := DecodeBase64(big); !errors.Is(err, errTooLarge) {
 		t.Errorf("err = %v, want ErrTooLarge", err)
 	}
-	ok := base64.StdEncoding.EncodeToString(make([]byte, MaxSize))
+	ok := base64.StdEncoding.EncodeToString(make([]byte, maxSize))
 	if _, err := DecodeBase64(wrap(ok, 76)); err != nil {
 		t.Errorf("MaxSize bytes: %v", err)
 	}
@@ -86,7 +86,7 @@ func TestFromEnv(t *testing.T) {
 		t.Fatal(err)
 	}
 	big := filepath.Join(dir, "big")
-	if err := os.WriteFile(big, make([]byte, MaxSize+1), 0o600); err != nil {
+	if err := os.WriteFile(big, make([]byte, maxSize+1), 0o600); err != nil {
 		t.Fatal(err)
 	}
 	b64 := base64.StdEncoding.EncodeToString([]byte("from base64\n"))
@@ -105,7 +105,7 @@ func TestFromEnv(t *testing.T) {
 		{name: "bad base64", env: map[string]string{EnvBase64: "a:b"}, from: "$PGPASS_FILE_BASE64", err: "$PGPASS_FILE_BASE64: not valid base64: bad character at offset 1"},
 		{name: "missing file", env: map[string]string{EnvFile: filepath.Join(dir, "nope")}, from: "$PGPASS_FILE (" + filepath.Join(dir, "nope") + ")",
 			err: "PGPASS_FILE: open " + filepath.Join(dir, "nope") + ": no such file or directory"},
-		{name: "large file", env: map[string]string{EnvFile: big}, from: "$PGPASS_FILE (" + big + ")", err: "PGPASS_FILE: " + ErrTooLarge.Error()},
+		{name: "large file", env: map[string]string{EnvFile: big}, from: "$PGPASS_FILE (" + big + ")", err: "PGPASS_FILE: " + errTooLarge.Error()},
 	}
 	for _, tc := range tests {
 		t.Run(tc.name, func(t *testing.T) {
