@@ -106,13 +106,17 @@ func TestReadmeSettings(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	src, err := os.ReadFile(filepath.Join(root, "internal/backup/settings.go"))
-	if err != nil {
-		t.Fatal(err)
+	files, _ := filepath.Glob(filepath.Join(root, "internal/backup/*.go"))
+	var names [][][]byte
+	for _, f := range files {
+		src, err := os.ReadFile(f)
+		if err != nil {
+			t.Fatal(err)
+		}
+		names = append(names, regexp.MustCompile(`(?m)^\s+env\w+\s+= "([A-Z0-9_]+)"`).FindAllSubmatch(src, -1)...)
 	}
-	names := regexp.MustCompile(`(?m)^\s+Env\w+\s+= "([A-Z0-9_]+)"`).FindAllSubmatch(src, -1)
 	if len(names) < 15 {
-		t.Fatalf("found only %d settings in settings.go", len(names))
+		t.Fatalf("found only %d settings in internal/backup", len(names))
 	}
 	for _, n := range names {
 		if !regexp.MustCompile("(?m)^\\|.*`" + string(n[1]) + "`").Match(b) {
