@@ -8,6 +8,8 @@ import (
 	"testing"
 
 	"github.com/aws/aws-sdk-go-v2/aws"
+
+	"github.com/philips-labs/iron-streaming-backup/internal/cli"
 )
 
 // TestBucketRegion asks a server that answers like S3 for a bucket in
@@ -85,5 +87,21 @@ func TestNewClientSettings(t *testing.T) {
 		if _, err := NewClient(context.Background(), Config{Endpoint: ep}); err == nil || !strings.Contains(err.Error(), "invalid endpoint") {
 			t.Errorf("endpoint %q: %v", ep, err)
 		}
+	}
+}
+
+// TestNewClientNoRegion fails without a region for AWS itself, where no
+// default region is safe.
+func TestNewClientNoRegion(t *testing.T) {
+	t.Setenv("AWS_REGION", "")
+	t.Setenv("AWS_DEFAULT_REGION", "")
+	t.Setenv("AWS_ENDPOINT_URL", "")
+	t.Setenv("AWS_ENDPOINT_URL_S3", "")
+	_, err := NewClient(context.Background(), Config{})
+	if err == nil || err.Error() != "no AWS region configured" {
+		t.Fatalf("error %v, want no AWS region configured", err)
+	}
+	if h := cli.Hints(err); len(h) != 1 || h[0] != "set --region or AWS_REGION" {
+		t.Errorf("hints %q", h)
 	}
 }

@@ -50,6 +50,11 @@ func TestDescribe(t *testing.T) {
 		{&url.Error{Op: "Put", URL: "https://nope.invalid/b/k", Err: &net.DNSError{Err: "no such host", Name: "nope.invalid", IsNotFound: true}}, "cannot resolve the host of https://nope.invalid", "check --endpoint"},
 		{fmt.Errorf("operation error S3: PutObject, get identity: get credentials: failed to refresh cached credentials, no EC2 IMDS role found"), "no usable AWS credentials", "AWS_ACCESS_KEY_ID"},
 		{context.Canceled, "context canceled", ""},
+		{apiError(403, "", nil), "access denied (HTTP 403)", "; and the credentials' permissions"},
+		{apiError(301, "", nil), "the bucket is in another region, or needs another endpoint (HTTP 301)", "--endpoint and --path-style"},
+		{apiError(400, "InvalidBucketName", nil), `invalid bucket name "b"`, "bucket names are 3–63"},
+		{&url.Error{Op: "Put", URL: "https://10.0.0.1:9000/b/k", Err: errors.New("tls: first record does not look like a TLS handshake")}, "TLS with https://10.0.0.1:9000 failed", "http:// endpoint"},
+		{apiError(404, "NoSuchUpload", nil), "the multipart upload no longer exists", ""},
 	} {
 		err := describe("upload to", "b", "k", tc.err)
 		line := err.Error()
@@ -66,5 +71,17 @@ func TestDescribe(t *testing.T) {
 		if !errors.Is(err, tc.err) {
 			t.Errorf("%v: the description does not wrap the SDK's error", tc.err)
 		}
+	}
+}
+
+// TestDescribeBucket names a missing bucket when a HEAD of the bucket
+// answers a bare NotFound.
+func TestDescribeBucket(t *testing.T) {
+	err := describe("check", "b", "", apiError(404, "NotFound", nil))
+	if want := `check s3://b: bucket "b" does not exist`; err.Error() != want {
+		t.Errorf("got %q, want %q", err, want)
+	}
+	if h := cli.Hints(err); len(h) != 1 || !strings.Contains(h[0], "(--endpoint, --region)") {
+		t.Errorf("hints %q", h)
 	}
 }
