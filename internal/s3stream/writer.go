@@ -24,8 +24,6 @@ import (
 	"github.com/aws/aws-sdk-go-v2/service/s3/types"
 	"github.com/aws/smithy-go/middleware"
 	smithyhttp "github.com/aws/smithy-go/transport/http"
-
-	"github.com/philips-labs/iron-streaming-backup/internal/cli"
 )
 
 // WriterOptions tune a Writer. The zero value uploads with the defaults.
@@ -408,7 +406,7 @@ func (w *Writer) create() (string, error) {
 			return id, nil
 		}
 		if !w.fallBack(err) {
-			return "", w.checksumHint(describe("upload to", w.bucket, w.key, err))
+			return "", w.checksumError(describe("upload to", w.bucket, w.key, err))
 		}
 	}
 }
@@ -494,12 +492,14 @@ func (w *Writer) fallBack(err error) bool {
 	return true
 }
 
-// checksumHint adds a hint to an error that may come from a service that
-// rejects the CRC32C part checksum chosen explicitly.
-func (w *Writer) checksumHint(err error) error {
-	if w.algo == ChecksumCRC32C && w.opts.PartChecksum == ChecksumCRC32C {
+// checksumError classifies the error of the upload's first request as
+// ChecksumUnsupported when it may come from a service that rejects the
+// CRC32C part checksum chosen explicitly, and nothing else explains it.
+func (w *Writer) checksumError(err error) error {
+	var e *Error
+	if w.algo == ChecksumCRC32C && w.opts.PartChecksum == ChecksumCRC32C && errors.As(err, &e) && e.Kind == Unclassified {
 		if s := httpStatus(err); s == http.StatusBadRequest || s == http.StatusNotImplemented {
-			return cli.WithHint(err, "if the service does not support CRC32C checksums, upload with part checksum %s", ChecksumMD5)
+			e.Kind = ChecksumUnsupported
 		}
 	}
 	return err
@@ -704,7 +704,7 @@ func (w *Writer) putObject() (Result, error) {
 			break
 		}
 		if !w.fallBack(err) {
-			return Result{}, w.checksumHint(describe("upload to", w.bucket, w.key, err))
+			return Result{}, w.checksumError(describe("upload to", w.bucket, w.key, err))
 		}
 	}
 	w.uploaded.Add(b.n)
