@@ -59,13 +59,13 @@ func (w *Writer) wantLocked() string {
 		if crc {
 			h = crc32.New(castagnoli)
 		}
-		for _, s := range w.sums {
+		for _, s := range w.mp.sums {
 			h.Write(s)
 		}
 		if crc {
-			want = fmt.Sprintf("%s-%d", base64.StdEncoding.EncodeToString(h.Sum(nil)), len(w.sums))
+			want = fmt.Sprintf("%s-%d", base64.StdEncoding.EncodeToString(h.Sum(nil)), len(w.mp.sums))
 		} else {
-			want = fmt.Sprintf(`"%s-%d"`, hex.EncodeToString(h.Sum(nil)), len(w.sums))
+			want = fmt.Sprintf(`"%s-%d"`, hex.EncodeToString(h.Sum(nil)), len(w.mp.sums))
 		}
 	}
 	return want

@@ -10,6 +10,37 @@ import (
 	"github.com/aws/aws-sdk-go-v2/service/s3"
 )
 
+// The clean-up after failure.
+//
+// A Writer is in one of these states:
+//
+//   - open: Write and ReadFrom fill parts, and full parts upload in the
+//     background; a multipart upload may have been created.
+//   - committing: Close waits for the part uploads, then sends the commit
+//     (PutObject or CompleteMultipartUpload) and, with NoOverwrite, reads
+//     the object back.
+//   - committed: the commit succeeded (w.committed). Final: later failures
+//     and Abort change nothing, and Abort returns ErrCommitted.
+//   - failed: a first error was recorded (w.err), by a request, a
+//     producer, Abort or the cancelled context; the writer's context is
+//     cancelled, every call returns the error, and the clean-up runs once.
+//   - cleaned: the clean-up finished (w.cleanupDone is closed) and left
+//     its own error, if any, in w.cleanupErr. Final.
+//
+// The transitions are open → committing (Close), open → failed,
+// committing → committed, committing → failed, and failed → cleaned. No
+// other: a failed writer never commits (Close starts with the sticky
+// error), and a committed one never fails (failLocked ignores errors
+// after the commit). A commit that succeeded but whose object another
+// writer replaced at once (w.replaced) fails without committing, and its
+// clean-up leaves the key alone.
+//
+// The clean-up waits until no request that may create server state is
+// running (w.busy): a part upload, CreateMultipartUpload or the commit.
+// Only then is what those requests may have left known: the upload ID, and
+// whether a commit attempt may have reached the server although its answer
+// was lost (w.commitSent).
+
 // Abort abandons the upload: it stops the part uploads, aborts the
 // multipart upload, and makes every later call return cause (ErrAborted
 // when nil). It returns nil when nothing is left on the server, ErrCommitted
@@ -81,7 +112,7 @@ func (w *Writer) cleanup() {
 	for w.busy > 0 {
 		w.cond.Wait()
 	}
-	id, committed, sent := w.uploadID, w.committed, w.commitSent.Load() > 0
+	id, committed, sent := w.mp.id, w.committed, w.commitSent.Load() > 0
 	replaced := w.replaced
 	w.mu.Unlock()
 	if committed || replaced {

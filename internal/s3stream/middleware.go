@@ -29,9 +29,10 @@ func attemptDeadline(d time.Duration) func(*s3.Options) {
 }
 
 // unsignedPayload leaves the body of a part out of the request signature.
-// The body is protected by its Content-MD5, which is signed and which the
-// server checks; signing the body too would make both ends hash every byte
-// once more with SHA-256.
+// The body is protected by its part checksum (x-amz-checksum-crc32c by
+// default, or Content-MD5), which is signed and which the server checks;
+// signing the body too would make both ends hash every byte once more with
+// SHA-256.
 func unsignedPayload(o *s3.Options) {
 	o.APIOptions = append(o.APIOptions, v4.SwapComputePayloadSHA256ForUnsignedPayloadMiddleware)
 }

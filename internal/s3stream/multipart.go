@@ -11,6 +11,16 @@ import (
 	"github.com/aws/aws-sdk-go-v2/service/s3/types"
 )
 
+// multipart is the state of a Writer's multipart upload, guarded by
+// Writer.mu. A stream that ends within its first part never has one.
+type multipart struct {
+	id       string   // the upload's ID; "" until CreateMultipartUpload answered
+	etags    []string // by part number - 1; "" while the part uploads
+	sums     [][]byte // part checksums, by part number - 1
+	maxPart  int64    // size of the largest part
+	inFlight int      // part uploads running
+}
+
 // create starts the multipart upload. It does not use the writer's
 // context: a cancelled CreateMultipartUpload may still have created the
 // upload on the server, and only its ID lets the clean-up abort it.
@@ -87,22 +97,22 @@ func (w *Writer) abortStrays(ctx context.Context, keep string, began time.Time) 
 
 // complete completes the multipart upload.
 func (w *Writer) complete() (Result, error) {
-	parts := make([]types.CompletedPart, len(w.etags))
-	for i, e := range w.etags {
+	parts := make([]types.CompletedPart, len(w.mp.etags))
+	for i, e := range w.mp.etags {
 		parts[i] = types.CompletedPart{ETag: aws.String(e), PartNumber: aws.Int32(int32(i + 1))}
-		w.setChecksum(w.sums[i], new(*string), &parts[i].ChecksumCRC32C)
+		w.setChecksum(w.mp.sums[i], new(*string), &parts[i].ChecksumCRC32C)
 	}
 	in := &s3.CompleteMultipartUploadInput{
 		Bucket:          &w.bucket,
 		Key:             &w.key,
-		UploadId:        &w.uploadID,
+		UploadId:        &w.mp.id,
 		MultipartUpload: &types.CompletedMultipartUpload{Parts: parts},
 	}
 	if w.opts.NoOverwrite {
 		in.IfNoneMatch = aws.String("*")
 	}
 	out, err := w.client.CompleteMultipartUpload(w.ctx, in, attemptDeadline(completeTimeout), countSent(&w.commitSent))
-	res := Result{Parts: len(parts), PartSize: w.maxPart}
+	res := Result{Parts: len(parts), PartSize: w.mp.maxPart}
 	if err == nil {
 		res.ETag, res.VersionID = aws.ToString(out.ETag), aws.ToString(out.VersionId)
 		return res, nil

@@ -56,11 +56,7 @@ type Writer struct {
 	err         error // first failure
 	committed   bool
 	busy        int // requests that may create server state: uploads, create, commit
-	inFlight    int // part uploads
-	uploadID    string
-	etags       []string // by part number - 1
-	sums        [][]byte // part checksums, by part number - 1
-	maxPart     int64
+	mp          multipart
 	commitSent  atomic.Int32 // commit attempts that may have reached the server
 	prior       objectState  // the object at the key before the commit
 	priorKnown  bool         // prior was read
@@ -220,17 +216,17 @@ func (w *Writer) dispatch() error {
 	w.cur = nil
 	w.next++
 	w.mu.Lock()
-	for w.err == nil && w.inFlight >= parallelParts(b.n, w.opts.MaxMemory, w.opts.Concurrency) {
+	for w.err == nil && w.mp.inFlight >= parallelParts(b.n, w.opts.MaxMemory, w.opts.Concurrency) {
 		w.cond.Wait()
 	}
-	if w.err == nil && w.uploadID == "" {
+	if w.err == nil && w.mp.id == "" {
 		w.busy++
 		w.mu.Unlock()
 		id, err := w.create()
 		w.mu.Lock()
 		w.busy--
 		w.cond.Broadcast()
-		w.uploadID = id // set on some failures too, for the clean-up
+		w.mp.id = id // set on some failures too, for the clean-up
 		if err != nil {
 			w.failLocked(err)
 		}
@@ -240,12 +236,12 @@ func (w *Writer) dispatch() error {
 		w.pool.put(b)
 		return err
 	}
-	w.inFlight++
+	w.mp.inFlight++
 	w.busy++
-	w.maxPart = max(w.maxPart, b.n)
-	for len(w.etags) < n {
-		w.etags = append(w.etags, "")
-		w.sums = append(w.sums, nil)
+	w.mp.maxPart = max(w.mp.maxPart, b.n)
+	for len(w.mp.etags) < n {
+		w.mp.etags = append(w.mp.etags, "")
+		w.mp.sums = append(w.mp.sums, nil)
 	}
 	w.mu.Unlock()
 	go w.upload(b, n)
@@ -276,7 +272,7 @@ func (w *Writer) upload(b *buffer, n int) {
 		in := &s3.UploadPartInput{
 			Bucket:        &w.bucket,
 			Key:           &w.key,
-			UploadId:      &w.uploadID,
+			UploadId:      &w.mp.id,
 			PartNumber:    aws.Int32(int32(n)),
 			Body:          b.reader(),
 			ContentLength: aws.Int64(b.n),
@@ -298,7 +294,7 @@ func (w *Writer) upload(b *buffer, n int) {
 	w.pool.put(b)
 	w.mu.Lock()
 	defer w.mu.Unlock()
-	w.inFlight--
+	w.mp.inFlight--
 	w.busy--
 	w.cond.Broadcast()
 	if err != nil {
@@ -308,8 +304,8 @@ func (w *Writer) upload(b *buffer, n int) {
 		w.failLocked(describe(fmt.Sprintf("upload part %d to", n), w.bucket, w.key, err))
 		return
 	}
-	w.etags[n-1] = etag
-	w.sums[n-1] = sum
+	w.mp.etags[n-1] = etag
+	w.mp.sums[n-1] = sum
 	w.uploaded.Add(size)
 	w.done.Add(1)
 }
@@ -337,7 +333,7 @@ func (w *Writer) commit() error {
 		w.dispatch()
 	}
 	w.mu.Lock()
-	for w.err == nil && w.inFlight > 0 {
+	for w.err == nil && w.mp.inFlight > 0 {
 		w.cond.Wait()
 	}
 	if w.err != nil {
