@@ -58,7 +58,7 @@ func (w *Writer) Abort(cause error) error {
 	w.failLocked(cause)
 	w.mu.Unlock()
 	<-w.cleanupDone
-	w.stopProgress()
+	w.ticker.stop()
 	w.mu.Lock()
 	defer w.mu.Unlock()
 	if w.committed {

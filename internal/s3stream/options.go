@@ -49,7 +49,9 @@ type WriterOptions struct {
 	// which two writers both succeed and the later one's object stays.
 	NoOverwrite bool
 	// Progress, when set, is called about four times a second from one
-	// goroutine while the upload runs, and once more with Done set.
+	// goroutine while the upload runs, and once more with Done set: when
+	// Close or Abort returns, or after a failure. A caller that only needs
+	// the bytes taken so far reads Writer.Stored instead.
 	Progress func(Progress)
 }
 
@@ -90,17 +92,6 @@ func (o WriterOptions) withDefaults() WriterOptions {
 		o.MaxMemory = DefaultMaxMemory
 	}
 	return o
-}
-
-// Progress is a snapshot of a transfer.
-type Progress struct {
-	Bytes       int64         // bytes written to the Writer, or read from the Reader
-	Transferred int64         // bytes in parts uploaded, or ranges downloaded
-	Parts       int           // parts (ranges) done
-	PartSize    int64         // size of the current part (range)
-	Total       int64         // object size for a Reader; -1 for a Writer
-	Elapsed     time.Duration // since the Writer or Reader was made
-	Done        bool          // the last call
 }
 
 // Result describes a completed upload, or a download read to the end.

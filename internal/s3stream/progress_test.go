@@ -46,7 +46,7 @@ func (l *progressLog) last(t *testing.T) Progress {
 }
 
 // TestProgress checks the last progress report of an upload and of a
-// download, made before Close returns, and Stored.
+// download, made before Close returns, and the Writer's Stored.
 func TestProgress(t *testing.T) {
 	c := newClient(t)
 	for _, n := range []int64{0, 10, 2*firstPartSize + 1} {
@@ -56,6 +56,9 @@ func TestProgress(t *testing.T) {
 		if _, err := w.ReadFrom(stream(3, n)); err != nil {
 			t.Fatal(err)
 		}
+		if s := w.Stored(); s != n {
+			t.Errorf("%d bytes: Stored %d before Close", n, s)
+		}
 		if err := w.Close(); err != nil {
 			t.Fatal(err)
 		}
@@ -63,6 +66,9 @@ func TestProgress(t *testing.T) {
 		p := up.last(t)
 		if p.Bytes != n || p.Transferred != n || p.Parts != res.Parts || p.Total != -1 || p.PartSize != firstPartSize {
 			t.Errorf("%d bytes: last upload report %+v, result %+v", n, p, res)
+		}
+		if s := w.Stored(); s != n {
+			t.Errorf("%d bytes: Stored %d after Close", n, s)
 		}
 
 		down := newProgressLog()

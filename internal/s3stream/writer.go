@@ -46,7 +46,7 @@ type Writer struct {
 	closed   bool
 	closeErr error
 
-	written  atomic.Int64
+	written  atomic.Int64 // Stored
 	uploaded atomic.Int64
 	done     atomic.Int32
 	partNow  atomic.Int64 // curSize, for progress reports
@@ -68,9 +68,7 @@ type Writer struct {
 	cleanupErr  error
 	result      Result
 
-	progressOnce sync.Once
-	progressEnd  chan struct{} // closed to stop progress reports
-	progressDone chan struct{} // closed after the last report
+	ticker *ticker // progress reports, or nil
 }
 
 // NewWriter starts an upload to s3://bucket/key. Nothing is sent before the
@@ -91,10 +89,9 @@ func NewWriter(ctx context.Context, client *s3.Client, bucket, key string, opts 
 	w.ctx, w.cancel = context.WithCancelCause(ctx)
 	w.pool = newPool(w.ctx, memoryLimit(partSize(1, opts.MaxMemory), opts.MaxMemory, opts.Concurrency))
 	context.AfterFunc(w.ctx, func() { w.fail(w.abortError()) })
-	if opts.Progress != nil {
-		w.progressEnd, w.progressDone = make(chan struct{}), make(chan struct{})
-		go w.reportProgress()
-	}
+	// A failed writer's caller may never call Close or Abort: the
+	// clean-up's end ends the reports too.
+	w.ticker = startTicker(opts.Progress, w.progress, w.cleanupDone)
 	if verr != nil {
 		w.fail(verr)
 	}
@@ -320,7 +317,7 @@ func (w *Writer) Close() error {
 	}
 	w.closed = true
 	w.closeErr = w.commit()
-	w.stopProgress()
+	w.ticker.stop()
 	return w.closeErr
 }
 
@@ -478,30 +475,7 @@ func (w *Writer) progress(done bool) Progress {
 	}
 }
 
-func (w *Writer) reportProgress() {
-	defer close(w.progressDone)
-	t := time.NewTicker(250 * time.Millisecond)
-	defer t.Stop()
-	for {
-		select {
-		case <-t.C:
-			w.opts.Progress(w.progress(false))
-		case <-w.progressEnd:
-			w.opts.Progress(w.progress(true))
-			return
-		case <-w.cleanupDone:
-			// Failed, and the caller may never call Close or Abort.
-			w.opts.Progress(w.progress(true))
-			return
-		}
-	}
-}
-
-// stopProgress makes the last progress report and waits for it.
-func (w *Writer) stopProgress() {
-	if w.progressEnd == nil {
-		return
-	}
-	w.progressOnce.Do(func() { close(w.progressEnd) })
-	<-w.progressDone
-}
+// Stored is the number of bytes of the stream the Writer has taken so far
+// (by Write and ReadFrom), which the object holds once Close committed it.
+// It may be called from any goroutine at any time.
+func (w *Writer) Stored() int64 { return w.written.Load() }
