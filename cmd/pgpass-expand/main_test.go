@@ -1,13 +1,13 @@
 package main
 
 import (
-	"errors"
 	"os"
-	"os/exec"
 	"strconv"
 	"testing"
 
 	"github.com/rogpeppe/go-internal/testscript"
+
+	"github.com/philips-labs/iron-streaming-backup/internal/testenv/scripttest"
 )
 
 func TestMain(m *testing.M) {
@@ -15,38 +15,11 @@ func TestMain(m *testing.M) {
 }
 
 func TestScripts(t *testing.T) {
-	testscript.Run(t, testscript.Params{
-		Dir:                 "testdata",
-		RequireExplicitExec: true,
-		RequireUniqueNames:  true,
-		Cmds: map[string]func(ts *testscript.TestScript, neg bool, args []string){
-			"status": cmdStatus,
-			"mode":   cmdMode,
-		},
-	})
-}
-
-// cmdStatus runs a command like exec and checks its exit status:
-//
-//	status N command [args...]
-func cmdStatus(ts *testscript.TestScript, neg bool, args []string) {
-	if neg || len(args) < 2 {
-		ts.Fatalf("usage: status N command [args...]")
-	}
-	want, err := strconv.Atoi(args[0])
-	ts.Check(err)
-	err = ts.Exec(args[1], args[2:]...)
-	got := 0
-	var ee *exec.ExitError
-	switch {
-	case errors.As(err, &ee):
-		got = ee.ExitCode()
-	case err != nil:
-		ts.Fatalf("%s: %v", args[1], err)
-	}
-	if got != want {
-		ts.Fatalf("%s exited with status %d, want %d", args[1], got, want)
-	}
+	p := scripttest.Params()
+	// status is the name these scripts give to exits.
+	p.Cmds["status"] = scripttest.Exits
+	p.Cmds["mode"] = cmdMode
+	testscript.Run(t, p)
 }
 
 // cmdMode checks the permission bits of a file:

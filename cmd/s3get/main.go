@@ -73,7 +73,7 @@ Exit status:
 
 func main() {
 	cli.TightGC()
-	cli.Main("s3get", run)
+	cli.Main("s3get", s3cli.WithHints(run))
 }
 
 func run(ctx context.Context, args []string, stdin io.Reader, stdout, stderr io.Writer) error {
@@ -138,7 +138,7 @@ func run(ctx context.Context, args []string, stdin io.Reader, stdout, stderr io.
 			} else {
 				r.Close()
 			}
-			return cli.WithHint(err, "--no-verify reads the object without its manifest")
+			return cli.WithHint(s3cli.Explain(err), "--no-verify reads the object without its manifest")
 		default:
 			opts.Verify = m
 		}

@@ -84,7 +84,7 @@ Exit status:
 
 func main() {
 	cli.TightGC()
-	cli.Main("s3put", run)
+	cli.Main("s3put", s3cli.WithHints(run))
 }
 
 type metadata map[string]string
@@ -191,7 +191,7 @@ func run(ctx context.Context, args []string, stdin io.Reader, stdout, stderr io.
 		m := res.Manifest()
 		m.Tool = "s3put " + cli.Version()
 		if err := s3stream.WriteManifest(ctx, client, bucket, key, m, &opts); err != nil {
-			return cli.WithHint(fmt.Errorf("s3://%s/%s was uploaded, but its manifest was not: %w", bucket, key, err),
+			return cli.WithHint(s3cli.Explain(fmt.Errorf("s3://%s/%s was uploaded, but its manifest was not: %w", bucket, key, err)),
 				"s3get reads the object without a manifest, unchecked; --no-manifest skips it")
 		}
 	}

@@ -7,8 +7,6 @@ import (
 	"io"
 	"net/http"
 	"net/url"
-	"os"
-	"strconv"
 	"strings"
 	"syscall"
 	"time"
@@ -20,8 +18,6 @@ import (
 	"github.com/aws/aws-sdk-go-v2/config"
 	"github.com/aws/aws-sdk-go-v2/service/s3"
 	"github.com/aws/smithy-go/logging"
-
-	"github.com/philips-labs/iron-streaming-backup/internal/cli"
 )
 
 // Config selects the S3 service. Everything not set here comes from the
@@ -37,8 +33,7 @@ type Config struct {
 	// reports for Bucket (us-east-1 for stores that report none).
 	Region string
 	// PathStyle addresses buckets as ENDPOINT/BUCKET/KEY instead of
-	// BUCKET.ENDPOINT/KEY, as most S3-compatible stores need. The
-	// environment variable S3_PATH_STYLE=true sets it too.
+	// BUCKET.ENDPOINT/KEY, as most S3-compatible stores need.
 	PathStyle bool
 	// Bucket, when set, is the bucket the client is for; it is only used to
 	// look up the region when none is configured.
@@ -66,8 +61,9 @@ var (
 // NewClient returns an S3 client for c on top of the SDK's default
 // configuration chain, with retries suited to streaming (more attempts, no
 // client-side retry quota) and without the SDK's default request and
-// response checksums, which several S3-compatible stores reject; parts carry
-// Content-MD5 instead.
+// response checksums, which several S3-compatible stores reject; a Writer's
+// parts carry their own checksum instead (WriterOptions.PartChecksum).
+// Its errors are *Error values: BadConfig, InvalidEndpoint, NoRegion.
 func NewClient(ctx context.Context, c Config) (*s3.Client, error) {
 	if c.Endpoint != "" {
 		if err := CheckEndpoint(c.Endpoint); err != nil {
@@ -93,8 +89,7 @@ func NewClient(ctx context.Context, c Config) (*s3.Client, error) {
 	}
 	cfg, err := config.LoadDefaultConfig(ctx, opts...)
 	if err != nil {
-		return nil, cli.WithHint(fmt.Errorf("AWS configuration: %w", err),
-			"check AWS_PROFILE and the shared config files (~/.aws/config, ~/.aws/credentials)")
+		return nil, &Error{Kind: BadConfig, msg: "AWS configuration: " + err.Error(), Err: err}
 	}
 	if cfg.BaseEndpoint != nil && c.Endpoint == "" {
 		if err := CheckEndpoint(*cfg.BaseEndpoint); err != nil {
@@ -102,13 +97,6 @@ func NewClient(ctx context.Context, c Config) (*s3.Client, error) {
 		}
 	}
 	pathStyle := c.PathStyle
-	if v := os.Getenv("S3_PATH_STYLE"); v != "" && !pathStyle {
-		b, err := strconv.ParseBool(v)
-		if err != nil {
-			return nil, fmt.Errorf("S3_PATH_STYLE=%q: want true or false", v)
-		}
-		pathStyle = b
-	}
 	custom := cfg.BaseEndpoint != nil
 	if cfg.Region == "" {
 		region := ""
@@ -123,17 +111,18 @@ func NewClient(ctx context.Context, c Config) (*s3.Client, error) {
 			// what they expect when none is configured.
 			cfg.Region = "us-east-1"
 		default:
-			return nil, cli.WithHint(errors.New("no AWS region configured"), "set --region or AWS_REGION")
+			return nil, &Error{Kind: NoRegion, msg: "no AWS region configured"}
 		}
 	}
 	return s3.NewFromConfig(cfg, func(o *s3.Options) { o.UsePathStyle = pathStyle }), nil
 }
 
-// CheckEndpoint reports whether s is usable as an endpoint URL.
+// CheckEndpoint reports whether s is usable as an endpoint URL; when it is
+// not, the error is an *Error of Kind InvalidEndpoint.
 func CheckEndpoint(s string) error {
 	u, err := url.Parse(s)
 	if err != nil || (u.Scheme != "http" && u.Scheme != "https") || u.Host == "" {
-		return cli.WithHint(fmt.Errorf("invalid endpoint %q", s), "an endpoint is a URL such as https://s3.example.com or http://127.0.0.1:7070")
+		return &Error{Kind: InvalidEndpoint, msg: fmt.Sprintf("invalid endpoint %q", s)}
 	}
 	return nil
 }

@@ -49,41 +49,40 @@ func TestBucketRegion(t *testing.T) {
 }
 
 func TestNewClientSettings(t *testing.T) {
-	for _, tc := range []struct {
-		env   string
-		flag  bool
-		want  bool
-		error string
-	}{
-		{"", false, false, ""},
-		{"", true, true, ""},
-		{"true", false, true, ""},
-		{"1", false, true, ""},
-		{"false", true, true, ""},
-		{"yes", false, false, `S3_PATH_STYLE="yes": want true or false`},
-	} {
-		t.Setenv("S3_PATH_STYLE", tc.env)
-		c, err := NewClient(context.Background(), Config{PathStyle: tc.flag})
-		if tc.error != "" {
-			if err == nil || err.Error() != tc.error {
-				t.Errorf("S3_PATH_STYLE=%q: error %v, want %q", tc.env, err, tc.error)
-			}
-			continue
-		}
+	// NewClient reads no S3_PATH_STYLE: the commands and the job do.
+	t.Setenv("S3_PATH_STYLE", "true")
+	for _, flag := range []bool{false, true} {
+		c, err := NewClient(context.Background(), Config{PathStyle: flag})
 		if err != nil {
 			t.Fatal(err)
 		}
 		o := c.Options()
-		if o.UsePathStyle != tc.want {
-			t.Errorf("S3_PATH_STYLE=%q, flag %v: path style %v, want %v", tc.env, tc.flag, o.UsePathStyle, tc.want)
+		if o.UsePathStyle != flag {
+			t.Errorf("PathStyle %v: path style %v", flag, o.UsePathStyle)
 		}
 		if o.RequestChecksumCalculation != aws.RequestChecksumCalculationWhenRequired || o.ResponseChecksumValidation != aws.ResponseChecksumValidationWhenRequired {
 			t.Errorf("checksums %v/%v, want only when required", o.RequestChecksumCalculation, o.ResponseChecksumValidation)
 		}
 	}
 	for _, ep := range []string{"127.0.0.1:9000", "ftp://x", "http://"} {
-		if _, err := NewClient(context.Background(), Config{Endpoint: ep}); err == nil || !strings.Contains(err.Error(), "invalid endpoint") {
+		if _, err := NewClient(context.Background(), Config{Endpoint: ep}); err == nil || !strings.Contains(err.Error(), "invalid endpoint") || KindOf(err) != InvalidEndpoint {
 			t.Errorf("endpoint %q: %v", ep, err)
 		}
+	}
+}
+
+// TestNewClientNoRegion fails without a region for AWS itself, where no
+// default region is safe.
+func TestNewClientNoRegion(t *testing.T) {
+	t.Setenv("AWS_REGION", "")
+	t.Setenv("AWS_DEFAULT_REGION", "")
+	t.Setenv("AWS_ENDPOINT_URL", "")
+	t.Setenv("AWS_ENDPOINT_URL_S3", "")
+	_, err := NewClient(context.Background(), Config{})
+	if err == nil || err.Error() != "no AWS region configured" {
+		t.Fatalf("error %v, want no AWS region configured", err)
+	}
+	if k := KindOf(err); k != NoRegion {
+		t.Errorf("kind %v, want %v", k, NoRegion)
 	}
 }

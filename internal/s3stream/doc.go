@@ -96,4 +96,17 @@
 // A Reader given the manifest (ReaderOptions.Verify) fails before reading
 // when the object's size differs, and at the end with a *ChecksumError when
 // size or SHA-256 differ.
+//
+// # Errors
+//
+// Failures of the service, of the connection to it and of the client's
+// configuration are *Error values, one line each without credentials,
+// classified by Kind: a missing bucket, denied access, expired
+// credentials, a bucket in another region, an endpoint nothing listens
+// at, and so on. The package names no flags nor settings of its callers,
+// and reads no environment variables beyond the AWS SDK's own: each caller
+// turns kinds into hints in its own vocabulary (s3cli does for s3put and
+// s3get). KindOf tells an
+// error's kind; errors.As gives the *Error with the bucket's region or the
+// endpoint where known.
 package s3stream

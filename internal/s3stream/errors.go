@@ -14,8 +14,6 @@ import (
 	v4 "github.com/aws/aws-sdk-go-v2/aws/signer/v4"
 	awshttp "github.com/aws/aws-sdk-go-v2/aws/transport/http"
 	"github.com/aws/smithy-go"
-
-	"github.com/philips-labs/iron-streaming-backup/internal/cli"
 )
 
 // Errors a caller can test for with errors.Is.
@@ -26,8 +24,6 @@ var (
 	ErrCommitted = errors.New("upload already completed")
 	// ErrNoManifest is returned by ReadManifest when the object has none.
 	ErrNoManifest = errors.New("no manifest")
-	// ErrNotFound matches errors about a missing bucket or object.
-	ErrNotFound = errors.New("not found")
 	// ErrChecksum matches a *ChecksumError.
 	ErrChecksum = errors.New("checksum mismatch")
 	// ErrExists matches an *ExistsError.
@@ -93,26 +89,10 @@ func isNotFound(err error) bool {
 	return httpStatus(err) == 404
 }
 
-// describedError is an SDK error restated in one line for people; it
-// unwraps to the SDK's error.
-type describedError struct {
-	msg string
-	err error
-	is  error // an exported sentinel the error matches, or nil
-}
-
-func (e *describedError) Error() string { return e.msg }
-func (e *describedError) Unwrap() []error {
-	if e.is != nil {
-		return []error{e.err, e.is}
-	}
-	return []error{e.err}
-}
-
-// describe turns an error of an S3 request about s3://bucket/key into one
-// line, "op s3://bucket/key: what went wrong", with a hint where a likely
-// mistake can be named. It never includes credentials. An error already
-// described, and a cancellation, are returned with the op only.
+// describe turns an error of an S3 request about s3://bucket/key into an
+// *Error: one line, "op s3://bucket/key: what went wrong", and the Kind of
+// mistake that likely caused it. It never includes credentials. An error
+// already described, and a cancellation, are returned with the op only.
 func describe(op, bucket, key string, err error) error {
 	if err == nil {
 		return nil
@@ -121,88 +101,82 @@ func describe(op, bucket, key string, err error) error {
 	if key != "" {
 		target += "/" + key
 	}
-	var d *describedError
+	var d *Error
 	if errors.As(err, &d) {
 		return err
 	}
-	wrap := func(msg string, is error) error {
-		return &describedError{msg: op + " " + target + ": " + msg, err: err, is: is}
+	wrap := func(kind Kind, msg string) *Error {
+		return &Error{Kind: kind, Bucket: bucket, Key: key, msg: op + " " + target + ": " + msg, Err: err}
 	}
-	hint := func(e error, h string) error { return cli.WithHint(e, "%s", h) }
-	checkCreds := "check AWS_ACCESS_KEY_ID and AWS_SECRET_ACCESS_KEY (or AWS_PROFILE), and that the endpoint is the server they belong to"
 
 	if errors.Is(err, context.Canceled) || errors.Is(err, context.DeadlineExceeded) {
 		if httpStatus(err) == 0 {
-			return wrap(err.Error(), nil)
+			return wrap(Unclassified, err.Error())
 		}
 	}
 	var se *v4.SigningError
 	if errors.As(err, &se) || strings.Contains(err.Error(), "get identity: ") || strings.Contains(err.Error(), "failed to refresh cached credentials") {
-		return hint(wrap("no usable AWS credentials", nil),
-			"set AWS_ACCESS_KEY_ID and AWS_SECRET_ACCESS_KEY, or AWS_PROFILE (run 'aws sso login' when the profile uses SSO)")
+		return wrap(NoCredentials, "no usable AWS credentials")
 	}
 	code := apiCode(err)
 	status := httpStatus(err)
 	switch code {
 	case "NoSuchBucket":
-		return hint(wrap(fmt.Sprintf("bucket %q does not exist", bucket), ErrNotFound),
-			"check the bucket name, and the endpoint and region it lives in (--endpoint, --region)")
+		return wrap(NoSuchBucket, fmt.Sprintf("bucket %q does not exist", bucket))
 	case "NoSuchKey":
-		return wrap("no such object", ErrNotFound)
+		return wrap(NotFound, "no such object")
 	case "NotFound":
 		if key == "" {
-			return hint(wrap(fmt.Sprintf("bucket %q does not exist", bucket), ErrNotFound),
-				"check the bucket name, and the endpoint and region it lives in (--endpoint, --region)")
+			return wrap(NoSuchBucket, fmt.Sprintf("bucket %q does not exist", bucket))
 		}
-		return wrap("no such object", ErrNotFound)
+		return wrap(NotFound, "no such object")
 	case "NoSuchUpload":
-		return wrap("the multipart upload no longer exists (aborted elsewhere, or expired by a lifecycle rule)", nil)
+		return wrap(Unclassified, "the multipart upload no longer exists (aborted elsewhere, or expired by a lifecycle rule)")
 	case "AccessDenied", "AllAccessDisabled", "Forbidden":
-		return hint(wrap("access denied", nil),
-			"the credentials lack permission for this bucket or key (s3:PutObject, s3:GetObject, s3:AbortMultipartUpload), or they are wrong: "+checkCreds)
+		return wrap(AccessDenied, "access denied")
 	case "InvalidAccessKeyId", "XAdminUserNotFound":
-		return hint(wrap("the server does not know the access key ID", nil), checkCreds)
+		return wrap(UnknownAccessKey, "the server does not know the access key ID")
 	case "SignatureDoesNotMatch":
-		return hint(wrap("the server rejected the request signature", nil),
-			"the secret key does not match the access key ID: check AWS_SECRET_ACCESS_KEY")
+		return wrap(BadSignature, "the server rejected the request signature")
 	case "ExpiredToken", "TokenRefreshRequired", "ExpiredTokenException":
-		return hint(wrap("the credentials have expired", nil),
-			"renew the session credentials (AWS_SESSION_TOKEN), e.g. with 'aws sso login'")
+		return wrap(ExpiredToken, "the credentials have expired")
 	case "InvalidToken":
-		return hint(wrap("the session token is invalid", nil), "check AWS_SESSION_TOKEN; unset it for long-term keys")
+		return wrap(InvalidToken, "the session token is invalid")
 	case "RequestTimeTooSkewed":
-		return hint(wrap("the local clock differs too much from the server's", nil), "synchronize the clock (NTP)")
+		return wrap(ClockSkew, "the local clock differs too much from the server's")
 	case "PermanentRedirect", "AuthorizationHeaderMalformed", "IllegalLocationConstraintException":
-		e := wrap("the bucket is in another region than the one requested", nil)
-		if r := responseHeader(err, "X-Amz-Bucket-Region"); r != "" {
-			return hint(e, fmt.Sprintf("use --region %s (or AWS_REGION=%s)", r, r))
-		}
-		return hint(e, "set --region (or AWS_REGION) to the bucket's region")
+		e := wrap(WrongRegion, "the bucket is in another region than the one requested")
+		e.Region = responseHeader(err, "X-Amz-Bucket-Region")
+		return e
 	case "InvalidBucketName":
-		return hint(wrap(fmt.Sprintf("invalid bucket name %q", bucket), nil), "bucket names are 3–63 lowercase letters, digits, dots and hyphens")
+		return wrap(InvalidBucketName, fmt.Sprintf("invalid bucket name %q", bucket))
 	case "PreconditionFailed":
-		return wrap("the object changed during the download", nil)
+		return wrap(Unclassified, "the object changed during the download")
 	case "EntityTooLarge":
-		return wrap("the object is too large for this S3 service", nil)
+		return wrap(Unclassified, "the object is too large for this S3 service")
 	}
 	if status == 403 {
-		return hint(wrap("access denied (HTTP 403)", nil), checkCreds+"; and the credentials' permissions")
+		return wrap(Forbidden, "access denied (HTTP 403)")
 	}
 	if status == 301 {
-		return hint(wrap("the bucket is in another region, or needs another endpoint (HTTP 301)", nil), "set --region, or --endpoint and --path-style for an S3-compatible store")
+		return wrap(Moved, "the bucket is in another region, or needs another endpoint (HTTP 301)")
 	}
 
 	endpoint := requestHost(err)
+	var e *Error
 	switch {
 	case errors.Is(err, syscall.ECONNREFUSED):
-		return hint(wrap(fmt.Sprintf("cannot connect to %s: connection refused", endpoint), nil),
-			"check --endpoint (or AWS_ENDPOINT_URL) and that the S3 server is running")
+		e = wrap(ConnectionRefused, fmt.Sprintf("cannot connect to %s: connection refused", endpoint))
 	case isDNSError(err):
-		return hint(wrap(fmt.Sprintf("cannot resolve the host of %s", endpoint), nil),
-			"check --endpoint (or AWS_ENDPOINT_URL), the region, and the bucket name")
+		e = wrap(UnknownHost, fmt.Sprintf("cannot resolve the host of %s", endpoint))
 	case isTLSError(err):
-		return hint(wrap(fmt.Sprintf("TLS with %s failed", endpoint), nil),
-			"for a plain-HTTP store use an http:// endpoint; otherwise check the server's certificate")
+		e = wrap(TLSFailed, fmt.Sprintf("TLS with %s failed", endpoint))
+	}
+	if e != nil {
+		if endpoint != unknownEndpoint {
+			e.Endpoint = endpoint
+		}
+		return e
 	}
 	if code != "" {
 		msg := code
@@ -217,12 +191,12 @@ func describe(op, bucket, key string, err error) error {
 		if errors.As(err, &mae) {
 			msg += fmt.Sprintf(", after %d attempts", mae.Attempt)
 		}
-		return wrap(msg, nil)
+		return wrap(Unclassified, msg)
 	}
 	if status != 0 {
-		return wrap(fmt.Sprintf("HTTP %d", status), nil)
+		return wrap(Unclassified, fmt.Sprintf("HTTP %d", status))
 	}
-	return wrap(lastLine(err), nil)
+	return wrap(Unclassified, lastLine(err))
 }
 
 // lastLine shortens an SDK transport error to its root cause.
@@ -249,13 +223,17 @@ func requestHost(err error) string {
 	if errors.As(err, &ue) {
 		return hostOf(ue.URL)
 	}
-	return "the S3 endpoint"
+	return unknownEndpoint
 }
+
+// unknownEndpoint names the endpoint in messages when the request's URL is
+// unknown.
+const unknownEndpoint = "the S3 endpoint"
 
 func hostOf(raw string) string {
 	u, err := url.Parse(raw)
 	if err != nil || u.Host == "" {
-		return "the S3 endpoint"
+		return unknownEndpoint
 	}
 	return u.Scheme + "://" + u.Host
 }

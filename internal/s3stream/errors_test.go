@@ -14,8 +14,6 @@ import (
 	awshttp "github.com/aws/aws-sdk-go-v2/aws/transport/http"
 	"github.com/aws/smithy-go"
 	smithyhttp "github.com/aws/smithy-go/transport/http"
-
-	"github.com/philips-labs/iron-streaming-backup/internal/cli"
 )
 
 // apiError builds the error the SDK returns for an S3 error response.
@@ -31,25 +29,31 @@ func apiError(status int, code string, header http.Header) error {
 func TestDescribe(t *testing.T) {
 	refused := &url.Error{Op: "Put", URL: "http://10.0.0.1:9000/b/k?partNumber=1&uploadId=secret-ish", Err: &net.OpError{Op: "dial", Net: "tcp", Err: syscall.ECONNREFUSED}}
 	for _, tc := range []struct {
-		err        error
-		line, hint string
+		err  error
+		line string
+		kind Kind
 	}{
-		{apiError(404, "NoSuchBucket", nil), `bucket "b" does not exist`, "check the bucket name"},
-		{apiError(404, "NoSuchKey", nil), "no such object", ""},
-		{apiError(403, "AccessDenied", nil), "access denied", "lack permission"},
-		{apiError(403, "Forbidden", nil), "access denied", "check AWS_ACCESS_KEY_ID"},
-		{apiError(403, "InvalidAccessKeyId", nil), "the server does not know the access key ID", "check AWS_ACCESS_KEY_ID"},
-		{apiError(403, "SignatureDoesNotMatch", nil), "the server rejected the request signature", "AWS_SECRET_ACCESS_KEY"},
-		{apiError(400, "ExpiredToken", nil), "the credentials have expired", "renew the session credentials"},
-		{apiError(400, "InvalidToken", nil), "the session token is invalid", "AWS_SESSION_TOKEN"},
-		{apiError(403, "RequestTimeTooSkewed", nil), "clock", "NTP"},
-		{apiError(301, "PermanentRedirect", http.Header{"X-Amz-Bucket-Region": {"eu-west-1"}}), "the bucket is in another region", "use --region eu-west-1"},
-		{apiError(400, "AuthorizationHeaderMalformed", nil), "the bucket is in another region", "set --region"},
-		{apiError(503, "SlowDown", nil), "SlowDown: Service message (HTTP 503)", ""},
-		{refused, "cannot connect to http://10.0.0.1:9000: connection refused", "check --endpoint"},
-		{&url.Error{Op: "Put", URL: "https://nope.invalid/b/k", Err: &net.DNSError{Err: "no such host", Name: "nope.invalid", IsNotFound: true}}, "cannot resolve the host of https://nope.invalid", "check --endpoint"},
-		{fmt.Errorf("operation error S3: PutObject, get identity: get credentials: failed to refresh cached credentials, no EC2 IMDS role found"), "no usable AWS credentials", "AWS_ACCESS_KEY_ID"},
-		{context.Canceled, "context canceled", ""},
+		{apiError(404, "NoSuchBucket", nil), `bucket "b" does not exist`, NoSuchBucket},
+		{apiError(404, "NoSuchKey", nil), "no such object", NotFound},
+		{apiError(403, "AccessDenied", nil), "access denied", AccessDenied},
+		{apiError(403, "Forbidden", nil), "access denied", AccessDenied},
+		{apiError(403, "InvalidAccessKeyId", nil), "the server does not know the access key ID", UnknownAccessKey},
+		{apiError(403, "SignatureDoesNotMatch", nil), "the server rejected the request signature", BadSignature},
+		{apiError(400, "ExpiredToken", nil), "the credentials have expired", ExpiredToken},
+		{apiError(400, "InvalidToken", nil), "the session token is invalid", InvalidToken},
+		{apiError(403, "RequestTimeTooSkewed", nil), "clock", ClockSkew},
+		{apiError(301, "PermanentRedirect", http.Header{"X-Amz-Bucket-Region": {"eu-west-1"}}), "the bucket is in another region", WrongRegion},
+		{apiError(400, "AuthorizationHeaderMalformed", nil), "the bucket is in another region", WrongRegion},
+		{apiError(503, "SlowDown", nil), "SlowDown: Service message (HTTP 503)", Unclassified},
+		{refused, "cannot connect to http://10.0.0.1:9000: connection refused", ConnectionRefused},
+		{&url.Error{Op: "Put", URL: "https://nope.invalid/b/k", Err: &net.DNSError{Err: "no such host", Name: "nope.invalid", IsNotFound: true}}, "cannot resolve the host of https://nope.invalid", UnknownHost},
+		{fmt.Errorf("operation error S3: PutObject, get identity: get credentials: failed to refresh cached credentials, no EC2 IMDS role found"), "no usable AWS credentials", NoCredentials},
+		{context.Canceled, "context canceled", Unclassified},
+		{apiError(403, "", nil), "access denied (HTTP 403)", Forbidden},
+		{apiError(301, "", nil), "the bucket is in another region, or needs another endpoint (HTTP 301)", Moved},
+		{apiError(400, "InvalidBucketName", nil), `invalid bucket name "b"`, InvalidBucketName},
+		{&url.Error{Op: "Put", URL: "https://10.0.0.1:9000/b/k", Err: errors.New("tls: first record does not look like a TLS handshake")}, "TLS with https://10.0.0.1:9000 failed", TLSFailed},
+		{apiError(404, "NoSuchUpload", nil), "the multipart upload no longer exists", Unclassified},
 	} {
 		err := describe("upload to", "b", "k", tc.err)
 		line := err.Error()
@@ -59,12 +63,35 @@ func TestDescribe(t *testing.T) {
 		if strings.Contains(line, "secret-ish") {
 			t.Errorf("%q shows the request's query", line)
 		}
-		hints := cli.Hints(err)
-		if tc.hint == "" && len(hints) > 0 || tc.hint != "" && (len(hints) != 1 || !strings.Contains(hints[0], tc.hint)) {
-			t.Errorf("%v: hints %q, want one with %q", tc.err, hints, tc.hint)
+		if k := KindOf(err); k != tc.kind {
+			t.Errorf("%v: kind %v, want %v", tc.err, k, tc.kind)
 		}
 		if !errors.Is(err, tc.err) {
 			t.Errorf("%v: the description does not wrap the SDK's error", tc.err)
 		}
+	}
+}
+
+// TestDescribeBucket names a missing bucket when a HEAD of the bucket
+// answers a bare NotFound.
+func TestDescribeBucket(t *testing.T) {
+	err := describe("check", "b", "", apiError(404, "NotFound", nil))
+	if want := `check s3://b: bucket "b" does not exist`; err.Error() != want {
+		t.Errorf("got %q, want %q", err, want)
+	}
+	if k := KindOf(err); k != NoSuchBucket {
+		t.Errorf("kind %v, want %v", k, NoSuchBucket)
+	}
+}
+
+// TestErrorRegion gives the bucket's region when the server named it.
+func TestErrorRegion(t *testing.T) {
+	err := fmt.Errorf("wrapped: %w", describe("upload to", "b", "k", apiError(301, "PermanentRedirect", http.Header{"X-Amz-Bucket-Region": {"eu-west-1"}})))
+	var e *Error
+	if !errors.As(err, &e) || e.Kind != WrongRegion || e.Region != "eu-west-1" || e.Bucket != "b" || e.Key != "k" {
+		t.Errorf("%#v", e)
+	}
+	if KindOf(errors.New("other")) != Unclassified || KindOf(nil) != Unclassified {
+		t.Error("kind of an error that is no *Error")
 	}
 }

@@ -2,6 +2,7 @@ package s3stream_test
 
 import (
 	"context"
+	"errors"
 	"fmt"
 	"io"
 	"os"
@@ -69,5 +70,27 @@ func ExampleReader() {
 	defer r.Close()
 	if _, err := io.Copy(os.Stdout, r); err != nil {
 		fmt.Fprintln(os.Stderr, err)
+	}
+}
+
+// A caller names the likely mistake behind a failure in its own terms:
+// here a program configured by environment variables.
+func ExampleKindOf() {
+	ctx := context.Background()
+	_, err := s3stream.NewReader(ctx, nil, "backups", "sales.sql", s3stream.ReaderOptions{})
+	if err == nil {
+		return
+	}
+	fmt.Fprintln(os.Stderr, "error:", err)
+	switch s3stream.KindOf(err) {
+	case s3stream.NoSuchBucket:
+		fmt.Fprintln(os.Stderr, "hint: check S3_BUCKET, and AWS_ENDPOINT_URL and AWS_REGION")
+	case s3stream.WrongRegion:
+		var e *s3stream.Error
+		if errors.As(err, &e) && e.Region != "" {
+			fmt.Fprintf(os.Stderr, "hint: set AWS_REGION=%s\n", e.Region)
+		}
+	case s3stream.ConnectionRefused, s3stream.UnknownHost:
+		fmt.Fprintln(os.Stderr, "hint: check AWS_ENDPOINT_URL")
 	}
 }

@@ -35,9 +35,9 @@ func runTests(m *testing.M) int {
 		return 1
 	}
 	// The clients under test find the server through the standard
-	// environment, as s3put and the backup job do.
+	// environment, as s3put and the backup job do (path style aside,
+	// which NewClient takes from its Config only).
 	for _, kv := range append(srv.Env(),
-		"S3_PATH_STYLE=true",
 		"AWS_CONFIG_FILE=/nonexistent", "AWS_SHARED_CREDENTIALS_FILE=/nonexistent",
 		"AWS_EC2_METADATA_DISABLED=true", "AWS_PROFILE=", "AWS_SESSION_TOKEN=",
 	) {
@@ -58,7 +58,7 @@ func (d retryBackoff) BackoffDelay(int, error) (time.Duration, error) { return t
 // fault proxy in front of it.
 func newClient(t testing.TB, endpoint ...string) *s3.Client {
 	t.Helper()
-	var c Config
+	c := Config{PathStyle: true}
 	if len(endpoint) > 0 {
 		c.Endpoint = endpoint[0]
 	}

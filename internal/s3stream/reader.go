@@ -66,9 +66,7 @@ type Reader struct {
 	fetched atomic.Int64
 	ranges  atomic.Int32
 
-	progressOnce sync.Once
-	progressEnd  chan struct{}
-	progressDone chan struct{}
+	ticker *ticker // progress reports, or nil
 }
 
 type fetch struct {
@@ -120,10 +118,7 @@ func NewReader(ctx context.Context, client *s3.Client, bucket, key string, opts 
 	r.queue = make(chan *fetch, window)
 	r.wg.Add(1)
 	go r.dispatch()
-	if opts.Progress != nil {
-		r.progressEnd, r.progressDone = make(chan struct{}), make(chan struct{})
-		go r.reportProgress()
-	}
+	r.ticker = startTicker(opts.Progress, r.progress, nil)
 	return r, nil
 }
 
@@ -344,7 +339,7 @@ func (r *Reader) finish() error {
 			return err
 		}
 	}
-	r.stopProgress()
+	r.ticker.stop()
 	return io.EOF
 }
 
@@ -362,7 +357,7 @@ func (r *Reader) Result() Result {
 func (r *Reader) Close() error {
 	r.cancel(errors.New("reader closed"))
 	r.wg.Wait()
-	r.stopProgress()
+	r.ticker.stop()
 	return nil
 }
 
@@ -376,27 +371,4 @@ func (r *Reader) progress(done bool) Progress {
 		Elapsed:     time.Since(r.start),
 		Done:        done,
 	}
-}
-
-func (r *Reader) reportProgress() {
-	defer close(r.progressDone)
-	t := time.NewTicker(250 * time.Millisecond)
-	defer t.Stop()
-	for {
-		select {
-		case <-t.C:
-			r.opts.Progress(r.progress(false))
-		case <-r.progressEnd:
-			r.opts.Progress(r.progress(true))
-			return
-		}
-	}
-}
-
-func (r *Reader) stopProgress() {
-	if r.progressEnd == nil {
-		return
-	}
-	r.progressOnce.Do(func() { close(r.progressEnd) })
-	<-r.progressDone
 }

@@ -57,11 +57,11 @@ func TestReaderObjectsOfOtherTools(t *testing.T) {
 func TestReaderErrors(t *testing.T) {
 	c := newClient(t)
 	_, err := NewReader(t.Context(), c, bucket, "no/such/key", ReaderOptions{})
-	if !errors.Is(err, ErrNotFound) || !strings.Contains(err.Error(), "no such object") {
+	if KindOf(err) != NotFound || !strings.Contains(err.Error(), "no such object") {
 		t.Errorf("missing key: %v", err)
 	}
 	_, err = NewReader(t.Context(), c, "no-such-bucket", "k", ReaderOptions{})
-	if !errors.Is(err, ErrNotFound) || !strings.Contains(err.Error(), `bucket "no-such-bucket" does not exist`) {
+	if KindOf(err) != NoSuchBucket || !strings.Contains(err.Error(), `bucket "no-such-bucket" does not exist`) {
 		t.Errorf("missing bucket: %v", err)
 	}
 }

@@ -9,6 +9,7 @@ import (
 	"fmt"
 	"io"
 	"os"
+	"strconv"
 	"strings"
 	"sync"
 	"time"
@@ -88,8 +89,25 @@ func (f *Flags) Target(fs *flag.FlagSet) (bucket, key string, err error) {
 }
 
 // Client returns the S3 client the flags and the environment select.
+// S3_PATH_STYLE=true sets --path-style.
 func (f *Flags) Client(ctx context.Context, bucket string) (*s3.Client, error) {
-	return s3stream.NewClient(ctx, s3stream.Config{Endpoint: f.Endpoint, Region: f.Region, PathStyle: f.PathStyle, Bucket: bucket})
+	pathStyle, err := pathStyle(f.PathStyle, os.Getenv("S3_PATH_STYLE"))
+	if err != nil {
+		return nil, err
+	}
+	return s3stream.NewClient(ctx, s3stream.Config{Endpoint: f.Endpoint, Region: f.Region, PathStyle: pathStyle, Bucket: bucket})
+}
+
+// pathStyle is --path-style (flag), or else S3_PATH_STYLE (env).
+func pathStyle(flag bool, env string) (bool, error) {
+	if flag || env == "" {
+		return flag, nil
+	}
+	b, err := strconv.ParseBool(env)
+	if err != nil {
+		return false, fmt.Errorf("S3_PATH_STYLE=%q: want true or false", env)
+	}
+	return b, nil
 }
 
 // ParseSizeFlag reads a size flag's value as a usage error when invalid.

@@ -3,6 +3,7 @@ package s3cli
 import (
 	"bytes"
 	"flag"
+	"fmt"
 	"os"
 	"strings"
 	"testing"
@@ -76,5 +77,77 @@ func TestSummary(t *testing.T) {
 	want := "s3://b/k: 2.00 GiB uploaded in 256 parts of up to 8.00 MiB, 10.0s (205 MiB/s), sha256 ab"
 	if got := Summary("uploaded", r, 10*time.Second); got != want {
 		t.Errorf("got %q\nwant %q", got, want)
+	}
+}
+
+// TestHints turns every kind of failure the commands can name a mistake
+// for into a hint in the vocabulary of their flags.
+func TestHints(t *testing.T) {
+	for _, tc := range []struct {
+		err  *s3stream.Error
+		hint string
+	}{
+		{&s3stream.Error{Kind: s3stream.NoSuchBucket}, "check the bucket name, and the endpoint and region it lives in (--endpoint, --region)"},
+		{&s3stream.Error{Kind: s3stream.NotFound}, ""},
+		{&s3stream.Error{Kind: s3stream.Unclassified}, ""},
+		{&s3stream.Error{Kind: s3stream.AccessDenied}, "the credentials lack permission for this bucket or key (s3:PutObject, s3:GetObject, s3:AbortMultipartUpload), or they are wrong: check AWS_ACCESS_KEY_ID and AWS_SECRET_ACCESS_KEY (or AWS_PROFILE), and that the endpoint is the server they belong to"},
+		{&s3stream.Error{Kind: s3stream.Forbidden}, "check AWS_ACCESS_KEY_ID and AWS_SECRET_ACCESS_KEY (or AWS_PROFILE), and that the endpoint is the server they belong to; and the credentials' permissions"},
+		{&s3stream.Error{Kind: s3stream.UnknownAccessKey}, "check AWS_ACCESS_KEY_ID and AWS_SECRET_ACCESS_KEY (or AWS_PROFILE), and that the endpoint is the server they belong to"},
+		{&s3stream.Error{Kind: s3stream.BadSignature}, "the secret key does not match the access key ID: check AWS_SECRET_ACCESS_KEY"},
+		{&s3stream.Error{Kind: s3stream.NoCredentials}, "set AWS_ACCESS_KEY_ID and AWS_SECRET_ACCESS_KEY, or AWS_PROFILE (run 'aws sso login' when the profile uses SSO)"},
+		{&s3stream.Error{Kind: s3stream.ExpiredToken}, "renew the session credentials (AWS_SESSION_TOKEN), e.g. with 'aws sso login'"},
+		{&s3stream.Error{Kind: s3stream.InvalidToken}, "check AWS_SESSION_TOKEN; unset it for long-term keys"},
+		{&s3stream.Error{Kind: s3stream.ClockSkew}, "synchronize the clock (NTP)"},
+		{&s3stream.Error{Kind: s3stream.WrongRegion, Region: "eu-west-1"}, "use --region eu-west-1 (or AWS_REGION=eu-west-1)"},
+		{&s3stream.Error{Kind: s3stream.WrongRegion}, "set --region (or AWS_REGION) to the bucket's region"},
+		{&s3stream.Error{Kind: s3stream.Moved}, "set --region, or --endpoint and --path-style for an S3-compatible store"},
+		{&s3stream.Error{Kind: s3stream.InvalidBucketName}, "bucket names are 3–63 lowercase letters, digits, dots and hyphens"},
+		{&s3stream.Error{Kind: s3stream.ConnectionRefused}, "check --endpoint (or AWS_ENDPOINT_URL) and that the S3 server is running"},
+		{&s3stream.Error{Kind: s3stream.UnknownHost}, "check --endpoint (or AWS_ENDPOINT_URL), the region, and the bucket name"},
+		{&s3stream.Error{Kind: s3stream.TLSFailed}, "for a plain-HTTP store use an http:// endpoint; otherwise check the server's certificate"},
+		{&s3stream.Error{Kind: s3stream.InvalidEndpoint}, "an endpoint is a URL such as https://s3.example.com or http://127.0.0.1:7070"},
+		{&s3stream.Error{Kind: s3stream.NoRegion}, "set --region or AWS_REGION"},
+		{&s3stream.Error{Kind: s3stream.BadConfig}, "check AWS_PROFILE and the shared config files (~/.aws/config, ~/.aws/credentials)"},
+		{&s3stream.Error{Kind: s3stream.ChecksumUnsupported}, "if the service does not support CRC32C checksums, upload with part checksum md5"},
+	} {
+		err := fmt.Errorf("wrapped: %w", tc.err)
+		hints := cli.Hints(Explain(err))
+		if tc.hint == "" && len(hints) != 0 || tc.hint != "" && (len(hints) != 1 || hints[0] != tc.hint) {
+			t.Errorf("%v: hints %q, want %q", tc.err.Kind, hints, tc.hint)
+		}
+		// A hint already given is not repeated.
+		if again := cli.Hints(Explain(Explain(err))); len(again) != len(hints) {
+			t.Errorf("%v: hints %q after a second Explain", tc.err.Kind, again)
+		}
+	}
+	if Explain(nil) != nil {
+		t.Error("Explain(nil) is not nil")
+	}
+}
+
+func TestPathStyle(t *testing.T) {
+	for _, tc := range []struct {
+		flag  bool
+		env   string
+		want  bool
+		error string
+	}{
+		{false, "", false, ""},
+		{true, "", true, ""},
+		{false, "true", true, ""},
+		{false, "1", true, ""},
+		{true, "false", true, ""},
+		{false, "yes", false, `S3_PATH_STYLE="yes": want true or false`},
+	} {
+		got, err := pathStyle(tc.flag, tc.env)
+		if tc.error != "" {
+			if err == nil || err.Error() != tc.error {
+				t.Errorf("S3_PATH_STYLE=%q: error %v, want %q", tc.env, err, tc.error)
+			}
+			continue
+		}
+		if err != nil || got != tc.want {
+			t.Errorf("S3_PATH_STYLE=%q, flag %v: path style %v (%v), want %v", tc.env, tc.flag, got, err, tc.want)
+		}
 	}
 }

@@ -24,6 +24,7 @@ import (
 
 	"github.com/philips-labs/iron-streaming-backup/internal/s3stream"
 	"github.com/philips-labs/iron-streaming-backup/internal/testenv"
+	"github.com/philips-labs/iron-streaming-backup/internal/testenv/scripttest"
 )
 
 // Bucket is the bucket the server starts with.
@@ -61,25 +62,24 @@ func Env() []string {
 	)
 }
 
-// Params are the testscript parameters for the scripts in testdata.
+// Params are the testscript parameters for the scripts in testdata: those
+// of every command (scripttest), the gateway's environment, and the s3
+// command.
 func Params() testscript.Params {
-	return testscript.Params{
-		Dir:                 "testdata",
-		RequireExplicitExec: true,
-		RequireUniqueNames:  true,
-		Setup: func(e *testscript.Env) error {
-			for _, kv := range Env() {
-				k, v, _ := strings.Cut(kv, "=")
-				e.Setenv(k, v)
-			}
-			e.Setenv("ENDPOINT", Server.Endpoint)
-			e.Setenv("BUCKET", Bucket)
-			// Each script gets its own key prefix in the shared bucket.
-			e.Setenv("P", strings.ReplaceAll(e.WorkDir[strings.LastIndex(e.WorkDir, "/")+1:], ".", "-"))
-			return nil
-		},
-		Cmds: map[string]func(ts *testscript.TestScript, neg bool, args []string){"s3": cmdS3},
+	p := scripttest.Params()
+	p.Cmds["s3"] = cmdS3
+	p.Setup = func(e *testscript.Env) error {
+		for _, kv := range Env() {
+			k, v, _ := strings.Cut(kv, "=")
+			e.Setenv(k, v)
+		}
+		e.Setenv("ENDPOINT", Server.Endpoint)
+		e.Setenv("BUCKET", Bucket)
+		// Each script gets its own key prefix in the shared bucket.
+		e.Setenv("P", strings.ReplaceAll(e.WorkDir[strings.LastIndex(e.WorkDir, "/")+1:], ".", "-"))
+		return nil
 	}
+	return p
 }
 
 // Client is a client for the gateway, with its credentials.

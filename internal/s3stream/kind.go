@@ -1,0 +1,127 @@
+package s3stream
+
+import "errors"
+
+// Kind classifies a failure by the likely mistake behind it, so that a
+// caller can add a hint in its own vocabulary (command-line flags for
+// s3put and s3get, environment variables for the backup job).
+type Kind int
+
+// Kinds of failure. Unclassified is every failure no likely mistake can be
+// named for: server errors, throttling, a cancelled context, and so on.
+const (
+	Unclassified Kind = iota
+	// NotFound: the object does not exist.
+	NotFound
+	// NoSuchBucket: the bucket does not exist (at this endpoint, in this
+	// region).
+	NoSuchBucket
+	// AccessDenied: the server refused the request (AccessDenied,
+	// Forbidden): the credentials lack a permission, or they are wrong.
+	AccessDenied
+	// Forbidden: HTTP 403 without an S3 error code, as answers to HEAD
+	// requests come: denied, or credentials the server does not accept.
+	Forbidden
+	// NoCredentials: the SDK found no usable credentials to sign with.
+	NoCredentials
+	// UnknownAccessKey: the server does not know the access key ID.
+	UnknownAccessKey
+	// BadSignature: the secret key does not match the access key ID.
+	BadSignature
+	// ExpiredToken: the session credentials have expired.
+	ExpiredToken
+	// InvalidToken: the session token is invalid.
+	InvalidToken
+	// ClockSkew: the local clock differs too much from the server's.
+	ClockSkew
+	// WrongRegion: the bucket is in another region than the one the
+	// request was signed for; Error.Region is the bucket's region when the
+	// server named it.
+	WrongRegion
+	// Moved: HTTP 301 without an S3 error code: the bucket is in another
+	// region, or needs another endpoint or path-style addressing.
+	Moved
+	// InvalidBucketName: the server rejected the bucket's name.
+	InvalidBucketName
+	// ConnectionRefused: nothing listens at the endpoint
+	// (Error.Endpoint).
+	ConnectionRefused
+	// UnknownHost: the endpoint's host name does not resolve
+	// (Error.Endpoint).
+	UnknownHost
+	// TLSFailed: the TLS handshake with the endpoint failed
+	// (Error.Endpoint): a plain-HTTP store, or a certificate not trusted.
+	TLSFailed
+	// InvalidEndpoint: the endpoint is not an http:// or https:// URL.
+	InvalidEndpoint
+	// NoRegion: no region is configured and none could be found out.
+	NoRegion
+	// BadConfig: the AWS SDK could not load its configuration (profile,
+	// shared config and credentials files).
+	BadConfig
+	// ChecksumUnsupported: the service rejected the upload's first
+	// request, carrying the CRC32C part checksum that
+	// WriterOptions.PartChecksum asked for; ChecksumMD5 may work.
+	ChecksumUnsupported
+)
+
+var kindNames = [...]string{
+	Unclassified:        "unclassified",
+	NotFound:            "not found",
+	NoSuchBucket:        "no such bucket",
+	AccessDenied:        "access denied",
+	Forbidden:           "forbidden",
+	NoCredentials:       "no credentials",
+	UnknownAccessKey:    "unknown access key",
+	BadSignature:        "bad signature",
+	ExpiredToken:        "expired token",
+	InvalidToken:        "invalid token",
+	ClockSkew:           "clock skew",
+	WrongRegion:         "wrong region",
+	Moved:               "moved",
+	InvalidBucketName:   "invalid bucket name",
+	ConnectionRefused:   "connection refused",
+	UnknownHost:         "unknown host",
+	TLSFailed:           "TLS failed",
+	InvalidEndpoint:     "invalid endpoint",
+	NoRegion:            "no region",
+	BadConfig:           "bad configuration",
+	ChecksumUnsupported: "checksum unsupported",
+}
+
+func (k Kind) String() string {
+	if k >= 0 && int(k) < len(kindNames) {
+		return kindNames[k]
+	}
+	return "unknown kind"
+}
+
+// Error is a failure of the S3 service or of the client's configuration,
+// restated in one line for people and classified by Kind. It unwraps to
+// the SDK's error, when there is one. Callers find it with errors.As, or
+// ask KindOf.
+type Error struct {
+	Kind        Kind
+	Bucket, Key string // the request's object; empty when not about one
+	// Region is, for WrongRegion, the bucket's region when the server
+	// named it.
+	Region string
+	// Endpoint is scheme://host of the request that failed, for
+	// ConnectionRefused, UnknownHost and TLSFailed, when known.
+	Endpoint string
+	Err      error // the underlying error, or nil
+	msg      string
+}
+
+func (e *Error) Error() string { return e.msg }
+func (e *Error) Unwrap() error { return e.Err }
+
+// KindOf returns the Kind of the first *Error in err's chain, or
+// Unclassified when there is none.
+func KindOf(err error) Kind {
+	var e *Error
+	if errors.As(err, &e) {
+		return e.Kind
+	}
+	return Unclassified
+}

@@ -1,0 +1,109 @@
+package s3stream
+
+import (
+	"errors"
+	"fmt"
+	"strings"
+	"time"
+
+	"github.com/aws/aws-sdk-go-v2/service/s3/types"
+)
+
+// WriterOptions tune a Writer. The zero value uploads with the defaults.
+type WriterOptions struct {
+	// Concurrency is how many parts upload at the same time
+	// (DefaultConcurrency when 0). It is lowered for large parts so that
+	// buffers stay within MaxMemory.
+	Concurrency int
+	// MaxMemory caps the bytes held in part buffers (DefaultMaxMemory when
+	// 0). It also caps the part size at MaxMemory/2, and so the largest
+	// stream: 10,000 parts of the schedule (see the package comment).
+	MaxMemory int64
+	// StorageClass, e.g. STANDARD_IA or GLACIER_IR; empty means the
+	// bucket's default.
+	StorageClass string
+	// SSE is the server-side encryption: "", "AES256" or "aws:kms".
+	SSE string
+	// SSEKMSKeyID is the KMS key for SSE "aws:kms"; empty means the
+	// account's default key.
+	SSEKMSKeyID string
+	// ContentType of the object; empty means application/octet-stream.
+	ContentType string
+	// Metadata is stored as x-amz-meta-* user metadata.
+	Metadata map[string]string
+	// PartChecksum is the checksum every part carries, which the server
+	// checks before it stores the part: ChecksumCRC32C
+	// (x-amz-checksum-crc32c, cheap at both ends) or ChecksumMD5
+	// (Content-MD5, which every S3-compatible store knows, but which costs
+	// both ends an MD5 pass). Empty means CRC32C, falling back to MD5 when
+	// the service rejects the checksum in the upload's first request.
+	PartChecksum string
+	// NoOverwrite commits the object only where no object is: when
+	// another writer got to the key first, even a moment before, Close
+	// fails with an *ExistsError (errors.Is ErrExists), leaves that object
+	// as it is and aborts the upload. The commit is a conditional write
+	// (If-None-Match: *, which S3 honours). For stores that ignore the
+	// condition, Close also looks at the key before the commit, and reads
+	// its size and ETag back after it: another writer's object found
+	// there fails Close too. Such a store still leaves a short window in
+	// which two writers both succeed and the later one's object stays.
+	NoOverwrite bool
+	// Progress, when set, is called about four times a second from one
+	// goroutine while the upload runs, and once more with Done set: when
+	// Close or Abort returns, or after a failure. A caller that only needs
+	// the bytes taken so far reads Writer.Stored instead.
+	Progress func(Progress)
+}
+
+// Validate reports options that no upload could use.
+func (o *WriterOptions) Validate() error {
+	if o.Concurrency < 0 {
+		return fmt.Errorf("concurrency %d is negative", o.Concurrency)
+	}
+	if o.MaxMemory != 0 && o.MaxMemory < 2*MinPartSize {
+		return fmt.Errorf("max memory %s is below %s: two parts of the minimum size", FormatSize(o.MaxMemory), FormatSize(2*MinPartSize))
+	}
+	switch o.SSE {
+	case "", string(types.ServerSideEncryptionAes256), string(types.ServerSideEncryptionAwsKms), string(types.ServerSideEncryptionAwsKmsDsse):
+	default:
+		return fmt.Errorf("unknown server-side encryption %q (want AES256 or aws:kms)", o.SSE)
+	}
+	if o.SSEKMSKeyID != "" && !strings.HasPrefix(o.SSE, "aws:kms") {
+		return errors.New("a KMS key ID needs server-side encryption aws:kms")
+	}
+	switch o.PartChecksum {
+	case "", ChecksumMD5, ChecksumCRC32C:
+	default:
+		return fmt.Errorf("unknown part checksum %q (want %s or %s)", o.PartChecksum, ChecksumMD5, ChecksumCRC32C)
+	}
+	for k := range o.Metadata {
+		if k == "" || strings.ContainsAny(k, " :=\r\n") {
+			return fmt.Errorf("invalid metadata key %q", k)
+		}
+	}
+	return nil
+}
+
+func (o WriterOptions) withDefaults() WriterOptions {
+	if o.Concurrency == 0 {
+		o.Concurrency = DefaultConcurrency
+	}
+	if o.MaxMemory == 0 {
+		o.MaxMemory = DefaultMaxMemory
+	}
+	return o
+}
+
+// Result describes a completed upload, or a download read to the end.
+type Result struct {
+	Bucket, Key string
+	Size        int64
+	SHA256      string // hex
+	Parts       int    // parts uploaded (1 for a single PUT) or ranges read
+	PartSize    int64  // largest part or range
+	ETag        string
+	VersionID   string
+	Completed   time.Time
+	ContentType string
+	PeakBuffers int64 // most bytes ever held in part buffers
+}
