@@ -5,12 +5,12 @@
 
 # Build: static binaries, no cgo, the version stamped into them.
 FROM golang:1.26-trixie AS build
-ARG VERSION=dev
 WORKDIR /src
 COPY go.mod go.sum ./
 RUN go mod download
 COPY cmd ./cmd
 COPY internal ./internal
+ARG VERSION=dev
 RUN CGO_ENABLED=0 go build -trimpath -buildvcs=false \
       -ldflags "-s -w -X github.com/philips-labs/iron-streaming-backup/internal/cli.stamp=${VERSION}" \
       -o /out/ ./cmd/...

@@ -542,7 +542,8 @@ func (t *tester) kubernetes() error {
 		return err
 	}
 	for _, want := range []string{
-		`runAsUser: 10001`, `runAsNonRoot: true`, `readOnlyRootFilesystem: true`, `allowPrivilegeEscalation: false`,
+		`runAsUser: 10001`, `runAsGroup: 10001`, `runAsNonRoot: true`, `readOnlyRootFilesystem: true`,
+		`allowPrivilegeEscalation: false`, `capabilities: {drop: ["ALL"]}`,
 		`command: ["/app/backup.sh"]`, `mountPath: /tmp`, `name: COMPRESSION`, `value: gzip`, `secretRef:`,
 	} {
 		if !bytes.Contains(y, []byte(want)) {
@@ -562,7 +563,7 @@ func (t *tester) kubernetes() error {
 	}
 	r, err := t.container(nil, nil, "run", "--rm", "--network", "host",
 		"--read-only", "--read-only-tmpfs=false", "--tmpfs", "/tmp:rw,nosuid,nodev,size=1m,mode=1777",
-		"--user", "10001", "--security-opt", "no-new-privileges",
+		"--user", "10001:10001", "--security-opt", "no-new-privileges", "--cap-drop", "ALL",
 		"--env-file", envFile, "-e", "COMPRESSION=gzip",
 		"--entrypoint", "/app/backup.sh", t.image)
 	if err != nil {
