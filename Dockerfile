@@ -39,6 +39,9 @@ RUN set -eu; \
       apt-get install -y --no-install-recommends ca-certificates postgresql-common; \
       /usr/share/postgresql-common/pgdg/apt.postgresql.org.sh -y; \
       grep -q '^Signed-By: /usr/share/postgresql-common/pgdg/' /etc/apt/sources.list.d/pgdg.sources; \
+      apt-cache policy | grep -q 'apt\.postgresql\.org/pub/repos/apt ' || { \
+        echo "the PostgreSQL apt repository was not reached: build with --build-arg PG_CLIENT_SOURCE=debian where it cannot be" >&2; \
+        exit 1; }; \
       pkgs=; for m in $PG_MAJORS; do pkgs="$pkgs postgresql-client-$m"; done; \
       apt-get install -y --no-install-recommends $pkgs; \
       for m in $PG_MAJORS; do test -x "/usr/lib/postgresql/$m/bin/pg_dump"; done; \
