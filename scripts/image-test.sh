@@ -123,13 +123,9 @@ version=$(git describe --tags --always --dirty 2>/dev/null || echo dev)
 old=$("${podman[@]}" image inspect --format '{{.Id}}' "$image" 2>/dev/null || true)
 say "building $image from the Dockerfile (PG_CLIENT_SOURCE=debian, VERSION=$version)"
 b0=$(date +%s)
-# This machine's Go module and build caches are lent to the build stage:
-# every commit changes VERSION and so rebuilds the binaries, and -trimpath
-# builds share cache entries whatever folder they ran in.
-gomod=$(go env GOMODCACHE) gocache=$(go env GOCACHE)
-mkdir -p "$gomod" "$gocache"
+# No build-time volumes (podman build -v): podman adds their mount points
+# to every stage, the final one included, which the layer check rejects.
 if ! "${podman[@]}" build --pull=never --network host \
-	-v "$gomod:/go/pkg/mod" -v "$gocache:/root/.cache/go-build" \
 	--build-arg PG_CLIENT_SOURCE=debian --build-arg VERSION="$version" \
 	-t "$image" . >"$cache/build.log" 2>&1; then
 	tail -30 "$cache/build.log" >&2
