@@ -2,7 +2,7 @@
 GO ?= go
 BIN := bin
 
-.PHONY: all build setup test check bench demo image clean
+.PHONY: all build setup test check bench demo image image-test clean
 
 all: build
 
@@ -33,8 +33,17 @@ bench: setup build
 demo: setup
 	$(GO) run ./scripts/demo
 
+# The image, where a Docker engine runs (DOCKER=podman works too); the
+# version is stamped into the binaries and the OCI label.
+DOCKER ?= docker
+VERSION ?= $(shell git describe --tags --always --dirty 2>/dev/null || echo dev)
 image:
-	docker build -t iron-streaming-backup .
+	$(DOCKER) build --build-arg VERSION=$(VERSION) -t iron-streaming-backup:$(VERSION) -t iron-streaming-backup .
+
+# Builds the Dockerfile on this machine with podman and runs the image as
+# IronIO, Kubernetes and a restore pipeline do (see scripts/image-test.sh).
+image-test: setup
+	scripts/image-test.sh
 
 clean:
 	rm -rf $(BIN)

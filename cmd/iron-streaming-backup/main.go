@@ -40,6 +40,8 @@ if pg_dump exited 0 and every stage finished; a failed backup leaves nothing.
 'runner' runs an IronIO payload file (JSON with version, cmd and env; named
 by -payload or $PAYLOAD_FILE): it adds the payload's env to the environment,
 runs its cmd (e.g. ["/app/backup.sh", "db1"]) and exits with its status.
+siderite's other payload fields (type, token, auth, upstream, mode) are
+ignored; an unknown or missing version is a warning, a missing cmd an error.
 
 'verify' checks the newest backup of every database of the list (or of
 PREFIX), with the same environment as a backup: it streams the object
@@ -221,6 +223,9 @@ func runPayload(args []string, stdin io.Reader, stdout, stderr io.Writer) error 
 	p, err := runner.Read(*path)
 	if err != nil {
 		return cli.Usage(err)
+	}
+	for _, w := range p.Warnings {
+		fmt.Fprintf(stderr, "%s: warning: %s\n", tool, w)
 	}
 	code, err := p.Run(stdin, stdout, stderr)
 	if err != nil {

@@ -144,12 +144,20 @@ func ExitCode(code int) error {
 	return &silentError{code}
 }
 
+// stamp is the version a build without VCS information was given, as the
+// image's build does: go build -ldflags "-X
+// github.com/philips-labs/iron-streaming-backup/internal/cli.stamp=v1.2.0".
+var stamp string
+
 // Version is the module version the binary was built from, with the VCS
-// revision when the build recorded one.
+// revision when the build recorded one, or the version stamped at link time.
 func Version() string {
 	bi, ok := debug.ReadBuildInfo()
 	if !ok {
 		return "(unknown)"
+	}
+	if stamp != "" {
+		return stamp + " " + bi.GoVersion
 	}
 	v := bi.Main.Version
 	if v == "" {

@@ -1,15 +1,15 @@
 // Package runner implements the IronIO payload contract of the original
-// image's runner: the payload file (named by PAYLOAD_FILE) is JSON
+// image's runner (siderite): the payload file (named by PAYLOAD_FILE) is JSON
 //
 //	{"version": "1", "cmd": ["/app/backup.sh", "db1"], "env": {"NAME": "value", …}}
 //
-// and the runner starts cmd with the payload's env added to its own
+// possibly with siderite's other fields (type, token, auth, upstream, mode),
+// which are ignored, and the runner starts cmd with the payload's env added to its own
 // environment, passes stdin, stdout and stderr through, forwards SIGINT and
 // SIGTERM, and exits with cmd's exit status.
 package runner
 
 import (
-	"bytes"
 	"encoding/json"
 	"errors"
 	"fmt"
@@ -18,6 +18,7 @@ import (
 	"os/exec"
 	"os/signal"
 	"sort"
+	"strconv"
 	"strings"
 	"syscall"
 )
@@ -30,10 +31,19 @@ const MaxPayload = 1 << 20
 
 // Payload is a parsed payload file.
 type Payload struct {
-	Version string            `json:"version"`
-	Cmd     []string          `json:"cmd"`
-	Env     map[string]string `json:"env"`
+	Version string            // "1" in every payload known; anything else is warned about
+	Cmd     []string          // the command and its arguments
+	Env     map[string]string // added to the environment of Cmd
+	// Warnings are one-line notes about the payload that did not stop it
+	// from running (an unknown version or field); they never quote a value.
+	Warnings []string
 }
+
+// ignoredFields are the other fields of siderite's payload type, which the
+// original image's payloads were written with (its env2payload always writes
+// "type": ""). They mean nothing to a runner and are ignored silently; their
+// values (token, auth) can be secrets and are never read.
+var ignoredFields = map[string]bool{"type": true, "token": true, "auth": true, "upstream": true, "mode": true}
 
 // Read reads and checks a payload file. Error messages never quote values
 // from the payload's env, which holds secrets.
@@ -53,35 +63,97 @@ func Read(path string) (*Payload, error) {
 	return Parse(data, path)
 }
 
-// Parse checks a payload's JSON; name is used in messages.
+// Parse checks a payload's JSON; name is used in messages. Like siderite's
+// runner, it runs what it can: an unknown or missing version and unknown
+// fields are warnings, while a payload that is not a JSON object, or has no
+// cmd, is an error.
 func Parse(data []byte, name string) (*Payload, error) {
-	var p Payload
-	dec := json.NewDecoder(bytes.NewReader(data))
-	dec.DisallowUnknownFields()
-	if err := dec.Decode(&p); err != nil {
+	var fields map[string]json.RawMessage
+	if err := json.Unmarshal(data, &fields); err != nil || fields == nil {
 		var se *json.SyntaxError
-		var te *json.UnmarshalTypeError
-		switch {
-		case errors.As(err, &se):
+		if errors.As(err, &se) {
 			return nil, fmt.Errorf("payload %s is not valid JSON (at byte %d); an encrypted payload must be decrypted by the scheduler before the task starts", name, se.Offset)
-		case errors.As(err, &te):
-			return nil, fmt.Errorf("payload %s: field %q must be %s", name, te.Field, te.Type)
 		}
-		// Unknown fields: the message names the field, not a value.
-		return nil, fmt.Errorf("payload %s: %v", name, err)
+		return nil, fmt.Errorf("payload %s is not a JSON object with cmd and env", name)
 	}
-	if p.Version != "1" {
-		return nil, fmt.Errorf("payload %s: version %q is not supported; use \"1\"", name, p.Version)
+	p := &Payload{}
+	names := make([]string, 0, len(fields))
+	for k := range fields {
+		names = append(names, k)
+	}
+	sort.Strings(names)
+	for _, k := range names {
+		raw := fields[k]
+		var err error
+		switch {
+		case k == "cmd":
+			err = json.Unmarshal(raw, &p.Cmd)
+		case k == "env":
+			err = json.Unmarshal(raw, &p.Env)
+		case k == "version":
+			p.Version = versionOf(raw)
+		case ignoredFields[k]:
+		default:
+			p.Warnings = append(p.Warnings, fmt.Sprintf("payload %s: ignoring unknown field %s", name, quoteName(k)))
+		}
+		if err != nil {
+			// The message names the field and the type wanted, never a value.
+			want := "a list of strings"
+			if k == "env" {
+				want = "an object of strings"
+			}
+			return nil, fmt.Errorf("payload %s: field %q must be %s", name, k, want)
+		}
+	}
+	switch {
+	case p.Version == "":
+		p.Warnings = append(p.Warnings, fmt.Sprintf("payload %s has no version; running its cmd as version \"1\"", name))
+	case p.Version != "1":
+		p.Warnings = append(p.Warnings, fmt.Sprintf("payload %s: version %s is unknown; running its cmd as version \"1\"", name, p.Version))
 	}
 	if len(p.Cmd) == 0 || p.Cmd[0] == "" {
-		return nil, fmt.Errorf("payload %s: cmd is empty; use [\"/app/backup.sh\"]", name)
+		return nil, fmt.Errorf("payload %s: cmd is missing or empty; use [\"/app/backup.sh\"]", name)
 	}
 	for k := range p.Env {
 		if k == "" || strings.ContainsAny(k, "=\x00") {
-			return nil, fmt.Errorf("payload %s: env has an invalid variable name %q", name, k)
+			return nil, fmt.Errorf("payload %s: env has an invalid variable name %s", name, quoteName(k))
 		}
 	}
-	return &p, nil
+	return p, nil
+}
+
+// versionOf returns "1" for the version every payload has, and otherwise a
+// short quoted description for a warning: a version is no secret, but it is
+// the payload author's text, so it is quoted and capped.
+func versionOf(raw json.RawMessage) string {
+	var s string
+	if json.Unmarshal(raw, &s) == nil {
+		if s == "1" {
+			return s
+		}
+		if s == "" {
+			return ""
+		}
+		return quoteName(s)
+	}
+	if v := string(raw); v == "null" {
+		return ""
+	}
+	var n json.Number
+	if json.Unmarshal(raw, &n) == nil {
+		return "number " + quoteName(n.String())
+	}
+	return "(not a string)"
+}
+
+// quoteName quotes a name taken from the payload for a message, capped so
+// that hostile input cannot flood the log.
+func quoteName(s string) string {
+	const max = 64
+	if len(s) > max {
+		return strconv.Quote(s[:max]) + "…"
+	}
+	return strconv.Quote(s)
 }
 
 // Environ returns base with the payload's variables set (replacing any of

@@ -2,6 +2,7 @@ package runner
 
 import (
 	"bytes"
+	"fmt"
 	"os"
 	"path/filepath"
 	"slices"
@@ -32,24 +33,84 @@ func TestParseSeedPayload(t *testing.T) {
 	}
 }
 
+// A payload as siderite's env2payload writes it (json.Marshal of its
+// payload type, indented): "type" always present and empty, env before cmd.
+const sideritePayload = `{
+  "version": "1",
+  "env": {
+    "AWS_ACCESS_KEY_ID": "APIKeyHere",
+    "AWS_SECRET_ACCESS_KEY": "SecretKeyHere",
+    "PASS_FILE_BASE64": "TXlTZWNyZXRQYXNzd29yZAo=",
+    "PGPASS_FILE_BASE64": "cG9zdGdyZXMtZGI6NTQzMjpoc2RwX3BnOnVzZXI6cGFzc3dvcmQ6ZGIxCg==",
+    "S3_BUCKET": "cf-s3-some-random-uuid-here"
+  },
+  "cmd": [
+    "/app/backup.sh",
+    "db1"
+  ],
+  "type": ""
+}`
+
+func TestParseSideritePayloads(t *testing.T) {
+	for _, tc := range []struct {
+		name, json string
+		warn       string // a warning expected, "" for none
+	}{
+		{"env2payload", sideritePayload, ""},
+		{"all fields", `{"version":"1","env":{"A":"1"},"cmd":["/app/backup.sh"],"type":"docker","token":"tok-supersecret","auth":"auth-supersecret","upstream":"https://up.example.com/supersecret","mode":"task"}`, ""},
+		{"fields of other types", `{"version":"1","cmd":["/app/backup.sh"],"type":null,"token":{"t":"supersecret"},"auth":7,"mode":["supersecret"]}`, ""},
+		{"no version", `{"cmd":["/app/backup.sh"],"type":""}`, "has no version"},
+		{"null version", `{"version":null,"cmd":["/app/backup.sh"]}`, "has no version"},
+		{"version 2", `{"version":"2","cmd":["/app/backup.sh"]}`, `version "2" is unknown`},
+		{"numeric version", `{"version":1,"cmd":["/app/backup.sh"]}`, `version number "1" is unknown`},
+		{"unknown field", `{"version":"1","cmd":["/app/backup.sh"],"envs":{"A":"supersecret"}}`, `ignoring unknown field "envs"`},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			p, err := Parse([]byte(tc.json), "p.json")
+			if err != nil {
+				t.Fatal(err)
+			}
+			if p.Cmd[0] != "/app/backup.sh" {
+				t.Errorf("cmd %q", p.Cmd)
+			}
+			all := strings.Join(p.Warnings, "\n")
+			if tc.warn == "" && len(p.Warnings) > 0 || !strings.Contains(all, tc.warn) {
+				t.Errorf("warnings %q, want one containing %q", p.Warnings, tc.warn)
+			}
+			if strings.Contains(all, "supersecret") || strings.Contains(fmt.Sprintf("%+v", p), "supersecret") {
+				t.Errorf("a value of an ignored field was kept or echoed: %q", all)
+			}
+		})
+	}
+	p, _ := Parse([]byte(sideritePayload), "payload.json")
+	if !slices.Equal(p.Cmd, []string{"/app/backup.sh", "db1"}) || len(p.Env) != 5 {
+		t.Errorf("parsed %+v", p)
+	}
+}
+
 func TestParseErrors(t *testing.T) {
 	for _, tc := range []struct{ name, json, want string }{
 		{"not json", "Salted__\x01\x02", "not valid JSON"},
-		{"version", `{"version":"2","cmd":["x"]}`, `version "2" is not supported`},
-		{"no version", `{"cmd":["x"]}`, `version "" is not supported`},
-		{"empty cmd", `{"version":"1","cmd":[]}`, "cmd is empty"},
-		{"cmd string", `{"version":"1","cmd":"/app/backup.sh"}`, `field "cmd" must be []string`},
-		{"env number", `{"version":"1","cmd":["x"],"env":{"A":1}}`, `must be string`},
+		{"trailing text", `{"version":"1","cmd":["x"]} supersecret`, "not valid JSON"},
+		{"array", `["/app/backup.sh"]`, "not a JSON object"},
+		{"null", `null`, "not a JSON object"},
+		{"empty", ``, "not valid JSON"},
+		{"no cmd", `{"version":"1","env":{"A":"supersecret"}}`, "cmd is missing or empty"},
+		{"no cmd, siderite", `{"version":"1","env":{"A":"supersecret"},"type":""}`, "cmd is missing or empty"},
+		{"empty cmd", `{"version":"1","cmd":[]}`, "cmd is missing or empty"},
+		{"null cmd", `{"version":"1","cmd":null}`, "cmd is missing or empty"},
+		{"cmd string", `{"version":"1","cmd":"/app/backup.sh"}`, `field "cmd" must be a list of strings`},
+		{"env number", `{"version":"1","cmd":["x"],"env":{"A":1}}`, `field "env" must be an object of strings`},
+		{"env secret of wrong type", `{"version":"1","cmd":["x"],"env":{"A":["supersecret"]}}`, `field "env" must be an object of strings`},
 		{"bad name", `{"version":"1","cmd":["x"],"env":{"A=B":"supersecret"}}`, "invalid variable name"},
-		{"unknown field", `{"version":"1","cmd":["x"],"envs":{}}`, `unknown field "envs"`},
 	} {
 		t.Run(tc.name, func(t *testing.T) {
 			_, err := Parse([]byte(tc.json), "p.json")
 			if err == nil || !strings.Contains(err.Error(), tc.want) {
 				t.Fatalf("got %v, want an error containing %q", err, tc.want)
 			}
-			if strings.Contains(err.Error(), "supersecret") {
-				t.Errorf("error quotes a value: %v", err)
+			if strings.Contains(err.Error(), "supersecret") || strings.Contains(err.Error(), "\n") {
+				t.Errorf("error quotes a value or is not one line: %v", err)
 			}
 		})
 	}
