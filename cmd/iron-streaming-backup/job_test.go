@@ -747,6 +747,10 @@ func TestPreflight(t *testing.T) {
 	if r.code != 1 || !strings.Contains(r.stderr, "error: db1: ") {
 		t.Errorf("write refused: exit %d, want 1 and a failure line", r.code)
 	}
+	// The hint names the job's settings, not s3put's flags.
+	if !strings.Contains(r.stderr, "hint: db1: the credentials lack a permission the job needs") || strings.Contains(r.stderr, "--") {
+		t.Errorf("write refused: no hint in the job's terms")
+	}
 	if keys := objects(t, "backups"); len(keys) != 0 {
 		t.Errorf("bucket holds %q", keys)
 	}

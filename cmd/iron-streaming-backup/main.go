@@ -11,6 +11,7 @@ import (
 	"io"
 	"os"
 	"runtime/pprof"
+	"slices"
 	"sort"
 	"text/tabwriter"
 	"time"
@@ -113,7 +114,19 @@ Restore (the key in KEYFILE):
 
 func main() {
 	cli.TightGC()
-	cli.Main(tool, run)
+	cli.Main(tool, withHints(run))
+}
+
+// withHints adds to run's error the hint that names the setting behind
+// its kind of S3 failure, unless it has one already.
+func withHints(run cli.RunFunc) cli.RunFunc {
+	return func(ctx context.Context, args []string, stdin io.Reader, stdout, stderr io.Writer) error {
+		err := run(ctx, args, stdin, stdout, stderr)
+		if h := backup.Hint(err); h != "" && !slices.Contains(cli.Hints(err), h) {
+			return cli.WithHint(err, "%s", h)
+		}
+		return err
+	}
 }
 
 func run(ctx context.Context, args []string, stdin io.Reader, stdout, stderr io.Writer) error {

@@ -80,14 +80,23 @@ func (l *Logger) Progress(t pgpass.Entry, plain, stored int64, d time.Duration) 
 		d.Round(time.Second), Bytes(int64(rate(plain, d))))
 }
 
-// Failed logs a failed backup: one line.
+// Failed logs a failed backup (or verification): one line, and a hint
+// line where the kind of failure names a likely mistake in the settings.
 func (l *Logger) Failed(t pgpass.Entry, err error) {
 	msg := strings.ReplaceAll(err.Error(), "\n", "; ")
+	hint := Hint(err)
 	if l.json != nil {
-		l.json.Error("backup failed", "prefix", t.Prefix, "database", t.Database, "error", msg)
+		args := []any{"prefix", t.Prefix, "database", t.Database, "error", msg}
+		if hint != "" {
+			args = append(args, "hint", hint)
+		}
+		l.json.Error("backup failed", args...)
 		return
 	}
 	l.text("error: %s: %s", t.Prefix, msg)
+	if hint != "" {
+		l.text("hint: %s: %s", t.Prefix, hint)
+	}
 }
 
 // Summary logs the end of the job.
