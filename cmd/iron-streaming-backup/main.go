@@ -349,7 +349,7 @@ func runList(ctx context.Context, args []string, stdout, stderr io.Writer) error
 				age = "FUTURE: " + age
 				future = append(future, b.Key)
 			}
-			fmt.Fprintf(tw, "%s\t%s\t%s\t%s\t%s\t%s\n", b.Prefix, b.Time.Format("2006-01-02 15:04:05"), age, backup.Bytes(b.Size), m, b.Key)
+			fmt.Fprintf(tw, "%s\t%s\t%s\t%s\t%s\t%s\n", b.Prefix, b.Time.Format("2006-01-02 15:04:05"), age, s3stream.FormatSize(b.Size), m, b.Key)
 		}
 	}
 	if err := tw.Flush(); err != nil {

@@ -174,8 +174,7 @@ func (j *Job) stream(ctx context.Context, t pgpass.Entry, pgDump string, info *I
 	ctx, cancel := context.WithCancel(ctx)
 	defer cancel()
 
-	stored := &atomic.Int64{}
-	up, err := j.newUpload(ctx, info.Key, stored)
+	up, err := j.newUpload(ctx, info.Key)
 	if err != nil {
 		return err
 	}
@@ -224,7 +223,7 @@ func (j *Job) stream(ctx context.Context, t pgpass.Entry, pgDump string, info *I
 		rows = dumpstat.NewCounter()
 		sinks = append(sinks, rows)
 	}
-	stopProgress := j.progress(t, info, counted, stored)
+	stopProgress := j.progress(t, info, counted, up.Stored)
 	// Read up to 8 MiB ahead, so that pg_dump (and the server behind it)
 	// keep going while the compressor is busy with a burst.
 	// pg_dump writes nothing before it has connected, so its first byte
@@ -347,7 +346,7 @@ func fileExists(p string) bool {
 
 // progress logs a line every Settings.Progress until the returned function
 // is called.
-func (j *Job) progress(t pgpass.Entry, info *Info, plain *countingWriter, stored *atomic.Int64) (stop func()) {
+func (j *Job) progress(t pgpass.Entry, info *Info, plain *countingWriter, stored func() int64) (stop func()) {
 	if j.Settings.Progress <= 0 {
 		return func() {}
 	}
@@ -362,7 +361,7 @@ func (j *Job) progress(t pgpass.Entry, info *Info, plain *countingWriter, stored
 			case <-done:
 				return
 			case <-tick.C:
-				j.Log.Progress(t, plain.n.Load(), stored.Load(), j.now().Sub(info.Started))
+				j.Log.Progress(t, plain.n.Load(), stored(), j.now().Sub(info.Started))
 			}
 		}
 	}()

@@ -9,6 +9,7 @@ import (
 	"time"
 
 	"github.com/philips-labs/iron-streaming-backup/internal/pgpass"
+	"github.com/philips-labs/iron-streaming-backup/internal/s3stream"
 )
 
 // Logger writes the job's log: a line when a database starts, a line when it
@@ -66,7 +67,7 @@ func (l *Logger) Done(t pgpass.Entry, i *Info) {
 		return
 	}
 	l.text("%s: done: %s dumped, %s stored (%.1f%%) in %s, %s/s", t.Prefix,
-		Bytes(i.PlainSize), Bytes(i.StoredSize), 100*ratio(i.StoredSize, i.PlainSize), d.Round(time.Millisecond), Bytes(int64(rate(i.PlainSize, d))))
+		s3stream.FormatSize(i.PlainSize), s3stream.FormatSize(i.StoredSize), 100*ratio(i.StoredSize, i.PlainSize), d.Round(time.Millisecond), s3stream.FormatSize(int64(rate(i.PlainSize, d))))
 }
 
 // Progress logs how far a running backup got.
@@ -76,8 +77,8 @@ func (l *Logger) Progress(t pgpass.Entry, plain, stored int64, d time.Duration) 
 			"seconds", d.Seconds(), "plain_bytes_per_second", rate(plain, d))
 		return
 	}
-	l.text("%s: %s dumped, %s stored so far, %s, %s/s", t.Prefix, Bytes(plain), Bytes(stored),
-		d.Round(time.Second), Bytes(int64(rate(plain, d))))
+	l.text("%s: %s dumped, %s stored so far, %s, %s/s", t.Prefix, s3stream.FormatSize(plain), s3stream.FormatSize(stored),
+		d.Round(time.Second), s3stream.FormatSize(int64(rate(plain, d))))
 }
 
 // Failed logs a failed backup (or verification): one line, and a hint
@@ -107,7 +108,7 @@ func (l *Logger) Summary(total, ok int, failed []string, plain, stored int64, d 
 		return
 	}
 	if len(failed) == 0 {
-		l.text("%d of %d databases backed up: %s dumped, %s stored, in %s", ok, total, Bytes(plain), Bytes(stored), d.Round(time.Millisecond))
+		l.text("%d of %d databases backed up: %s dumped, %s stored, in %s", ok, total, s3stream.FormatSize(plain), s3stream.FormatSize(stored), d.Round(time.Millisecond))
 		return
 	}
 	l.text("error: %d of %d databases failed (%s); %d backed up", len(failed), total, strings.Join(failed, ", "), ok)
@@ -125,20 +126,6 @@ func rate(n int64, d time.Duration) float64 {
 		return 0
 	}
 	return float64(n) / d.Seconds()
-}
-
-// Bytes formats a size with decimal units, as "1.62 GB".
-func Bytes(n int64) string {
-	const unit = 1000
-	if n < unit {
-		return fmt.Sprintf("%d B", n)
-	}
-	div, exp := int64(unit), 0
-	for m := n / unit; m >= unit; m /= unit {
-		div *= unit
-		exp++
-	}
-	return fmt.Sprintf("%.2f %cB", float64(n)/float64(div), "kMGTPE"[exp])
 }
 
 // Warn logs something worth a look that does not fail the run.

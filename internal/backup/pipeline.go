@@ -7,7 +7,6 @@ import (
 	"fmt"
 	"io"
 	"strings"
-	"sync/atomic"
 
 	"github.com/philips-labs/iron-streaming-backup/internal/osslenc"
 	"github.com/philips-labs/iron-streaming-backup/internal/s3stream"
@@ -43,9 +42,8 @@ func (j *Job) writerOptions() *s3stream.WriterOptions {
 
 // newUpload starts the object's upload; nothing is visible in the bucket
 // until its Close commits it.
-func (j *Job) newUpload(ctx context.Context, key string, stored *atomic.Int64) (*upload, error) {
+func (j *Job) newUpload(ctx context.Context, key string) (*upload, error) {
 	opts := j.writerOptions()
-	opts.Progress = func(p s3stream.Progress) { stored.Store(p.Bytes) }
 	if err := opts.Validate(); err != nil {
 		return nil, err
 	}

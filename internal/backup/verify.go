@@ -105,7 +105,7 @@ func (v *Verifier) verifyOne(ctx context.Context, t pgpass.Entry) error {
 	if err != nil {
 		return err
 	}
-	what := fmt.Sprintf("%s: ok: %s (%s old), %s stored, %s dump", t.Prefix, b.Key, Age(v.now(), b.Time), Bytes(b.Size), Bytes(st.plain))
+	what := fmt.Sprintf("%s: ok: %s (%s old), %s stored, %s dump", t.Prefix, b.Key, Age(v.now(), b.Time), s3stream.FormatSize(b.Size), s3stream.FormatSize(st.plain))
 	if st.tables >= 0 {
 		what += fmt.Sprintf(", %d tables, %d rows", st.tables, st.rows)
 	}

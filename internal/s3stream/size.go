@@ -34,7 +34,8 @@ func ParseSize(s string) (int64, error) {
 	return int64(f * float64(int64(1)<<shift)), nil
 }
 
-// FormatSize writes n bytes for people: 512 B, 8.0 MiB, 1.25 GiB.
+// FormatSize writes n bytes for people: 512 B, 8.0 MiB, 1.25 GiB. It is
+// the one way the project's commands and the job show sizes: binary units.
 func FormatSize(n int64) string {
 	const units = "KMGTPE"
 	if n < 1024 && n > -1024 {
