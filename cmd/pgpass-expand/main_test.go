@@ -16,8 +16,6 @@ func TestMain(m *testing.M) {
 
 func TestScripts(t *testing.T) {
 	p := scripttest.Params()
-	// status is the name these scripts give to exits.
-	p.Cmds["status"] = scripttest.Exits
 	p.Cmds["mode"] = cmdMode
 	testscript.Run(t, p)
 }
