@@ -92,7 +92,7 @@ func Client() *s3.Client { return Server.Client() }
 //	s3 put KEY FILE          store FILE as KEY with a plain PutObject
 //	s3 manifest KEY [SHA256] write a manifest for KEY (with a wrong
 //	                         checksum when SHA256 is given)
-//	s3 unfinished            some multipart upload is unfinished
+//	s3 unfinished            some multipart upload under $P/ is unfinished
 //	s3 gen N FILE            write N pseudo-random bytes to FILE
 func cmdS3(ts *testscript.TestScript, neg bool, args []string) {
 	if len(args) == 0 {
@@ -137,9 +137,12 @@ func cmdS3(ts *testscript.TestScript, neg bool, args []string) {
 		}
 		ts.Check(s3stream.WriteManifest(ctx, c, Bucket, args[1], m, nil))
 	case "unfinished":
-		out, err := c.ListMultipartUploads(ctx, &s3.ListMultipartUploadsInput{Bucket: b})
+		// Only this script's: the scripts run in parallel, each under its
+		// own folder $P, and another's upload may be under way.
+		prefix := ts.Getenv("P") + "/"
+		out, err := c.ListMultipartUploads(ctx, &s3.ListMultipartUploadsInput{Bucket: b, Prefix: aws.String(prefix)})
 		ts.Check(err)
-		check(len(out.Uploads) > 0, "%d unfinished uploads", len(out.Uploads))
+		check(len(out.Uploads) > 0, "%d unfinished uploads under %s", len(out.Uploads), prefix)
 	case "gen":
 		n, err := strconv.ParseInt(args[1], 10, 64)
 		ts.Check(err)
