@@ -4,10 +4,8 @@ import (
 	"bufio"
 	"fmt"
 	"os"
-	"os/exec"
 	"path/filepath"
 	"regexp"
-	"strconv"
 	"strings"
 	"testing"
 
@@ -54,7 +52,10 @@ var readmeKey = regexp.MustCompile(`s3://my-bucket/db1-\d{14}((\.dump)?\.(gz|zst
 // the bucket, key, key file and database names put in: the documentation
 // cannot rot.
 func TestReadmeRestores(t *testing.T) {
-	awsDir := findAWS(t)
+	awsDir, err := testenv.FindAWS()
+	if err != nil {
+		t.Fatal(err)
+	}
 	restores := readmeRestores(t)
 	var combos []string
 	for _, c := range []string{"gzip", "zstd"} {
@@ -123,35 +124,4 @@ func TestReadmeSettings(t *testing.T) {
 			t.Errorf("README's settings tables lack %s", n[1])
 		}
 	}
-}
-
-// findAWS returns the folder of an AWS CLI that honours AWS_ENDPOINT_URL
-// (aws-cli 1.29+ or 2.13+): the one on PATH, or one that pip installed
-// under pyenv without putting it on PATH.
-func findAWS(t *testing.T) string {
-	t.Helper()
-	var candidates []string
-	if p, err := exec.LookPath("aws"); err == nil {
-		candidates = append(candidates, p)
-	}
-	home, _ := os.UserHomeDir()
-	more, _ := filepath.Glob(filepath.Join(home, ".pyenv/versions/*/bin/aws"))
-	candidates = append(candidates, more...)
-	for _, c := range candidates {
-		out, err := exec.Command(c, "--version").CombinedOutput()
-		if err != nil {
-			continue
-		}
-		m := regexp.MustCompile(`aws-cli/(\d+)\.(\d+)`).FindSubmatch(out)
-		if m == nil {
-			continue
-		}
-		major, _ := strconv.Atoi(string(m[1]))
-		minor, _ := strconv.Atoi(string(m[2]))
-		if major == 1 && minor >= 29 || major == 2 && minor >= 13 || major > 2 {
-			return filepath.Dir(c)
-		}
-	}
-	t.Fatalf("the README's stock one-liners need an AWS CLI that honours AWS_ENDPOINT_URL (aws-cli 1.29+ or 2.13+); tried %q", candidates)
-	return ""
 }

@@ -42,23 +42,6 @@ const (
 	prefix     = "shop"
 )
 
-const sampleData = `
-CREATE SCHEMA sales;
-CREATE TABLE sales.customer (id serial PRIMARY KEY, name text NOT NULL, country text);
-CREATE TABLE sales.orders (id bigserial PRIMARY KEY, customer_id int REFERENCES sales.customer(id),
-  placed timestamptz NOT NULL, total numeric(12,2), note text);
-CREATE TABLE public.blobs (id int PRIMARY KEY, data bytea);
-INSERT INTO sales.customer (name, country)
-  SELECT 'Kunde ' || i || ' — Ünïcødé ✓', (ARRAY['NL','DE','JP','US'])[1 + i % 4] FROM generate_series(1, 2000) i;
-INSERT INTO sales.orders (customer_id, placed, total, note)
-  SELECT 1 + i % 2000, timestamptz '2026-01-01' + i * interval '1 minute', (i % 997) * 1.25, repeat(md5(i::text), 1 + i % 5)
-  FROM generate_series(1, 50000) i;
-INSERT INTO public.blobs SELECT i, decode(repeat(md5(i::text), 32), 'hex') FROM generate_series(1, 500) i;
-GRANT USAGE ON SCHEMA sales TO ` + dbUser + `;
-GRANT SELECT ON ALL TABLES IN SCHEMA sales, public TO ` + dbUser + `;
-GRANT SELECT ON ALL SEQUENCES IN SCHEMA sales TO ` + dbUser + `;
-`
-
 func main() {
 	ctx, stop := signal.NotifyContext(context.Background(), os.Interrupt, syscall.SIGTERM)
 	err := run(ctx)
@@ -85,7 +68,7 @@ func run(ctx context.Context) error {
 	if err := pg.CreateDatabase(ctx, dbName); err != nil {
 		return err
 	}
-	if _, err := pg.Psql(ctx, dbName, sampleData); err != nil {
+	if _, err := pg.Psql(ctx, dbName, testenv.SampleSQL(dbUser, 50000, 500)); err != nil {
 		return err
 	}
 	counts, _ := pg.Psql(ctx, dbName, `SELECT (SELECT count(*) FROM sales.customer) || ' customers, ' || (SELECT count(*) FROM sales.orders) || ' orders, ' || (SELECT count(*) FROM public.blobs) || ' blobs'`)

@@ -51,23 +51,6 @@ const (
 	dbUser = "backup_user"
 )
 
-const sampleData = `
-CREATE SCHEMA sales;
-CREATE TABLE sales.customer (id serial PRIMARY KEY, name text NOT NULL, country text);
-CREATE TABLE sales.orders (id bigserial PRIMARY KEY, customer_id int REFERENCES sales.customer(id),
-  placed timestamptz NOT NULL, total numeric(12,2), note text);
-CREATE TABLE public.blobs (id int PRIMARY KEY, data bytea);
-INSERT INTO sales.customer (name, country)
-  SELECT 'Kunde ' || i || ' — Ünïcødé ✓', (ARRAY['NL','DE','JP','US'])[1 + i % 4] FROM generate_series(1, 2000) i;
-INSERT INTO sales.orders (customer_id, placed, total, note)
-  SELECT 1 + i % 2000, timestamptz '2026-01-01' + i * interval '1 minute', (i % 997) * 1.25, repeat(md5(i::text), 1 + i % 5)
-  FROM generate_series(1, 20000) i;
-INSERT INTO public.blobs SELECT i, decode(repeat(md5(i::text), 32), 'hex') FROM generate_series(1, 300) i;
-GRANT USAGE ON SCHEMA sales TO ` + dbUser + `;
-GRANT SELECT ON ALL TABLES IN SCHEMA sales, public TO ` + dbUser + `;
-GRANT SELECT ON ALL SEQUENCES IN SCHEMA sales TO ` + dbUser + `;
-`
-
 func main() {
 	image := flag.String("image", "", "the image to test")
 	engine := flag.String("engine", "podman", "the container engine command (words split at spaces)")
@@ -140,7 +123,7 @@ func (t *tester) run(canaryFile string) error {
 		t.canaries = append(t.canaries, strings.TrimSpace(string(b)))
 	}
 	var err error
-	if t.awsDir, err = findAWS(); err != nil {
+	if t.awsDir, err = testenv.FindAWS(); err != nil {
 		return err
 	}
 	if t.work, err = os.MkdirTemp("", "isb-imagetest-"); err != nil {
@@ -189,7 +172,7 @@ func (t *tester) startServers() error {
 		if err := t.pg.CreateDatabase(t.ctx, db); err != nil {
 			return err
 		}
-		if _, err := t.pg.Psql(t.ctx, db, sampleData); err != nil {
+		if _, err := t.pg.Psql(t.ctx, db, testenv.SampleSQL(dbUser, 20000, 300)); err != nil {
 			return err
 		}
 	}
@@ -670,33 +653,4 @@ func lastLines(s string, n int) string {
 		lines = lines[len(lines)-n:]
 	}
 	return strings.Join(lines, " / ")
-}
-
-// findAWS returns the folder of an AWS CLI that honours AWS_ENDPOINT_URL
-// (aws-cli 1.29+ or 2.13+): the one on PATH, or one that pip installed
-// under pyenv without putting it on PATH.
-func findAWS() (string, error) {
-	var candidates []string
-	if p, err := exec.LookPath("aws"); err == nil {
-		candidates = append(candidates, p)
-	}
-	home, _ := os.UserHomeDir()
-	more, _ := filepath.Glob(filepath.Join(home, ".pyenv/versions/*/bin/aws"))
-	candidates = append(candidates, more...)
-	for _, c := range candidates {
-		out, err := exec.Command(c, "--version").CombinedOutput()
-		if err != nil {
-			continue
-		}
-		m := regexp.MustCompile(`aws-cli/(\d+)\.(\d+)`).FindSubmatch(out)
-		if m == nil {
-			continue
-		}
-		major, _ := strconv.Atoi(string(m[1]))
-		minor, _ := strconv.Atoi(string(m[2]))
-		if major == 1 && minor >= 29 || major == 2 && minor >= 13 || major > 2 {
-			return filepath.Dir(c), nil
-		}
-	}
-	return "", fmt.Errorf("the README's stock one-liners need an AWS CLI that honours AWS_ENDPOINT_URL (aws-cli 1.29+ or 2.13+); tried %q", candidates)
 }
