@@ -28,37 +28,17 @@ func (s *Settings) ObjectKey(prefix string, t time.Time) string {
 // stands before the time, dashes and dots included.
 func ParseKey(name string) (b Backup, ok bool) {
 	rest := name
-	cut := func(ext string) bool {
-		r, found := strings.CutSuffix(rest, ext)
-		if found {
-			rest = r
-		}
-		return found
-	}
-	var e encryption
-	for _, e = range encryptions {
-		if ok = cut(e.ext); ok {
-			break
-		}
-	}
+	e, ok := cutEnding(&rest, encryptions, func(e encryption) string { return e.ext })
 	if !ok {
 		return b, false
 	}
-	var c compression
-	for _, c = range compressions {
-		if ok = cut(c.ext); ok {
-			break
-		}
-	}
+	c, ok := cutEnding(&rest, compressions, func(c compression) string { return c.ext })
 	if !ok {
 		return b, false
 	}
-	// The format without an ending (plain) matches last.
-	var f format
-	for i := len(formats) - 1; i >= 0; i-- {
-		if f = formats[i]; cut(f.ext) {
-			break
-		}
+	f, ok := cutEnding(&rest, formats, func(f format) string { return f.ext })
+	if !ok {
+		return b, false
 	}
 	const stamp = len("-") + len(timeLayout)
 	if len(rest) <= stamp || rest[len(rest)-stamp] != '-' {
@@ -75,4 +55,22 @@ func ParseKey(name string) (b Backup, ok bool) {
 		return b, false
 	}
 	return Backup{Prefix: rest[:len(rest)-stamp], Time: t, Compression: c.name, Format: f.name, Encryption: e.name}, true
+}
+
+// cutEnding cuts from the end of *rest the longest ending of table's
+// entries that it has, and returns that entry. An entry whose ending is ""
+// (the plain format) matches when no other does.
+func cutEnding[T any](rest *string, table []T, ext func(T) string) (T, bool) {
+	best := -1
+	for i, e := range table {
+		if strings.HasSuffix(*rest, ext(e)) && (best < 0 || len(ext(e)) > len(ext(table[best]))) {
+			best = i
+		}
+	}
+	if best < 0 {
+		var zero T
+		return zero, false
+	}
+	*rest = strings.TrimSuffix(*rest, ext(table[best]))
+	return table[best], true
 }
