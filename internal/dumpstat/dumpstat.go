@@ -327,23 +327,20 @@ func (c *Counter) step(b byte) bool {
 	case literalEsc:
 		c.record([]byte{b})
 		c.st = literal
-	case literalQuote:
-		if b == '\'' {
-			c.record([]byte{b})
-			c.st = literal
-			return false
-		}
-		c.st = normal
-		return c.normal(b)
 	case ident:
 		c.record([]byte{b})
 		if b == '"' {
 			c.st = identQuote
 		}
-	case identQuote:
-		if b == '"' {
+	case literalQuote, identQuote:
+		// The quote that came before b ended the text, unless b doubles it.
+		quote, inside := byte('\''), literal
+		if c.st == identQuote {
+			quote, inside = '"', ident
+		}
+		if b == quote {
 			c.record([]byte{b})
-			c.st = ident
+			c.st = inside
 			return false
 		}
 		c.st = normal

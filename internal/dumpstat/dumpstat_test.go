@@ -253,16 +253,7 @@ func BenchmarkCounter(b *testing.B) {
 		buf.WriteString("12345\tsome text of a row with a few words in it\t2026-11-27 06:00:00+00\n")
 	}
 	buf.WriteString("\\.\n")
-	data := buf.Bytes()
-	b.SetBytes(int64(len(data)))
-	for b.Loop() {
-		c := NewCounter()
-		for p := data; len(p) > 0; {
-			n := min(len(p), 256<<10)
-			c.Write(p[:n])
-			p = p[n:]
-		}
-	}
+	benchWrites(b, buf.Bytes())
 }
 
 // BenchmarkCounterSQL reads statement text: literals, dollar quotes and
@@ -275,7 +266,11 @@ func BenchmarkCounterSQL(b *testing.B) {
 		buf.WriteString("--\n-- Name: t; Type: TABLE; Schema: public; Owner: -\n--\n\n")
 		buf.WriteString("ALTER TABLE ONLY public.t ADD CONSTRAINT t_pkey PRIMARY KEY (id);\n")
 	}
-	data := buf.Bytes()
+	benchWrites(b, buf.Bytes())
+}
+
+// benchWrites counts data in writes of 256 KiB, as the job's copy does.
+func benchWrites(b *testing.B, data []byte) {
 	b.SetBytes(int64(len(data)))
 	for b.Loop() {
 		c := NewCounter()
