@@ -13,7 +13,8 @@ import (
 	"github.com/philips-labs/iron-streaming-backup/internal/s3stream"
 )
 
-// Backup is one backup object found in the bucket.
+// Backup is one backup found in the bucket: its dump object, and the
+// objects stored beside it (Companions).
 type Backup struct {
 	Prefix      string
 	Key         string
@@ -23,11 +24,18 @@ type Backup struct {
 	Format      string // from the name: a format's name
 	Encryption  string // from the name: an encryption's name
 	HasManifest bool
+	// Companion is, for a companion object, its name (codec.go); "" for
+	// a dump.
+	Companion string
+	// Companions are the companion objects of a dump with the same prefix
+	// and time, in the order of codec.go's table.
+	Companions []Backup
 }
 
 // Catalog lists the backups under folder (the key prefix, "" or ending in
 // "/") in bucket, newest first within each prefix; only, when not empty,
-// keeps that prefix's.
+// keeps that prefix's. A companion object is listed with its dump (in
+// Companions); one whose dump is missing is not listed.
 func Catalog(ctx context.Context, client *s3.Client, bucket, folder, only string) (map[string][]Backup, error) {
 	listPrefix := folder
 	if only != "" {
@@ -59,9 +67,26 @@ func Catalog(ctx context.Context, client *s3.Client, bucket, folder, only string
 			found = append(found, b)
 		}
 	}
+	type when struct {
+		prefix string
+		t      time.Time
+	}
+	companionsOf := map[when][]Backup{}
+	for _, b := range found {
+		if b.Companion != "" {
+			b.HasManifest = manifests[b.Key]
+			w := when{b.Prefix, b.Time}
+			companionsOf[w] = append(companionsOf[w], b)
+		}
+	}
 	out := map[string][]Backup{}
 	for _, b := range found {
+		if b.Companion != "" {
+			continue
+		}
 		b.HasManifest = manifests[b.Key]
+		b.Companions = companionsOf[when{b.Prefix, b.Time}]
+		sort.Slice(b.Companions, func(i, j int) bool { return b.Companions[i].Key < b.Companions[j].Key })
 		out[b.Prefix] = append(out[b.Prefix], b)
 	}
 	for _, bs := range out {

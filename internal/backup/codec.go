@@ -15,9 +15,10 @@ import (
 // piece of the job that writes, reads, names or restores a backup looks
 // them up here (keys.go puts them together):
 //
-//	[folder]<prefix>-<UTC YYYYmmddHHMMSS><format><compression><encryption>
+//	[folder]<prefix>-<UTC YYYYmmddHHMMSS><format|companion><compression><encryption>
 //
-// e.g. db1-20261127060000.dump.zst.aes.
+// e.g. db1-20261127060000.dump.zst.aes, or db1-20261127060000.globals.gz.aes
+// for an object stored beside that backup's dump.
 
 // A compression is one of COMPRESSION's values.
 type compression struct {
@@ -42,8 +43,17 @@ type format struct {
 
 // An encryption is how the stream is encrypted.
 type encryption struct {
-	name string
+	name string // the manifest's "encryption"
 	ext  string
+}
+
+// A companion is an object that belongs to a backup but is not its dump:
+// it is named as the dump with its own ending in the format's place, is
+// always plain SQL, and has a manifest of its own.
+type companion struct {
+	name    string // what list shows, the manifest's "companion"
+	ext     string
+	restore string // the stock command that restores it
 }
 
 // Default compression levels, chosen from scripts/bench-job.sh -levels on
@@ -110,6 +120,12 @@ var formats = []format{
 
 var encryptions = []encryption{
 	{name: "openssl", ext: ".aes"},
+	{name: "age", ext: ".age"},
+}
+
+var companions = []companion{
+	// pg_dumpall --globals-only: the roles and tablespaces of the server.
+	{name: "globals", ext: ".globals", restore: "psql -d postgres"},
 }
 
 // lookup finds the entry of table whose key is k.
@@ -129,6 +145,14 @@ func compressionNamed(name string) (compression, bool) {
 
 func formatNamed(name string) (format, bool) {
 	return lookup(formats, func(f format) string { return f.name }, name)
+}
+
+func encryptionNamed(name string) (encryption, bool) {
+	return lookup(encryptions, func(e encryption) string { return e.name }, name)
+}
+
+func companionNamed(name string) (companion, bool) {
+	return lookup(companions, func(c companion) string { return c.name }, name)
 }
 
 // names lists the names of table's entries, for messages: "gzip or zstd".

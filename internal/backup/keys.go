@@ -8,24 +8,50 @@ import (
 // timeLayout is the time in a key: when the backup started, in UTC.
 const timeLayout = "20060102150405"
 
-// objectName is the name of a backup of prefix started at t, without the
-// folder: <prefix>-<UTC YYYYmmddHHMMSS><format><compression><encryption>.
-func objectName(prefix string, t time.Time, f format, c compression, e encryption) string {
-	return prefix + "-" + t.UTC().Format(timeLayout) + f.ext + c.ext + e.ext
+// objectName is the name of an object of the backup of prefix started at
+// t, without the folder: <prefix>-<UTC YYYYmmddHHMMSS> and its endings (the
+// format's or a companion's, the compression's, the encryption's).
+func objectName(prefix string, t time.Time, endings ...string) string {
+	return prefix + "-" + t.UTC().Format(timeLayout) + strings.Join(endings, "")
 }
 
-// ObjectKey is where a backup of prefix started at t is stored:
-// [folder]<prefix>-<UTC YYYYmmddHHMMSS><endings>.
+// ObjectKey is where the dump of the backup of prefix started at t is
+// stored: [folder]<prefix>-<UTC YYYYmmddHHMMSS><endings>.
 func (s *Settings) ObjectKey(prefix string, t time.Time) string {
 	f, _ := formatNamed(s.Format)
-	c, _ := compressionNamed(s.Compression)
-	return s.KeyPrefix + objectName(prefix, t, f, c, encryptions[0])
+	return s.KeyPrefix + objectName(prefix, t, f.ext, s.compression().ext, s.encryption().ext)
 }
 
-// ParseKey reads a backup's object name (the key without the folder); ok
-// is false for names that are not backups. The name is read from its end,
-// ending by ending, with the tables of codec.go: the prefix is whatever
-// stands before the time, dashes and dots included.
+// CompanionKey is where the companion named name (codec.go) of the backup
+// of prefix started at t is stored: as its dump, with the companion's
+// ending in the format's place.
+func (s *Settings) CompanionKey(prefix string, t time.Time, name string) string {
+	k, ok := companionNamed(name)
+	if !ok {
+		panic("backup: no companion " + name)
+	}
+	return s.KeyPrefix + objectName(prefix, t, k.ext, s.compression().ext, s.encryption().ext)
+}
+
+func (s *Settings) compression() compression {
+	c, _ := compressionNamed(s.Compression)
+	return c
+}
+
+// encryption is the settings' encryption; the first of the table (the
+// original image's) when none is set.
+func (s *Settings) encryption() encryption {
+	if e, ok := encryptionNamed(s.Encryption); ok {
+		return e
+	}
+	return encryptions[0]
+}
+
+// ParseKey reads the name of a backup's object (the key without the
+// folder): its dump, or a companion when b.Companion is set; ok is false
+// for names that are neither. The name is read from its end, ending by
+// ending, with the tables of codec.go: the prefix is whatever stands
+// before the time, dashes and dots included.
 func ParseKey(name string) (b Backup, ok bool) {
 	rest := name
 	e, ok := cutEnding(&rest, encryptions, func(e encryption) string { return e.ext })
@@ -36,9 +62,12 @@ func ParseKey(name string) (b Backup, ok bool) {
 	if !ok {
 		return b, false
 	}
-	f, ok := cutEnding(&rest, formats, func(f format) string { return f.ext })
-	if !ok {
-		return b, false
+	f, _ := formatNamed("plain") // a companion's
+	k, isCompanion := cutEnding(&rest, companions, func(k companion) string { return k.ext })
+	if !isCompanion {
+		if f, ok = cutEnding(&rest, formats, func(f format) string { return f.ext }); !ok {
+			return b, false
+		}
 	}
 	const stamp = len("-") + len(timeLayout)
 	if len(rest) <= stamp || rest[len(rest)-stamp] != '-' {
@@ -54,7 +83,7 @@ func ParseKey(name string) (b Backup, ok bool) {
 	if err != nil {
 		return b, false
 	}
-	return Backup{Prefix: rest[:len(rest)-stamp], Time: t, Compression: c.name, Format: f.name, Encryption: e.name}, true
+	return Backup{Prefix: rest[:len(rest)-stamp], Time: t, Compression: c.name, Format: f.name, Encryption: e.name, Companion: k.name}, true
 }
 
 // cutEnding cuts from the end of *rest the longest ending of table's

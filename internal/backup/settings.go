@@ -57,6 +57,8 @@ type Settings struct {
 	Warnings []string       // things worth a line in the log; no secrets
 	Shard    *Shard         // the part of the list this run backs up; nil: all
 	Password []byte         // the encryption password
+	// Encryption is an encryption's name (codec.go); "" is the first.
+	Encryption string
 
 	Bucket       string
 	KeyPrefix    string
