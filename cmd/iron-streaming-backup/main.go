@@ -207,7 +207,9 @@ func runBackup(ctx context.Context, only string, stderr io.Writer) error {
 		return err
 	}
 	job := &backup.Job{Settings: s, Client: client, Log: backup.NewLogger(stderr, tool, s.JSONLogs), Version: cli.Version()}
+	mon := startMonitor(ctx, "backup", s, job.Log)
 	results, err := job.Run(ctx)
+	mon.finishBackup(ctx, results, err)
 	var bad *backup.SettingsError
 	switch {
 	case err == nil:
@@ -271,7 +273,10 @@ func runVerify(ctx context.Context, args []string, stderr io.Writer) error {
 		return cli.Usagef("-restore-into restores one backup: name its prefix (the list has %d)", len(s.Targets))
 	}
 	v := &backup.Verifier{Settings: s, Client: client, Log: backup.NewLogger(stderr, tool, s.JSONLogs), MaxAge: *maxAge, RestoreInto: *into}
-	if err := v.Run(ctx); err != nil {
+	mon := startMonitor(ctx, "verify", s, v.Log)
+	err = v.Run(ctx)
+	mon.finishVerify(ctx, v.Errs, err)
+	if err != nil {
 		return cli.Silent(false) // each failure is logged
 	}
 	return nil

@@ -21,6 +21,8 @@ type Logger struct {
 	mu   sync.Mutex
 	w    io.Writer
 	json *slog.Logger
+	// results also gets the result and summary lines, as text; nil: none.
+	results *Logger
 }
 
 // NewLogger returns a logger writing to w, as JSON lines when asJSON.
@@ -30,6 +32,19 @@ func NewLogger(w io.Writer, tool string, asJSON bool) *Logger {
 		l.json = slog.New(slog.NewJSONHandler(w, nil))
 	}
 	return l
+}
+
+// TeeResults makes l also write its result and summary lines (a line per
+// database and the run's last) to w, as text whatever l's format: the
+// report a monitor gets. Call it before the run starts.
+func (l *Logger) TeeResults(w io.Writer) { l.results = NewLogger(w, l.tool, false) }
+
+// result logs a result or summary line that is text in either format.
+func (l *Logger) result(format string, args ...any) {
+	l.text(format, args...)
+	if l.results != nil {
+		l.results.text(format, args...)
+	}
 }
 
 func (l *Logger) text(format string, args ...any) {
@@ -59,6 +74,9 @@ func (l *Logger) Client(t pgpass.Entry, server Version, c Client) {
 
 // Done logs a completed backup.
 func (l *Logger) Done(t pgpass.Entry, i *Info) {
+	if l.results != nil {
+		l.results.Done(t, i)
+	}
 	d := i.Finished.Sub(i.Started)
 	if l.json != nil {
 		l.json.Info("backup done", "prefix", t.Prefix, "database", t.Database, "object", "s3://"+i.Bucket+"/"+i.Key,
@@ -84,6 +102,9 @@ func (l *Logger) Progress(t pgpass.Entry, plain, stored int64, d time.Duration) 
 // Failed logs a failed backup (or verification): one line, and a hint
 // line where the kind of failure names a likely mistake in the settings.
 func (l *Logger) Failed(t pgpass.Entry, err error) {
+	if l.results != nil {
+		l.results.Failed(t, err)
+	}
 	msg := strings.ReplaceAll(err.Error(), "\n", "; ")
 	hint := Hint(err)
 	if l.json != nil {
@@ -102,6 +123,9 @@ func (l *Logger) Failed(t pgpass.Entry, err error) {
 
 // Summary logs the end of the job.
 func (l *Logger) Summary(total, ok int, failed []string, plain, stored int64, d time.Duration) {
+	if l.results != nil {
+		l.results.Summary(total, ok, failed, plain, stored, d)
+	}
 	if l.json != nil {
 		l.json.Info("job done", "databases", total, "succeeded", ok, "failed", failed,
 			"plain_bytes", plain, "stored_bytes", stored, "seconds", d.Seconds())

@@ -15,6 +15,7 @@ import (
 	"github.com/aws/aws-sdk-go-v2/service/s3"
 	smithyhttp "github.com/aws/smithy-go/transport/http"
 
+	"github.com/philips-labs/iron-streaming-backup/internal/monitor"
 	"github.com/philips-labs/iron-streaming-backup/internal/osslenc"
 	"github.com/philips-labs/iron-streaming-backup/internal/pgpass"
 	"github.com/philips-labs/iron-streaming-backup/internal/s3stream"
@@ -78,6 +79,8 @@ type Settings struct {
 	JSONLogs    bool
 	MaxMemory   int64         // bytes of part buffers per upload
 	Progress    time.Duration // interval of progress lines; 0: none
+
+	Monitor monitor.Settings // where a run reports its outcome
 }
 
 // defaultJobMemory caps the part buffers of one upload: 40 MiB are used up
@@ -195,6 +198,9 @@ func load(getenv func(string) string, only string, forBackup bool) (*Settings, e
 	if forBackup {
 		errs = append(errs, checkPrograms(getenv, s.PgDump)...)
 	}
+	var monErrs []error
+	s.Monitor, monErrs = monitor.Load(getenv)
+	errs = append(errs, monErrs...)
 	s.Progress = time.Minute
 	if v := strings.TrimSpace(getenv(envProgress)); v != "" {
 		d, err := time.ParseDuration(v)

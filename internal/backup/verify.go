@@ -36,6 +36,8 @@ type Verifier struct {
 	Log         *Logger
 	MaxAge      time.Duration // 0: any age
 	RestoreInto string        // libpq connection string of a scratch database
+	// Errs is filled by Run: each target's failure, nil when verified.
+	Errs []error
 
 	now func() time.Time
 }
@@ -50,18 +52,21 @@ func (v *Verifier) Run(ctx context.Context) error {
 		return fmt.Errorf("-restore-into restores one backup: name its prefix (the list has %d)", len(v.Settings.Targets))
 	}
 	var failed []string
+	v.Errs = nil
 	for _, t := range v.Settings.Targets {
-		if err := v.verifyOne(ctx, t); err != nil {
+		err := v.verifyOne(ctx, t)
+		v.Errs = append(v.Errs, err)
+		if err != nil {
 			failed = append(failed, t.Prefix)
 			v.Log.Failed(t, err)
 		}
 	}
 	n := len(v.Settings.Targets)
 	if len(failed) > 0 {
-		v.Log.text("error: %d of %d backups failed verification (%s)", len(failed), n, strings.Join(failed, ", "))
+		v.Log.result("error: %d of %d backups failed verification (%s)", len(failed), n, strings.Join(failed, ", "))
 		return fmt.Errorf("%d of %d backups failed verification", len(failed), n)
 	}
-	v.Log.text("%d of %d backups verified", n, n)
+	v.Log.result("%d of %d backups verified", n, n)
 	return nil
 }
 
@@ -115,7 +120,7 @@ func (v *Verifier) verifyOne(ctx context.Context, t pgpass.Entry) error {
 	if v.RestoreInto != "" {
 		what += ", restored and row counts compared"
 	}
-	v.Log.text("%s", what)
+	v.Log.result("%s", what)
 	return nil
 }
 

@@ -1,0 +1,432 @@
+package main
+
+// End-to-end tests of monitoring: the job, run against the test PostgreSQL
+// and S3 servers, reports to an HTTP server on loopback that records every
+// byte it receives.
+
+import (
+	"bytes"
+	"encoding/base64"
+	"encoding/json"
+	"io"
+	"net"
+	"net/http"
+	"net/http/httptest"
+	"os"
+	"path/filepath"
+	"slices"
+	"strings"
+	"sync"
+	"testing"
+
+	"github.com/aws/aws-sdk-go-v2/aws"
+	"github.com/aws/aws-sdk-go-v2/service/s3"
+	dto "github.com/prometheus/client_model/go"
+	"github.com/prometheus/common/expfmt"
+	"github.com/prometheus/common/model"
+)
+
+// Secrets of the monitors' settings: the ping URL's and webhook's keys
+// may be sent to their own server but never shown in the log; the header
+// value goes to the webhook alone.
+const (
+	pingKey    = "ping-key-5e7a"
+	hookToken  = "hook-token-91c2"
+	hookHeader = "Bearer hook-header-secret-4d0b"
+)
+
+// monitorServer records every request and every raw byte it receives.
+type monitorServer struct {
+	*httptest.Server
+	mu   sync.Mutex
+	raw  bytes.Buffer
+	reqs []monitorRequest
+}
+
+type monitorRequest struct {
+	method, path, query string
+	header              http.Header
+	body                []byte
+}
+
+type recordingListener struct {
+	net.Listener
+	s *monitorServer
+}
+
+func (l recordingListener) Accept() (net.Conn, error) {
+	c, err := l.Listener.Accept()
+	if err != nil {
+		return nil, err
+	}
+	return recordingConn{c, l.s}, nil
+}
+
+type recordingConn struct {
+	net.Conn
+	s *monitorServer
+}
+
+func (c recordingConn) Read(p []byte) (int, error) {
+	n, err := c.Conn.Read(p)
+	c.s.mu.Lock()
+	c.s.raw.Write(p[:n])
+	c.s.mu.Unlock()
+	return n, err
+}
+
+func newMonitorServer(t *testing.T) *monitorServer {
+	s := &monitorServer{}
+	s.Server = httptest.NewUnstartedServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		body, _ := io.ReadAll(r.Body)
+		s.mu.Lock()
+		s.reqs = append(s.reqs, monitorRequest{r.Method, r.URL.Path, r.URL.RawQuery, r.Header.Clone(), body})
+		s.mu.Unlock()
+	}))
+	s.Listener = recordingListener{s.Listener, s}
+	s.Start()
+	t.Cleanup(s.Close)
+	return s
+}
+
+func (s *monitorServer) take() ([]monitorRequest, []byte) {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	reqs, raw := s.reqs, bytes.Clone(s.raw.Bytes())
+	s.reqs = nil
+	s.raw.Reset()
+	return reqs, raw
+}
+
+func under(reqs []monitorRequest, prefix string) []monitorRequest {
+	var out []monitorRequest
+	for _, r := range reqs {
+		if strings.HasPrefix(r.path, prefix) {
+			out = append(out, r)
+		}
+	}
+	return out
+}
+
+func requestLines(reqs []monitorRequest) []string {
+	var out []string
+	for _, r := range reqs {
+		out = append(out, r.method+" "+r.path)
+	}
+	return out
+}
+
+func monitorEnv(s *monitorServer, metricsFile string) []string {
+	return []string{
+		"HEALTHCHECK_URL=" + s.URL + "/hc/4f1e?key=" + pingKey,
+		"WEBHOOK_URL=" + s.URL + "/hook/T1?token=" + hookToken,
+		"WEBHOOK_HEADERS=Authorization: " + hookHeader + "\nX-Source: backups",
+		"PUSHGATEWAY_URL=" + s.URL + "/gw",
+		"METRICS_FILE=" + metricsFile,
+	}
+}
+
+func metricValues(t *testing.T, text []byte) map[string]float64 {
+	t.Helper()
+	p := expfmt.NewTextParser(model.UTF8Validation)
+	fams, err := p.TextToMetricFamilies(bytes.NewReader(text))
+	if err != nil {
+		t.Fatalf("metrics do not parse: %v\n%s", err, text)
+	}
+	out := map[string]float64{}
+	for name, f := range fams {
+		if f.GetType() != dto.MetricType_GAUGE {
+			t.Errorf("%s is a %v, want a gauge", name, f.GetType())
+		}
+		for _, m := range f.Metric {
+			k := name
+			for _, l := range m.Label {
+				k += "{" + l.GetValue() + "}"
+			}
+			out[k] = m.GetGauge().GetValue()
+		}
+	}
+	return out
+}
+
+// checkNoSecrets fails when a secret of the job's settings is in what the
+// monitors received or in the log, or a monitor's key is in the log.
+func checkNoSecrets(t *testing.T, pgpassList string, raw []byte, reqs []monitorRequest, log string) {
+	t.Helper()
+	secrets := []string{pw1, pw2, encPass, srv.SecretKey, "wrong-pw-3b9f",
+		base64.StdEncoding.EncodeToString([]byte(pgpassList))[:40],
+		base64.StdEncoding.EncodeToString([]byte(encPass))[:20]}
+	for _, line := range strings.Split(strings.TrimSpace(pgpassList), "\n") {
+		secrets = append(secrets, line)
+	}
+	for _, s := range secrets {
+		if bytes.Contains(raw, []byte(s)) {
+			t.Errorf("a monitor received the secret %q", s)
+		}
+		if strings.Contains(log, s) {
+			t.Errorf("the log shows the secret %q", s)
+		}
+	}
+	for _, s := range []string{pingKey, hookToken, hookHeader} {
+		if strings.Contains(log, s) {
+			t.Errorf("the log shows the monitor secret %q", s)
+		}
+	}
+	for _, r := range reqs {
+		if !strings.HasPrefix(r.path, "/hook/") && bytes.Contains([]byte(r.path+r.query+r.header.Get("Authorization")+string(r.body)), []byte("hook-header-secret")) {
+			t.Errorf("%s %s received the webhook's header", r.method, r.path)
+		}
+	}
+	if n := bytes.Count(raw, []byte(hookHeader)); n != len(under(reqs, "/hook/")) {
+		t.Errorf("the webhook header was sent %d times, want once per webhook request", n)
+	}
+}
+
+// TestMonitoring: a success, then a partial failure, then a verify, each
+// reported to the healthcheck, the webhook, the Pushgateway and the
+// metrics file, with no secret in any of it.
+func TestMonitoring(t *testing.T) {
+	emptyBucket(t, "other")
+	mon := newMonitorServer(t)
+	metricsFile := filepath.Join(t.TempDir(), "backup.prom")
+	list := twoDatabases()
+	env := append(jobEnv(list, "other", ""), monitorEnv(mon, metricsFile)...)
+
+	// A success.
+	r := runJob(t, env)
+	if r.code != 0 {
+		t.Fatalf("exit %d:\n%s", r.code, r.stderr)
+	}
+	reqs, raw := mon.take()
+	checkNoSecrets(t, list, raw, reqs, r.stderr)
+	if strings.Contains(r.stderr, "warning") {
+		t.Errorf("warnings:\n%s", r.stderr)
+	}
+	hc := under(reqs, "/hc/")
+	if got, want := requestLines(hc), []string{"POST /hc/4f1e/start", "POST /hc/4f1e"}; !slices.Equal(got, want) {
+		t.Fatalf("healthcheck requests %q, want %q", got, want)
+	}
+	body := string(hc[1].body)
+	for _, want := range []string{"iron-streaming-backup: db1: done: ", "iron-streaming-backup: db2: done: ", "iron-streaming-backup: 2 of 2 databases backed up"} {
+		if !strings.Contains(body, want) {
+			t.Errorf("last ping's body lacks %q:\n%s", want, body)
+		}
+	}
+	if strings.Contains(body, "backing up") || hc[0].query != "key="+pingKey {
+		t.Errorf("start line in the body, or the query lost:\n%s", body)
+	}
+
+	type dbDoc struct {
+		Prefix      string  `json:"prefix"`
+		Status      string  `json:"status"`
+		Key         string  `json:"key"`
+		PlainBytes  int64   `json:"plain_bytes"`
+		StoredBytes int64   `json:"stored_bytes"`
+		Duration    float64 `json:"duration_seconds"`
+		Error       string  `json:"error"`
+	}
+	var doc struct {
+		Text, Status, Action, Version, Host string
+		Databases                           []dbDoc
+	}
+	hooks := under(reqs, "/hook/")
+	if len(hooks) != 1 || hooks[0].header.Get("Authorization") != hookHeader || hooks[0].header.Get("X-Source") != "backups" || hooks[0].query != "token="+hookToken {
+		t.Fatalf("webhook requests: %d", len(hooks))
+	}
+	if err := json.Unmarshal(hooks[0].body, &doc); err != nil {
+		t.Fatal(err)
+	}
+	host, _ := os.Hostname()
+	if doc.Status != "success" || doc.Action != "backup" || doc.Host != host || doc.Version == "" || len(doc.Databases) != 2 || !strings.Contains(doc.Text, "succeeded: 2 of 2") {
+		t.Errorf("webhook document: %s", hooks[0].body)
+	}
+	sizes := map[string]int64{}
+	for _, d := range doc.Databases {
+		head, err := s3client().HeadObject(t.Context(), &s3.HeadObjectInput{Bucket: aws.String("other"), Key: aws.String(d.Key)})
+		if err != nil {
+			t.Fatalf("%s: the reported key %q: %v", d.Prefix, d.Key, err)
+		}
+		if d.Status != "success" || d.StoredBytes != aws.ToInt64(head.ContentLength) || d.PlainBytes <= d.StoredBytes || d.Duration <= 0 || d.Error != "" {
+			t.Errorf("database %+v; the object has %d bytes", d, aws.ToInt64(head.ContentLength))
+		}
+		sizes[d.Prefix] = d.StoredBytes
+	}
+
+	gw := under(reqs, "/gw/")
+	if got, want := requestLines(gw), []string{"PUT /gw/metrics/job/iron_streaming_backup/prefix/db1", "PUT /gw/metrics/job/iron_streaming_backup/prefix/db2"}; !slices.Equal(got, want) {
+		t.Fatalf("pushgateway requests %q, want %q", got, want)
+	}
+	for i, p := range []string{"db1", "db2"} {
+		m := metricValues(t, gw[i].body)
+		if len(m) != 6 || m["iron_streaming_backup_last_run_success"] != 1 || m["iron_streaming_backup_stored_bytes"] != float64(sizes[p]) ||
+			m["iron_streaming_backup_last_success_timestamp_seconds"] != m["iron_streaming_backup_last_run_timestamp_seconds"] {
+			t.Errorf("%s pushed %v", p, m)
+		}
+	}
+	data, err := os.ReadFile(metricsFile)
+	if err != nil {
+		t.Fatal(err)
+	}
+	first := metricValues(t, data)
+	if len(first) != 12 || first["iron_streaming_backup_stored_bytes{db2}"] != float64(sizes["db2"]) {
+		t.Errorf("metrics file: %v", first)
+	}
+
+	// A partial failure: db2's login is refused.
+	partial := pgpassLine("app1", "backup1", pw1, "db1") + "\n" + pgpassLine("app2", "backup2", "wrong-pw-3b9f", "db2") + "\n"
+	r = runJob(t, append(jobEnv(partial, "other", ""), monitorEnv(mon, metricsFile)...))
+	if r.code != 1 {
+		t.Fatalf("exit %d, want 1:\n%s", r.code, r.stderr)
+	}
+	reqs, raw = mon.take()
+	checkNoSecrets(t, partial, raw, reqs, r.stderr)
+	hc = under(reqs, "/hc/")
+	if got, want := requestLines(hc), []string{"POST /hc/4f1e/start", "POST /hc/4f1e/fail"}; !slices.Equal(got, want) {
+		t.Fatalf("healthcheck requests %q, want %q", got, want)
+	}
+	if body := string(hc[1].body); !strings.Contains(body, "iron-streaming-backup: error: db2: cannot connect to") || !strings.Contains(body, "iron-streaming-backup: db1: done: ") {
+		t.Errorf("last ping's body:\n%s", body)
+	}
+	hooks = under(reqs, "/hook/")
+	doc.Databases = nil
+	if err := json.Unmarshal(hooks[0].body, &doc); err != nil {
+		t.Fatal(err)
+	}
+	if doc.Status != "failure" || len(doc.Databases) != 2 || doc.Databases[0].Status != "success" || doc.Databases[1].Status != "failure" ||
+		!strings.HasPrefix(doc.Databases[1].Error, "cannot connect to") || doc.Databases[1].Key != "" {
+		t.Errorf("webhook document: %s", hooks[0].body)
+	}
+	gw = under(reqs, "/gw/")
+	if got, want := requestLines(gw), []string{"PUT /gw/metrics/job/iron_streaming_backup/prefix/db1", "POST /gw/metrics/job/iron_streaming_backup/prefix/db2"}; !slices.Equal(got, want) {
+		t.Fatalf("pushgateway requests %q, want %q", got, want)
+	}
+	if m := metricValues(t, gw[1].body); len(m) != 2 || m["iron_streaming_backup_last_run_success"] != 0 {
+		t.Errorf("db2's failure pushed %v", m)
+	}
+	data, _ = os.ReadFile(metricsFile)
+	second := metricValues(t, data)
+	if second["iron_streaming_backup_last_run_success{db2}"] != 0 ||
+		second["iron_streaming_backup_last_success_timestamp_seconds{db2}"] != first["iron_streaming_backup_last_success_timestamp_seconds{db2}"] ||
+		second["iron_streaming_backup_last_run_timestamp_seconds{db2}"] <= first["iron_streaming_backup_last_run_timestamp_seconds{db2}"] ||
+		second["iron_streaming_backup_last_success_timestamp_seconds{db1}"] <= first["iron_streaming_backup_last_success_timestamp_seconds{db1}"] {
+		t.Errorf("metrics file after a partial failure: %v\nbefore: %v", second, first)
+	}
+
+	// verify reports to the same monitors.
+	r = runJob(t, env, "verify")
+	if r.code != 0 {
+		t.Fatalf("verify: exit %d:\n%s", r.code, r.stderr)
+	}
+	reqs, raw = mon.take()
+	checkNoSecrets(t, list, raw, reqs, r.stderr)
+	hc = under(reqs, "/hc/")
+	if got, want := requestLines(hc), []string{"POST /hc/4f1e/start", "POST /hc/4f1e"}; !slices.Equal(got, want) {
+		t.Fatalf("verify's healthcheck requests %q, want %q", got, want)
+	}
+	if body := string(hc[1].body); !strings.Contains(body, "iron-streaming-backup: db1: ok: ") || !strings.Contains(body, "2 of 2 backups verified") {
+		t.Errorf("verify's last ping:\n%s", body)
+	}
+	gw = under(reqs, "/gw/")
+	if got, want := requestLines(gw), []string{"PUT /gw/metrics/job/iron_streaming_backup_verify/prefix/db1", "PUT /gw/metrics/job/iron_streaming_backup_verify/prefix/db2"}; !slices.Equal(got, want) {
+		t.Fatalf("verify's pushgateway requests %q, want %q", got, want)
+	}
+	data, _ = os.ReadFile(metricsFile)
+	third := metricValues(t, data)
+	if len(third) != 18 || third["iron_streaming_backup_verify_last_run_success{db2}"] != 1 || third["iron_streaming_backup_last_run_success{db2}"] != 0 {
+		t.Errorf("metrics file after verify: %v", third)
+	}
+
+	// A failed verify pings /fail.
+	r = runJob(t, env, "verify", "-max-age", "1ns")
+	if r.code != 1 {
+		t.Fatalf("verify -max-age 1ns: exit %d:\n%s", r.code, r.stderr)
+	}
+	reqs, _ = mon.take()
+	if got, want := requestLines(under(reqs, "/hc/")), []string{"POST /hc/4f1e/start", "POST /hc/4f1e/fail"}; !slices.Equal(got, want) {
+		t.Errorf("failed verify's healthcheck requests %q, want %q", got, want)
+	}
+}
+
+// TestMonitorsDown: monitors that refuse connections or answer 500 cost
+// warnings, not the backup: exit 0, the objects are there.
+func TestMonitorsDown(t *testing.T) {
+	emptyBucket(t, "other")
+	l, err := net.Listen("tcp", "127.0.0.1:0")
+	if err != nil {
+		t.Fatal(err)
+	}
+	refused := "http://" + l.Addr().String()
+	l.Close()
+	failing := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		http.Error(w, "down for maintenance", http.StatusInternalServerError)
+	}))
+	defer failing.Close()
+	r := runJob(t, append(jobEnv(twoDatabases(), "other", ""),
+		"HEALTHCHECK_URL="+refused+"/hc?key="+pingKey,
+		"WEBHOOK_URL="+failing.URL+"/hook?token="+hookToken,
+		"PUSHGATEWAY_URL="+refused,
+		"METRICS_FILE=/nonexistent/dir/backup.prom",
+	), "db1")
+	if r.code != 0 {
+		t.Fatalf("exit %d, want 0:\n%s", r.code, r.stderr)
+	}
+	for _, want := range []string{
+		"warning: healthcheck: POST " + refused + "/hc/start: dial tcp " + strings.TrimPrefix(refused, "http://") + ": connect: connection refused (3 attempts); the outcome of the run is unchanged",
+		"warning: healthcheck: POST " + refused + "/hc: dial tcp",
+		"warning: webhook: POST " + failing.URL + "/hook: answered 500 Internal Server Error (3 attempts)",
+		"warning: pushgateway: PUT " + refused + "/metrics/job/iron_streaming_backup/prefix/db1: dial tcp",
+		"warning: METRICS_FILE: open /nonexistent/dir/backup.prom: no such file or directory",
+		"1 of 1 databases backed up",
+	} {
+		if !strings.Contains(r.stderr, want) {
+			t.Errorf("log lacks %q", want)
+		}
+	}
+	for _, s := range []string{pingKey, hookToken} {
+		if strings.Contains(r.stderr, s) {
+			t.Errorf("the log shows %q", s)
+		}
+	}
+	if keys := objects(t, "other"); len(keys) != 2 {
+		t.Errorf("bucket holds %q, want the backup and its manifest", keys)
+	}
+	t.Logf("log:\n%s", r.stderr)
+}
+
+// TestMonitorSettings: a bad monitor setting is one line among the other
+// settings errors, exit 2, and nothing is sent or backed up.
+func TestMonitorSettings(t *testing.T) {
+	emptyBucket(t, "other")
+	mon := newMonitorServer(t)
+	r := runJob(t, append(jobEnv(twoDatabases(), "other", ""),
+		"COMPRESSION=lz4",
+		"HEALTHCHECK_URL="+mon.URL+"/hc?key="+pingKey,
+		"WEBHOOK_URL=hooks.example.com/x?token="+hookToken,
+		"WEBHOOK_HEADERS=Authorization "+hookHeader,
+		"PUSHGATEWAY_URL=http://[::1"))
+	if r.code != 2 {
+		t.Errorf("exit %d, want 2", r.code)
+	}
+	for _, want := range []string{
+		`error: COMPRESSION="lz4"`,
+		"error: WEBHOOK_URL=hooks.example.com/x: want an http:// or https:// URL",
+		"error: WEBHOOK_HEADERS line 1: want Name: value",
+		"error: PUSHGATEWAY_URL: not a URL (missing ']' in host)",
+	} {
+		if !strings.Contains(r.stderr, want) {
+			t.Errorf("stderr lacks %q", want)
+		}
+	}
+	for _, s := range []string{pingKey, hookToken, hookHeader, "backing up"} {
+		if strings.Contains(r.stderr, s) {
+			t.Errorf("stderr shows %q", s)
+		}
+	}
+	if reqs, _ := mon.take(); len(reqs) > 0 {
+		t.Errorf("the healthcheck got %q", requestLines(reqs))
+	}
+	if keys := objects(t, "other"); len(keys) != 0 {
+		t.Errorf("bucket holds %q", keys)
+	}
+	t.Logf("stderr:\n%s", r.stderr)
+}
