@@ -92,6 +92,20 @@ Optional settings (default):
     LOG_FORMAT           text or json (text)
     PROGRESS_INTERVAL    how often a running backup logs progress; 0: never (1m)
 
+Monitoring (optional, each independent; backup and verify report to them,
+and a monitor that fails is a warning, never a failed run):
+    HEALTHCHECK_URL      pinged (POST) at URL/start, then at URL when every
+                         database succeeded or URL/fail with the result lines,
+                         as healthchecks.io expects (none)
+    WEBHOOK_URL          gets a JSON report of the run by POST, with a "text"
+                         summary chat webhooks show (none)
+    WEBHOOK_HEADERS      extra headers for it, "Name: value" a line, e.g.
+                         Authorization: Bearer TOKEN (none)
+    PUSHGATEWAY_URL      Prometheus Pushgateway for the run's metrics,
+                         iron_streaming_backup_*, a group per prefix (none)
+    METRICS_FILE         the same metrics written to this file for
+                         node_exporter's textfile collector (none)
+
 Options:
     -h                   show this help
     -version             print the version

@@ -24,6 +24,9 @@ import (
 	dto "github.com/prometheus/client_model/go"
 	"github.com/prometheus/common/expfmt"
 	"github.com/prometheus/common/model"
+
+	"github.com/philips-labs/iron-streaming-backup/internal/monitor"
+	"github.com/philips-labs/iron-streaming-backup/internal/testenv"
 )
 
 // Secrets of the monitors' settings: the ping URL's and webhook's keys
@@ -429,4 +432,25 @@ func TestMonitorSettings(t *testing.T) {
 		t.Errorf("bucket holds %q", keys)
 	}
 	t.Logf("stderr:\n%s", r.stderr)
+}
+
+// TestMonitorSettingsDocumented: -h and the README name every monitoring
+// setting.
+func TestMonitorSettingsDocumented(t *testing.T) {
+	root, err := testenv.RepoRoot()
+	if err != nil {
+		t.Fatal(err)
+	}
+	readme, err := os.ReadFile(filepath.Join(root, "README.md"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	for _, name := range []string{monitor.EnvHealthcheck, monitor.EnvWebhook, monitor.EnvWebhookHeaders, monitor.EnvPushgateway, monitor.EnvMetricsFile} {
+		if !strings.Contains(usage, "    "+name+" ") {
+			t.Errorf("the usage text lacks %s", name)
+		}
+		if !strings.Contains(string(readme), "| `"+name+"` | none |") {
+			t.Errorf("README's monitoring table lacks %s", name)
+		}
+	}
 }
