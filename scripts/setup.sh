@@ -2,6 +2,8 @@
 # Installs what the tests and the demo need on a fresh Debian machine:
 #   - PostgreSQL server and client programs (Debian's postgresql package),
 #     openssl and gzip: the reference tools the tests compare against;
+#   - the Prometheus Pushgateway (Debian's prometheus-pushgateway), which
+#     the monitoring tests push to and scrape;
 #   - the Versity S3 gateway at a pinned version, built with 'go install'
 #     into .tools/bin (git-ignored).
 # Idempotent: does nothing when everything is there. As root it installs
@@ -17,6 +19,7 @@ command -v psql >/dev/null || pkgs+=(postgresql-client)
 command -v openssl >/dev/null || pkgs+=(openssl)
 command -v gzip >/dev/null || pkgs+=(gzip)
 command -v zstd >/dev/null || pkgs+=(zstd)
+[ -x /usr/bin/prometheus-pushgateway ] || command -v pushgateway >/dev/null || pkgs+=(prometheus-pushgateway)
 if ((${#pkgs[@]})); then
 	if [ "$(id -u)" = 0 ]; then
 		echo "setup: installing ${pkgs[*]}" >&2
