@@ -1,0 +1,48 @@
+package backup
+
+import (
+	"bytes"
+	"encoding/json"
+	"errors"
+	"strings"
+	"testing"
+	"time"
+
+	"github.com/philips-labs/iron-streaming-backup/internal/pgpass"
+)
+
+// TestTeeResults: the tee gets the result and summary lines as text, in
+// either log format, and nothing else.
+func TestTeeResults(t *testing.T) {
+	for _, asJSON := range []bool{false, true} {
+		var log, tee bytes.Buffer
+		l := NewLogger(&log, "tool", asJSON)
+		l.TeeResults(&tee)
+		e := pgpass.Entry{Host: "h", Port: "5432", Database: "d", User: "u", Password: "pw-never-shown", Prefix: "db1"}
+		start := mustTime("2026-11-27T06:00:00Z")
+		l.Start(e, "bucket", "db1-20261127060000.gz.aes")
+		l.Progress(e, 1<<20, 1<<10, time.Second)
+		l.Warn("something to look at")
+		l.Done(e, &Info{Bucket: "bucket", Key: "db1-20261127060000.gz.aes", PlainSize: 1 << 20, StoredSize: 1 << 18, Started: start, Finished: start.Add(2 * time.Second)})
+		l.Failed(e, errors.New("cannot connect\nsecond line"))
+		l.Summary(2, 1, []string{"db1"}, 1<<20, 1<<18, 3*time.Second)
+		l.result("%d of %d backups verified", 1, 1)
+		want := "tool: db1: done: 1.00 MiB dumped, 256 KiB stored (25.0%) in 2s, 512 KiB/s\n" +
+			"tool: error: db1: cannot connect; second line\n" +
+			"tool: error: 1 of 2 databases failed (db1); 1 backed up\n" +
+			"tool: 1 of 1 backups verified\n"
+		if tee.String() != want {
+			t.Errorf("json %v: tee got\n%s\nwant\n%s", asJSON, tee.String(), want)
+		}
+		if asJSON {
+			for _, line := range strings.Split(strings.TrimSpace(log.String()), "\n") {
+				if !json.Valid([]byte(line)) && !strings.HasPrefix(line, "tool: ") {
+					t.Errorf("log line %q", line)
+				}
+			}
+		}
+		if strings.Contains(log.String()+tee.String(), "pw-never-shown") {
+			t.Error("a password in the log")
+		}
+	}
+}
