@@ -159,9 +159,7 @@ func checkNoSecrets(t *testing.T, pgpassList string, raw []byte, reqs []monitorR
 	secrets := []string{pw1, pw2, encPass, srv.SecretKey, "wrong-pw-3b9f",
 		base64.StdEncoding.EncodeToString([]byte(pgpassList))[:40],
 		base64.StdEncoding.EncodeToString([]byte(encPass))[:20]}
-	for _, line := range strings.Split(strings.TrimSpace(pgpassList), "\n") {
-		secrets = append(secrets, line)
-	}
+	secrets = append(secrets, strings.Split(strings.TrimSpace(pgpassList), "\n")...)
 	for _, s := range secrets {
 		if bytes.Contains(raw, []byte(s)) {
 			t.Errorf("a monitor received the secret %q", s)

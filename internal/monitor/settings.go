@@ -53,6 +53,10 @@ func Load(getenv func(string) string) (Settings, []error) {
 	if s.Healthcheck, err = parseURL(getenv, EnvHealthcheck, "https://hc-ping.com/<uuid>"); err != nil {
 		errs = append(errs, err)
 	}
+	if s.Healthcheck != nil {
+		// URL/ would ping URL//start.
+		s.Healthcheck.Path, s.Healthcheck.RawPath = strings.TrimRight(s.Healthcheck.Path, "/"), strings.TrimRight(s.Healthcheck.RawPath, "/")
+	}
 	if s.Webhook, err = parseURL(getenv, EnvWebhook, "https://hooks.slack.com/services/…"); err != nil {
 		errs = append(errs, err)
 	}

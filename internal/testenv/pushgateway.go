@@ -41,7 +41,7 @@ func PushgatewayPath() (string, error) {
 	if p := "/usr/bin/prometheus-pushgateway"; fileExists(p) {
 		return p, nil
 	}
-	return "", fmt.Errorf("Prometheus Pushgateway not installed; run 'make setup' (apt-get install prometheus-pushgateway)")
+	return "", fmt.Errorf("the Prometheus Pushgateway is not installed; run 'make setup' (apt-get install prometheus-pushgateway)")
 }
 
 func fileExists(p string) bool {
@@ -95,7 +95,7 @@ func StartPushgateway(ctx context.Context) (*Pushgateway, error) {
 		if attempt < 2 && strings.Contains(tail(logPath, 2000), "address already in use") {
 			continue
 		}
-		return fail(fmt.Errorf("Pushgateway: %w\nlog: %s", err, tail(logPath, 1500)))
+		return fail(fmt.Errorf("pushgateway: %w\nlog: %s", err, tail(logPath, 1500)))
 	}
 }
 
