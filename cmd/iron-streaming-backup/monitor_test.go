@@ -452,3 +452,35 @@ func TestMonitorSettingsDocumented(t *testing.T) {
 		}
 	}
 }
+
+// TestRunnerMonitoring: in runner mode the payload's env carries the
+// monitoring settings to the backup its cmd runs.
+func TestRunnerMonitoring(t *testing.T) {
+	emptyBucket(t, "other")
+	mon := newMonitorServer(t)
+	env := map[string]string{}
+	for _, kv := range append(jobEnv(twoDatabases(), "other", ""), "HEALTHCHECK_URL="+mon.URL+"/hc/runner?key="+pingKey) {
+		k, v, _ := strings.Cut(kv, "=")
+		env[k] = v
+	}
+	payload, err := json.Marshal(map[string]any{"version": "1", "env": env, "cmd": []string{"iron-streaming-backup", "db2"}})
+	if err != nil {
+		t.Fatal(err)
+	}
+	path := filepath.Join(t.TempDir(), "payload.json")
+	if err := os.WriteFile(path, payload, 0o600); err != nil {
+		t.Fatal(err)
+	}
+	r := runJob(t, []string{"PATH=" + env["PATH"], "PAYLOAD_FILE=" + path}, "runner")
+	if r.code != 0 {
+		t.Fatalf("exit %d:\n%s", r.code, r.stderr)
+	}
+	reqs, raw := mon.take()
+	checkNoSecrets(t, twoDatabases(), raw, reqs, r.stderr)
+	if got, want := requestLines(reqs), []string{"POST /hc/runner/start", "POST /hc/runner"}; !slices.Equal(got, want) {
+		t.Fatalf("requests %q, want %q", got, want)
+	}
+	if body := string(reqs[1].body); !strings.Contains(body, "iron-streaming-backup: db2: done: ") || !strings.Contains(body, "1 of 1 databases backed up") {
+		t.Errorf("last ping's body:\n%s", body)
+	}
+}
