@@ -113,7 +113,7 @@ func mayNotReadPasswords(stderr *tailBuffer) bool {
 // backupGlobals stores the globals of the server of t beside its dump,
 // whose manifest is dump, and returns their manifest. Its error says that
 // the dump is kept.
-func (j *Job) backupGlobals(ctx context.Context, t pgpass.Entry, client Client, server Version, dump *Info) (*Info, error) {
+func (j *Job) backupGlobals(ctx context.Context, t pgpass.Entry, client Client, dump *Info) (*Info, error) {
 	// The dump's facts (connection, compression, encryption, versions),
 	// with the globals' own key and stream.
 	info := *dump
@@ -122,7 +122,6 @@ func (j *Job) backupGlobals(ctx context.Context, t pgpass.Entry, client Client, 
 	info.Format = "plain"
 	info.Started = j.now().UTC()
 	info.PlainSize, info.StoredSize, info.SHA256, info.Parts, info.Rows, info.RestoreCommand = 0, 0, "", 0, nil, ""
-	info.ServerVersion = server.String()
 	for _, withPasswords := range []bool{true, false} {
 		info.RolePasswords = &withPasswords
 		d := dumpCommand{name: "pg_dumpall", path: client.pgDumpall(), args: globalsArgs(t, withPasswords),

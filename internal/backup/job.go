@@ -169,7 +169,7 @@ func (j *Job) backupOne(ctx context.Context, t pgpass.Entry) (res Result) {
 	if j.Settings.DumpGlobals {
 		// After the dump, so that no globals are stored without one; a
 		// failure here fails the prefix but keeps the dump (globals.go).
-		res.Globals, res.Err = j.backupGlobals(ctx, t, client, serverVer, info)
+		res.Globals, res.Err = j.backupGlobals(ctx, t, client, info)
 	}
 	return res
 }
