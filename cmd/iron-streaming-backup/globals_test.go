@@ -269,6 +269,14 @@ func TestGlobalsRestoreRoles(t *testing.T) {
 	if r.code != 0 || !strings.Contains(r.stderr, "; globals ok: "+globalsKey) || !strings.Contains(r.stderr, "without role passwords") {
 		t.Errorf("verify: exit %d:\n%s", r.code, r.stderr)
 	}
+	// A damaged globals object fails the backup's verification, naming it.
+	orig := getObject(t, "backups", globalsKey)
+	putObject(t, "backups", globalsKey, orig[:len(orig)-40])
+	r = runJob(t, env, "verify", "groles")
+	putObject(t, "backups", globalsKey, orig)
+	if r.code != 1 || !strings.Contains(r.stderr, "error: groles: globals "+globalsKey+": checksum mismatch") {
+		t.Errorf("verify of cut globals: exit %d:\n%s", r.code, r.stderr)
+	}
 	r = runJob(t, env, "list")
 	if r.code != 0 || !regexp.MustCompile(`(?m)^PREFIX +STARTED \(UTC\) +AGE +SIZE +MANIFEST +GLOBALS +KEY$`).MatchString(r.stdout) ||
 		!regexp.MustCompile(`(?m)^groles .* yes +yes +`+regexp.QuoteMeta(dumpKey)+`$`).MatchString(r.stdout) {
