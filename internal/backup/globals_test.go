@@ -1,6 +1,7 @@
 package backup
 
 import (
+	"encoding/json"
 	"os"
 	"path/filepath"
 	"strings"
@@ -141,5 +142,37 @@ func TestGlobalsKeyAndRestore(t *testing.T) {
 	i.setEncryption(s)
 	if got, want := i.restoreCommand(), "aws s3 cp s3://my-bucket/db1-20261127060000.globals.gz.aes - | openssl enc -d -aes-256-cbc -md sha256 -pass file:KEYFILE | gzip -d | psql -d postgres"; got != want {
 		t.Errorf("restore command\n%s\nwant\n%s", got, want)
+	}
+}
+
+func TestGlobalsLogLines(t *testing.T) {
+	e := pgpass.Entry{Host: "h", Port: "5432", Database: "d", User: "u", Password: "secret-pw", Prefix: "db1"}
+	no := false
+	i := &Info{Bucket: "b", Key: "db1-20261127060000.globals.gz.aes", PlainSize: 2048, StoredSize: 900, RolePasswords: &no}
+	var text, js strings.Builder
+	for _, l := range []*Logger{NewLogger(&text, "tool", false), NewLogger(&js, "tool", true)} {
+		l.GlobalsWithoutPasswords(e)
+		l.GlobalsDone(e, i)
+	}
+	want := "tool: db1: warning: the login may not read role passwords (pg_dumpall: permission denied for table pg_authid; not a superuser, as on managed services): saving the roles without their passwords (--no-role-passwords)\n" +
+		"tool: db1: globals done: s3://b/db1-20261127060000.globals.gz.aes, 2.00 KiB dumped, 900 B stored; role passwords not included: set them after a restore\n"
+	if text.String() != want {
+		t.Errorf("text log:\n%s\nwant\n%s", text.String(), want)
+	}
+	lines := strings.Split(strings.TrimSpace(js.String()), "\n")
+	if len(lines) != 2 {
+		t.Fatalf("JSON log: %q", js.String())
+	}
+	for _, l := range lines {
+		var m map[string]any
+		if err := json.Unmarshal([]byte(l), &m); err != nil || m["prefix"] != "db1" {
+			t.Errorf("JSON log line %q: %v", l, err)
+		}
+	}
+	if !strings.Contains(lines[1], `"role_passwords":false`) || !strings.Contains(lines[0], `"level":"WARN"`) {
+		t.Errorf("JSON log: %q", lines)
+	}
+	if strings.Contains(text.String()+js.String(), e.Password) {
+		t.Error("a log line holds the password")
 	}
 }
