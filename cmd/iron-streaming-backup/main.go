@@ -49,8 +49,9 @@ PREFIX), with the same environment as a backup: it streams the object
 through download, decryption and decompression and checks the manifest's
 size and SHA-256, the padding, the compression stream, and that the dump is
 complete (plain: pg_dump's last line and the row count of every table;
-custom: pg_restore reads it). A missing manifest is a warning; the stream is
-still checked.
+custom: pg_restore reads it), and so the backup's globals (pg_dumpall's last
+line; with DUMP_GLOBALS=true a backup without them fails). A missing
+manifest is a warning; the stream is still checked.
     -max-age DURATION    fail when the newest backup is older, e.g. 26h,
                          so that a scheduler notices backups that stopped
     -restore-into CONNSTRING
@@ -59,7 +60,8 @@ still checked.
                          PGPASSWORD or a pgpass file) and compare row counts
 
 'list' prints the backups in the bucket (S3_BUCKET, S3_PREFIX), newest first
-per prefix: start time, age, size, whether a manifest exists, and the key.
+per prefix: start time, age, size, whether a manifest exists, whether it
+has globals (a GLOBALS column, when any backup has them), and the key.
 It needs no database list or password. -json prints a JSON array.
 
 Environment (the original image's):
@@ -87,6 +89,10 @@ Optional settings (default):
     DUMP_FORMAT          plain or custom; custom objects end in .dump.gz.aes (plain)
     PG_DUMP_ARGS         extra pg_dump options, --name=value, split at spaces (none)
     PG_DUMP              the pg_dump program (pg_dump from PATH)
+    DUMP_GLOBALS         true: with each dump also store pg_dumpall --globals-only
+                         of its server (roles, memberships, role settings) as
+                         <prefix>-<same time>.globals.gz.aes; without role
+                         passwords where the login may not read them (false)
     S3_MAX_MEMORY        cap on one upload's part buffers; objects up to about
                          4096 x half of it fit (256MiB: about 1 TiB) (256MiB)
     LOG_FORMAT           text or json (text)
@@ -339,11 +345,13 @@ func runList(ctx context.Context, args []string, stdout, stderr io.Writer) error
 			Format      string    `json:"format"`
 			Manifest    bool      `json:"manifest"`
 			Future      bool      `json:"future,omitempty"`
+			// Companions are the objects stored with it: "globals".
+			Companions map[string]companionEntry `json:"companions,omitempty"`
 		}
 		list := []entry{}
 		for _, p := range prefixes {
 			for _, b := range cat[p] {
-				list = append(list, entry{b.Prefix, b.Key, b.Time, int64(now.Sub(b.Time).Seconds()), b.Size, b.Compression, b.Format, b.HasManifest, b.Future(now)})
+				list = append(list, entry{b.Prefix, b.Key, b.Time, int64(now.Sub(b.Time).Seconds()), b.Size, b.Compression, b.Format, b.HasManifest, b.Future(now), companionsJSON(b)})
 			}
 		}
 		enc := json.NewEncoder(stdout)
@@ -355,7 +363,8 @@ func runList(ctx context.Context, args []string, stdout, stderr io.Writer) error
 		return nil
 	}
 	tw := tabwriter.NewWriter(stdout, 0, 0, 2, ' ', 0)
-	fmt.Fprintln(tw, "PREFIX\tSTARTED (UTC)\tAGE\tSIZE\tMANIFEST\tKEY")
+	extra := companionColumns(cat, prefixes)
+	fmt.Fprintln(tw, "PREFIX\tSTARTED (UTC)\tAGE\tSIZE\tMANIFEST\t"+companionHeads(extra)+"KEY")
 	var future []string
 	for _, p := range prefixes {
 		for _, b := range cat[p] {
@@ -368,7 +377,7 @@ func runList(ctx context.Context, args []string, stdout, stderr io.Writer) error
 				age = "FUTURE: " + age
 				future = append(future, b.Key)
 			}
-			fmt.Fprintf(tw, "%s\t%s\t%s\t%s\t%s\t%s\n", b.Prefix, b.Time.Format("2006-01-02 15:04:05"), age, s3stream.FormatSize(b.Size), m, b.Key)
+			fmt.Fprintf(tw, "%s\t%s\t%s\t%s\t%s\t%s%s\n", b.Prefix, b.Time.Format("2006-01-02 15:04:05"), age, s3stream.FormatSize(b.Size), m, companionCells(b, extra), b.Key)
 		}
 	}
 	if err := tw.Flush(); err != nil {

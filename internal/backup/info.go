@@ -41,6 +41,12 @@ type Info struct {
 	ServerVersion  string `json:"server_version"`
 	Tool           string `json:"-"`
 	RestoreCommand string `json:"restore_command"`
+
+	// Companion names a companion object's kind (codec.go), "" for a dump.
+	Companion string `json:"companion,omitempty"`
+	// RolePasswords says, for the globals, whether the roles' passwords
+	// are in them; false when the login may not read them (globals.go).
+	RolePasswords *bool `json:"role_passwords,omitempty"`
 }
 
 func (i *Info) setEncryption(s *Settings) {
@@ -60,6 +66,10 @@ func (i *Info) restoreCommand() string {
 	}
 	c, _ := compressionNamed(i.Compression)
 	f, _ := formatNamed(i.Format)
-	fmt.Fprintf(&b, " -pass file:KEYFILE | %s | %s", c.unpack, f.restore)
+	restore := f.restore
+	if k, ok := companionNamed(i.Companion); ok {
+		restore = k.restore
+	}
+	fmt.Fprintf(&b, " -pass file:KEYFILE | %s | %s", c.unpack, restore)
 	return b.String()
 }

@@ -76,6 +76,7 @@ type Settings struct {
 	Format      string // a format's name (codec.go)
 	PgDumpArgs  []string
 	PgDump      string // "": the installed client that fits each server
+	DumpGlobals bool   // also pg_dumpall --globals-only beside each dump (globals.go)
 	JSONLogs    bool
 	MaxMemory   int64         // bytes of part buffers per upload
 	Progress    time.Duration // interval of progress lines; 0: none
@@ -198,6 +199,7 @@ func load(getenv func(string) string, only string, forBackup bool) (*Settings, e
 	if forBackup {
 		errs = append(errs, checkPrograms(getenv, s.PgDump)...)
 	}
+	errs = append(errs, s.loadGlobals(getenv, forBackup)...)
 	var monErrs []error
 	s.Monitor, monErrs = monitor.Load(getenv)
 	errs = append(errs, monErrs...)
