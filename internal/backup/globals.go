@@ -164,6 +164,9 @@ func (l *Logger) GlobalsWithoutPasswords(t pgpass.Entry) {
 
 // GlobalsDone logs stored globals, and whether they hold the passwords.
 func (l *Logger) GlobalsDone(t pgpass.Entry, i *Info) {
+	if l.results != nil {
+		l.results.GlobalsDone(t, i)
+	}
 	passwords := i.RolePasswords == nil || *i.RolePasswords
 	if l.json != nil {
 		l.json.Info("globals done", "prefix", t.Prefix, "object", "s3://"+i.Bucket+"/"+i.Key,

@@ -24,10 +24,12 @@ func TestTeeResults(t *testing.T) {
 		l.Progress(e, 1<<20, 1<<10, time.Second)
 		l.Warn("something to look at")
 		l.Done(e, &Info{Bucket: "bucket", Key: "db1-20261127060000.gz.aes", PlainSize: 1 << 20, StoredSize: 1 << 18, Started: start, Finished: start.Add(2 * time.Second)})
+		l.GlobalsDone(e, &Info{Bucket: "bucket", Key: "db1-20261127060000.globals.gz.aes", PlainSize: 2048, StoredSize: 1024})
 		l.Failed(e, errors.New("cannot connect\nsecond line"))
 		l.Summary(2, 1, []string{"db1"}, 1<<20, 1<<18, 3*time.Second)
 		l.result("%d of %d backups verified", 1, 1)
 		want := "tool: db1: done: 1.00 MiB dumped, 256 KiB stored (25.0%) in 2s, 512 KiB/s\n" +
+			"tool: db1: globals done: s3://bucket/db1-20261127060000.globals.gz.aes, 2.00 KiB dumped, 1.00 KiB stored\n" +
 			"tool: error: db1: cannot connect; second line\n" +
 			"tool: error: 1 of 2 databases failed (db1); 1 backed up\n" +
 			"tool: 1 of 1 backups verified\n"
