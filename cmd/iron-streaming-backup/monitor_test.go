@@ -18,6 +18,7 @@ import (
 	"strings"
 	"sync"
 	"testing"
+	"time"
 
 	"github.com/aws/aws-sdk-go-v2/aws"
 	"github.com/aws/aws-sdk-go-v2/service/s3"
@@ -273,7 +274,9 @@ func TestMonitoring(t *testing.T) {
 		t.Errorf("metrics file: %v", first)
 	}
 
-	// A partial failure: db2's login is refused.
+	// A partial failure: db2's login is refused. (In the next second: two
+	// backups of a prefix in one second name the same object.)
+	nextSecond()
 	partial := pgpassLine("app1", "backup1", pw1, "db1") + "\n" + pgpassLine("app2", "backup2", "wrong-pw-3b9f", "db2") + "\n"
 	r = runJob(t, append(jobEnv(partial, "other", ""), monitorEnv(mon, metricsFile)...))
 	if r.code != 1 {
@@ -483,4 +486,44 @@ func TestRunnerMonitoring(t *testing.T) {
 	if body := string(reqs[1].body); !strings.Contains(body, "iron-streaming-backup: db2: done: ") || !strings.Contains(body, "1 of 1 databases backed up") {
 		t.Errorf("last ping's body:\n%s", body)
 	}
+}
+
+// TestMonitorRunFails: a run that fails before any database (here the
+// bucket does not exist) pings /fail with the reason, and every database
+// is reported failed.
+func TestMonitorRunFails(t *testing.T) {
+	mon := newMonitorServer(t)
+	r := runJob(t, append(jobEnv(twoDatabases(), "no-such-bucket", ""), monitorEnv(mon, filepath.Join(t.TempDir(), "backup.prom"))...))
+	if r.code != 2 || !strings.Contains(r.stderr, "no such bucket") {
+		t.Fatalf("exit %d, want 2:\n%s", r.code, r.stderr)
+	}
+	reqs, raw := mon.take()
+	checkNoSecrets(t, twoDatabases(), raw, reqs, r.stderr)
+	hc := under(reqs, "/hc/")
+	if got, want := requestLines(hc), []string{"POST /hc/4f1e/start", "POST /hc/4f1e/fail"}; !slices.Equal(got, want) {
+		t.Fatalf("healthcheck requests %q, want %q", got, want)
+	}
+	if body := string(hc[1].body); !strings.HasPrefix(body, "iron-streaming-backup: error: s3://no-such-bucket at ") || strings.Count(body, "\n") != 1 {
+		t.Errorf("last ping's body:\n%s", body)
+	}
+	var doc struct {
+		Status    string
+		Databases []struct{ Prefix, Status, Error string }
+	}
+	if hooks := under(reqs, "/hook/"); len(hooks) != 1 || json.Unmarshal(hooks[0].body, &doc) != nil {
+		t.Fatalf("webhook requests: %d", len(hooks))
+	}
+	if doc.Status != "failure" || len(doc.Databases) != 2 || doc.Databases[1].Prefix != "db2" || doc.Databases[1].Status != "failure" || !strings.Contains(doc.Databases[1].Error, "no such bucket") {
+		t.Errorf("webhook document: %+v", doc)
+	}
+	if got, want := requestLines(under(reqs, "/gw/")), []string{"POST /gw/metrics/job/iron_streaming_backup/prefix/db1", "POST /gw/metrics/job/iron_streaming_backup/prefix/db2"}; !slices.Equal(got, want) {
+		t.Errorf("pushgateway requests %q, want %q", got, want)
+	}
+}
+
+// nextSecond waits for the clock's next second, the resolution of object
+// keys.
+func nextSecond() {
+	now := time.Now()
+	time.Sleep(now.Truncate(time.Second).Add(time.Second).Sub(now))
 }
