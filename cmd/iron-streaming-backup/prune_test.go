@@ -245,7 +245,7 @@ func TestPruneTwoYears(t *testing.T) {
 	// 730 daily backups, the empty object and the one dated 2099: 21 kept
 	// by the rules and the future one; the companion without a dump and
 	// the manifest without an object are leftovers.
-	if !strings.Contains(r.stderr, "db1: retention (KEEP_DAILY=7 KEEP_WEEKLY=5 KEEP_MONTHLY=12): kept 22, would delete 710 backups, 2 leftover objects") ||
+	if !strings.Contains(r.stderr, "db1: retention (KEEP_DAILY=7 KEEP_WEEKLY=5 KEEP_MONTHLY=12): 22 backups kept, 710 to delete, and 2 leftover objects") ||
 		!strings.Contains(r.stderr, "would delete s3://retention/r1/db1-20261101060000.gz.age with globals (kept by no rule)") ||
 		!strings.Contains(r.stderr, "would delete s3://retention/r1/db1-20261128120000.gz.aes (empty)") {
 		t.Errorf("prune -dry-run log:\n%s", r.stderr)
@@ -288,11 +288,11 @@ func TestPruneTwoYears(t *testing.T) {
 	}
 	// Nothing left to do; db2 is pruned only when named or with the list.
 	r = runJob(t, env, "prune", "db1")
-	if r.code != 0 || !strings.Contains(r.stderr, "kept 22, deleted 0 backups") || !slices.Equal(allKeys(t, t.Context(), retentionBucket), after) {
+	if r.code != 0 || !strings.Contains(r.stderr, "22 backups kept, 0 deleted\n") || !slices.Equal(allKeys(t, t.Context(), retentionBucket), after) {
 		t.Errorf("second prune: exit %d:\n%s", r.code, r.stderr)
 	}
 	r = runJob(t, env, "prune")
-	if r.code != 0 || !strings.Contains(r.stderr, "db2: retention (KEEP_DAILY=7 KEEP_WEEKLY=5 KEEP_MONTHLY=12): kept 21, deleted 709 backups") {
+	if r.code != 0 || !strings.Contains(r.stderr, "db2: retention (KEEP_DAILY=7 KEEP_WEEKLY=5 KEEP_MONTHLY=12): 21 backups kept, 709 deleted") {
 		t.Errorf("prune of the list: exit %d:\n%s", r.code, r.stderr)
 	}
 	final := allKeys(t, t.Context(), retentionBucket)
@@ -343,7 +343,7 @@ func TestPruneAfterBackup(t *testing.T) {
 	if !slices.Equal(after, want) {
 		t.Errorf("after the job:\nextra: %q\nmissing: %q", minus(after, want), minus(want, after))
 	}
-	if !strings.Contains(r.stderr, "db1: retention (KEEP_LAST=3): kept 3, deleted 59 backups\n") ||
+	if !strings.Contains(r.stderr, "db1: retention (KEEP_LAST=3): 3 backups kept, 59 deleted\n") ||
 		!strings.Contains(r.stderr, "error: 1 of 2 databases failed (db2); 1 backed up; retention: 3 backups kept, 59 deleted\n") ||
 		strings.Contains(r.stderr, "db2: retention") {
 		t.Errorf("job log lacks the retention lines")
@@ -427,7 +427,7 @@ func TestPruneWithoutDeleteObjects(t *testing.T) {
 	putAll(t, retentionBucket, objs)
 	p := refusingProxy(t, http.StatusNotImplemented, "NotImplemented", "")
 	r := runJob(t, retentionEnv(twoDatabases(), "r4", p.URL, "KEEP_WITHIN=1d"), "prune", "db1")
-	if r.code != 0 || !strings.Contains(r.stderr, "kept 1, deleted 9 backups") {
+	if r.code != 0 || !strings.Contains(r.stderr, "1 backups kept, 9 deleted") {
 		t.Errorf("prune: exit %d:\n%s", r.code, r.stderr)
 	}
 	want := []string{"r4/db1-20261130060000.gz.aes", "r4/db1-20261130060000.gz.aes.manifest.json"}

@@ -45,7 +45,7 @@ func (l *Logger) PruneRefused(prefix, bucket, key, reason string) {
 func (l *Logger) Pruned(r PruneResult, rules Rules, dry bool) {
 	deleted := "deleted"
 	if dry {
-		deleted = "would delete"
+		deleted = "to delete"
 	}
 	if l.json != nil {
 		l.json.Info("retention done", "prefix", r.Prefix, "rules", rules.String(), "kept", r.Kept, "deleted", r.Deleted,
@@ -53,9 +53,9 @@ func (l *Logger) Pruned(r PruneResult, rules Rules, dry bool) {
 		return
 	}
 	line := strings.Builder{}
-	line.WriteString(r.Prefix + ": retention (" + rules.String() + "): kept " + strconv.Itoa(r.Kept) + ", " + deleted + " " + strconv.Itoa(r.Deleted) + " backups")
+	line.WriteString(r.Prefix + ": retention (" + rules.String() + "): " + strconv.Itoa(r.Kept) + " backups kept, " + strconv.Itoa(r.Deleted) + " " + deleted)
 	if r.Leftovers > 0 {
-		line.WriteString(", " + strconv.Itoa(r.Leftovers) + " leftover objects")
+		line.WriteString(", and " + strconv.Itoa(r.Leftovers) + " leftover objects")
 	}
 	if n := len(r.Refused); n > 0 {
 		line.WriteString("; " + strconv.Itoa(n) + " deletes refused")
@@ -77,7 +77,7 @@ func (l *Logger) PruneSummary(prefixes, kept, deleted, refused int, failed []str
 	}
 	what := "deleted"
 	if dry {
-		what = "would delete"
+		what = "to delete"
 	}
 	switch {
 	case len(failed) > 0:
