@@ -291,6 +291,19 @@ func TestPruneTwoYears(t *testing.T) {
 	if r.code != 0 || !strings.Contains(r.stderr, "22 backups kept, 0 deleted\n") || !slices.Equal(allKeys(t, t.Context(), retentionBucket), after) {
 		t.Errorf("second prune: exit %d:\n%s", r.code, r.stderr)
 	}
+	// JSON logs: one object per line.
+	r = runJob(t, append(env, "LOG_FORMAT=json"), "prune", "db1")
+	var applied bool
+	for _, l := range strings.Split(strings.TrimSpace(r.stderr), "\n") {
+		var m map[string]any
+		if err := json.Unmarshal([]byte(l), &m); err != nil {
+			t.Errorf("prune with JSON logs: not JSON: %s", l)
+		}
+		applied = applied || (m["msg"] == "retention applied" && m["prefix"] == "db1" && m["kept"] == 22.0 && m["deleted"] == 0.0)
+	}
+	if r.code != 0 || !applied {
+		t.Errorf("prune with JSON logs: exit %d:\n%s", r.code, r.stderr)
+	}
 	r = runJob(t, env, "prune")
 	if r.code != 0 || !strings.Contains(r.stderr, "db2: retention (KEEP_DAILY=7 KEEP_WEEKLY=5 KEEP_MONTHLY=12): 21 backups kept, 709 deleted") {
 		t.Errorf("prune of the list: exit %d:\n%s", r.code, r.stderr)
@@ -442,5 +455,34 @@ func TestPruneWithoutDeleteObjects(t *testing.T) {
 	}
 	if deletes != 9+5 { // 9 objects, 5 of them with a manifest
 		t.Errorf("%d single deletes, want 14", deletes)
+	}
+}
+
+// TestPruneObjectLock: a backup under an Object Lock legal hold, which the
+// gateway refuses to delete in its DeleteObjects answer (per key, beside
+// the keys it did delete), stays whole; the others go.
+func TestPruneObjectLock(t *testing.T) {
+	const bucket = "retention-locked"
+	ctx := t.Context()
+	if _, err := s3client().CreateBucket(ctx, &s3.CreateBucketInput{Bucket: aws.String(bucket), ObjectLockEnabledForBucket: aws.Bool(true)}); err != nil {
+		t.Fatal(err)
+	}
+	objs := map[string][]byte{}
+	history(t, objs, "", "db1", "2026-11-21", "2026-11-30", "2026-11-21")
+	putAll(t, bucket, objs)
+	held := "db1-20261125060000.gz.aes"
+	if _, err := s3client().PutObjectLegalHold(ctx, &s3.PutObjectLegalHoldInput{Bucket: aws.String(bucket), Key: aws.String(held),
+		LegalHold: &types.ObjectLockLegalHold{Status: types.ObjectLockLegalHoldStatusOn}}); err != nil {
+		t.Fatal(err)
+	}
+	r := runJob(t, jobEnv(twoDatabases(), bucket, "", "KEEP_LAST=1"), "prune", "db1")
+	if r.code != 1 || !strings.Contains(r.stderr, "warning: db1: retention: the store refused to delete s3://"+bucket+"/"+held+" (AccessDenied: ") ||
+		!strings.Contains(r.stderr, "db1: retention (KEEP_LAST=1): 1 backups kept, 8 deleted; 1 deletes refused") {
+		t.Errorf("prune: exit %d:\n%s", r.code, r.stderr)
+	}
+	want := []string{held, held + ".manifest.json", "db1-20261130060000.gz.aes", "db1-20261130060000.gz.aes.manifest.json"}
+	sort.Strings(want)
+	if got := allKeys(t, ctx, bucket); !slices.Equal(got, want) {
+		t.Errorf("after prune: %q", got)
 	}
 }

@@ -48,7 +48,7 @@ func (l *Logger) Pruned(r PruneResult, rules Rules, dry bool) {
 		deleted = "to delete"
 	}
 	if l.json != nil {
-		l.json.Info("retention done", "prefix", r.Prefix, "rules", rules.String(), "kept", r.Kept, "deleted", r.Deleted,
+		l.json.Info("retention applied", "prefix", r.Prefix, "rules", rules.String(), "kept", r.Kept, "deleted", r.Deleted,
 			"leftovers_deleted", r.Leftovers, "refused", len(r.Refused), "dry_run", dry)
 		return
 	}
