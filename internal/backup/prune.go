@@ -58,9 +58,11 @@ type Refusal struct {
 // empty, is the key of the backup this run just committed with its
 // manifest: unless the listing shows both, nothing is deleted.
 //
-// The object of a backup goes first, then its companions, then the
-// manifests, so that a prune cut short leaves either a whole backup or
-// leftovers (Leftover), which the next prune of the prefix removes. A
+// The object of a backup goes first; then its companions and its
+// manifest; then the companions' manifests. A prune cut short leaves
+// either a whole backup or leftovers (Leftover), which the next prune of
+// the prefix removes; a refused delete of the object leaves the whole
+// backup. A
 // leftover goes only when it is older than the newest backup with a
 // manifest, so that the objects of a backup another run is still writing
 // are not taken for leftovers.
