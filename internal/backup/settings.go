@@ -79,6 +79,7 @@ type Settings struct {
 	JSONLogs    bool
 	MaxMemory   int64         // bytes of part buffers per upload
 	Progress    time.Duration // interval of progress lines; 0: none
+	Retention   Rules         // what prune keeps (retention.go); unset: no pruning
 }
 
 // defaultJobMemory caps the part buffers of one upload: 40 MiB are used up
@@ -215,6 +216,9 @@ func load(getenv func(string) string, only string, forBackup bool) (*Settings, e
 			s.MaxMemory = n
 		}
 	}
+	var rerrs []error
+	s.Retention, rerrs = loadRules(getenv)
+	errs = append(errs, rerrs...)
 	switch lf := strings.ToLower(or(getenv(envLogFormat), "text")); lf {
 	case "text":
 	case "json":
