@@ -100,6 +100,7 @@ func (j *Job) Run(ctx context.Context) ([]Result, error) {
 		}()
 	}
 	wg.Wait()
+	pruned := j.prune(ctx, results)
 
 	var failed []string
 	var plain, stored int64
@@ -113,7 +114,7 @@ func (j *Job) Run(ctx context.Context) ([]Result, error) {
 	}
 	d := j.now().Sub(start)
 	ok := len(results) - len(failed)
-	j.Log.Summary(len(results), ok, failed, plain, stored, d)
+	j.Log.Summary(len(results), ok, failed, plain, stored, d, pruned)
 	if len(failed) > 0 {
 		return results, fmt.Errorf("%d of %d backups failed: %s", len(failed), len(results), strings.Join(failed, ", "))
 	}

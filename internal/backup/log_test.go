@@ -26,7 +26,7 @@ func TestTeeResults(t *testing.T) {
 		l.Done(e, &Info{Bucket: "bucket", Key: "db1-20261127060000.gz.aes", PlainSize: 1 << 20, StoredSize: 1 << 18, Started: start, Finished: start.Add(2 * time.Second)})
 		l.GlobalsDone(e, &Info{Bucket: "bucket", Key: "db1-20261127060000.globals.gz.aes", PlainSize: 2048, StoredSize: 1024})
 		l.Failed(e, errors.New("cannot connect\nsecond line"))
-		l.Summary(2, 1, []string{"db1"}, 1<<20, 1<<18, 3*time.Second)
+		l.Summary(2, 1, []string{"db1"}, 1<<20, 1<<18, 3*time.Second, nil)
 		l.result("%d of %d backups verified", 1, 1)
 		want := "tool: db1: done: 1.00 MiB dumped, 256 KiB stored (25.0%) in 2s, 512 KiB/s\n" +
 			"tool: db1: globals done: s3://bucket/db1-20261127060000.globals.gz.aes, 2.00 KiB dumped, 1.00 KiB stored\n" +

@@ -80,6 +80,7 @@ type Settings struct {
 	JSONLogs    bool
 	MaxMemory   int64         // bytes of part buffers per upload
 	Progress    time.Duration // interval of progress lines; 0: none
+	Retention   Rules         // what prune keeps (retention.go); unset: no pruning
 
 	Monitor monitor.Settings // where a run reports its outcome
 }
@@ -221,6 +222,9 @@ func load(getenv func(string) string, only string, forBackup bool) (*Settings, e
 			s.MaxMemory = n
 		}
 	}
+	var rerrs []error
+	s.Retention, rerrs = loadRules(getenv)
+	errs = append(errs, rerrs...)
 	switch lf := strings.ToLower(or(getenv(envLogFormat), "text")); lf {
 	case "text":
 	case "json":
