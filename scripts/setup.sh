@@ -1,7 +1,8 @@
 #!/usr/bin/env bash
 # Installs what the tests and the demo need on a fresh Debian machine:
 #   - PostgreSQL server and client programs (Debian's postgresql package),
-#     openssl and gzip: the reference tools the tests compare against;
+#     openssl, gzip, zstd and age: the reference tools the tests compare
+#     against;
 #   - the Versity S3 gateway at a pinned version, built with 'go install'
 #     into .tools/bin (git-ignored).
 # Idempotent: does nothing when everything is there. As root it installs
@@ -17,6 +18,7 @@ command -v psql >/dev/null || pkgs+=(postgresql-client)
 command -v openssl >/dev/null || pkgs+=(openssl)
 command -v gzip >/dev/null || pkgs+=(gzip)
 command -v zstd >/dev/null || pkgs+=(zstd)
+command -v age >/dev/null || pkgs+=(age)
 if ((${#pkgs[@]})); then
 	if [ "$(id -u)" = 0 ]; then
 		echo "setup: installing ${pkgs[*]}" >&2
