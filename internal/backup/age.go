@@ -77,11 +77,12 @@ func parseRecipient(line string) (Recipient, error) {
 			return Recipient{}, errors.New("not a valid age1… X25519 recipient (mistyped or cut short? plugin recipients are not supported)")
 		}
 		return Recipient{Key: r.String(), r: r}, nil
-	case strings.HasPrefix(line, "ssh-"):
-		pk, _, _, _, err := ssh.ParseAuthorizedKey([]byte(line))
-		if err != nil {
-			return Recipient{}, errors.New("not a valid ssh public key (one line of a .pub file)")
-		}
+	}
+	pk, _, _, _, err := ssh.ParseAuthorizedKey([]byte(line))
+	switch {
+	case err != nil && strings.HasPrefix(line, "ssh-"):
+		return Recipient{}, errors.New("not a valid ssh public key (one line of a .pub file)")
+	case err == nil:
 		if t := pk.Type(); t != ssh.KeyAlgoED25519 && t != ssh.KeyAlgoRSA {
 			return Recipient{}, fmt.Errorf("%s keys cannot be age recipients: use ssh-ed25519 or ssh-rsa", t)
 		}
@@ -296,3 +297,6 @@ func ageRecipientKeys(rs []Recipient) []string {
 	}
 	return keys
 }
+
+// HasIdentity reports whether verify was given AGE_IDENTITY_FILE.
+func (s *Settings) HasIdentity() bool { return len(s.identities) > 0 }
