@@ -251,10 +251,16 @@ func TestAgeIdentityErrors(t *testing.T) {
 	k := ageKeygen(t)
 	dir := t.TempDir()
 	cut := k.identity[:len(k.identity)-3]
-	protected := filepath.Join(dir, "protected")
-	if out, err := exec.Command("ssh-keygen", "-q", "-t", "ed25519", "-N", "a passphrase", "-f", protected).CombinedOutput(); err != nil {
-		t.Fatalf("ssh-keygen: %v: %s", err, out)
+	_, sk, err := ed25519.GenerateKey(rand.Reader)
+	if err != nil {
+		t.Fatal(err)
 	}
+	block, err := ssh.MarshalPrivateKeyWithPassphrase(sk, "", []byte("a passphrase"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	protected := filepath.Join(dir, "protected")
+	os.WriteFile(protected, pem.EncodeToMemory(block), 0o600)
 	for name, tc := range map[string]struct{ content, want string }{
 		"cut":        {"# created\n" + cut + "\n", "line 2: a malformed age identity"},
 		"recipient":  {k.recipient + "\n", "line 1: not an age identity"},
