@@ -44,7 +44,7 @@ RUN set -eu; \
         exit 1; }; \
       pkgs=; for m in $PG_MAJORS; do pkgs="$pkgs postgresql-client-$m"; done; \
       apt-get install -y --no-install-recommends $pkgs; \
-      for m in $PG_MAJORS; do test -x "/usr/lib/postgresql/$m/bin/pg_dump"; done; \
+      for m in $PG_MAJORS; do test -x "/usr/lib/postgresql/$m/bin/pg_dump"; test -x "/usr/lib/postgresql/$m/bin/pg_dumpall"; done; \
       rm /etc/apt/sources.list.d/pgdg.sources; \
       apt-get purge -y --auto-remove postgresql-common ;; \
     debian) \
@@ -52,7 +52,7 @@ RUN set -eu; \
     *) \
       echo "PG_CLIENT_SOURCE=$PG_CLIENT_SOURCE: use pgdg (the default) or debian" >&2; exit 1 ;; \
     esac; \
-    for p in /usr/lib/postgresql/*/bin/pg_dump; do "$p" --version; done; \
+    for p in /usr/lib/postgresql/*/bin/pg_dump; do "$p" --version; "${p%/pg_dump}/pg_dumpall" --version; done; \
     rm -rf /var/lib/apt/lists/* /var/cache/apt/* /var/cache/debconf/*-old /var/log/apt /var/log/dpkg.log; \
     useradd --uid 10001 --user-group --no-log-init --create-home --home-dir /home/isbackup \
       --shell /usr/sbin/nologin --comment "iron-streaming-backup" isbackup

@@ -30,6 +30,7 @@ const usage = `Usage:
     iron-streaming-backup [backup] [PREFIX]
     iron-streaming-backup verify [-max-age DURATION] [-restore-into CONNSTRING] [PREFIX]
     iron-streaming-backup list [-json] [PREFIX]
+    iron-streaming-backup prune [-dry-run] [PREFIX]
     iron-streaming-backup runner [-payload FILE]
 
 Backs up every database of the pgpass list, or only the one named PREFIX:
@@ -52,10 +53,12 @@ PREFIX), with the same environment as a backup: it streams the object
 through download, decryption and decompression and checks the manifest's
 size and SHA-256, the padding, the compression stream, and that the dump is
 complete (plain: pg_dump's last line and the row count of every table;
-custom: pg_restore reads it). A missing manifest is a warning; the stream is
-still checked. An age backup is decrypted with AGE_IDENTITY_FILE; without it
-verify checks only the size and SHA-256 of the object against its manifest
-and says that the content was not checked.
+custom: pg_restore reads it), and so the backup's globals (pg_dumpall's last
+line; with DUMP_GLOBALS=true a backup without them fails). A missing
+manifest is a warning; the stream is still checked. An age backup is
+decrypted with AGE_IDENTITY_FILE; without it verify checks only the size
+and SHA-256 of the objects against their manifests and says that the
+content was not checked.
     -max-age DURATION    fail when the newest backup is older, e.g. 26h,
                          so that a scheduler notices backups that stopped
     -restore-into CONNSTRING
@@ -64,8 +67,33 @@ and says that the content was not checked.
                          PGPASSWORD or a pgpass file) and compare row counts
 
 'list' prints the backups in the bucket (S3_BUCKET, S3_PREFIX), newest first
-per prefix: start time, age, size, whether a manifest exists, and the key.
-It needs no database list or password. -json prints a JSON array.
+per prefix: start time, age, size, whether a manifest exists, whether it
+has globals (a GLOBALS column, when any backup has them), and the key.
+It needs no database list or password. -json prints a JSON array. With
+retention rules set, a RETENTION column (JSON: keep, kept_by) says whether
+the rules keep each backup and which rule does.
+
+Retention (off unless a KEEP_ setting is set; restic forget's rules): after
+each backup that was committed with its manifest, the job deletes that
+prefix's backups that no rule keeps, with their manifests and companion
+objects. A backup is kept when any rule keeps it; each rule counts on its
+own. Periods are UTC, from the time in the key, and count from the
+backups that exist, not from the clock. The newest backup with a manifest
+is always kept; a backup dated ahead of the clock is never counted or
+deleted; a failed backup prunes nothing of its prefix. Only keys
+[S3_PREFIX]<prefix>-<UTC YYYYmmddHHMMSS><endings> of the list's prefixes
+are candidates. A delete the store refuses is a warning, not a failure.
+    KEEP_LAST=n          the n newest backups
+    KEEP_HOURLY=n, KEEP_DAILY=n, KEEP_WEEKLY=n, KEEP_MONTHLY=n, KEEP_YEARLY=n
+                         the newest backup of each of the n newest hours,
+                         days, ISO weeks, months, years that have one
+    KEEP_WITHIN=DURATION every backup newer than the newest minus DURATION:
+                         years y, months m, days d, hours h (36h, 30d, 1y2m)
+
+'prune' applies the rules to the backups of every prefix of the list (or
+of PREFIX) without backing up, with the same environment as a backup.
+    -dry-run             print the keys it would delete on stdout, one per
+                         line, and delete nothing
 
 Environment (the original image's):
     PGPASS_FILE_BASE64   the pgpass list, base64: host:port:database:user:password:prefix[:ignore]
@@ -100,6 +128,10 @@ Optional settings (default):
     DUMP_FORMAT          plain or custom; custom objects end in .dump.gz.aes (plain)
     PG_DUMP_ARGS         extra pg_dump options, --name=value, split at spaces (none)
     PG_DUMP              the pg_dump program (pg_dump from PATH)
+    DUMP_GLOBALS         true: with each dump also store pg_dumpall --globals-only
+                         of its server (roles, memberships, role settings) as
+                         <prefix>-<same time>.globals.gz.aes; without role
+                         passwords where the login may not read them (false)
     S3_MAX_MEMORY        cap on one upload's part buffers; objects up to about
                          4096 x half of it fit (256MiB: about 1 TiB) (256MiB)
     LOG_FORMAT           text or json (text)
@@ -111,8 +143,10 @@ Options:
     -cpuprofile FILE     write a Go CPU profile of the run to FILE
 
 Exit status:
-    0  every selected database was backed up (verify: every backup checked out)
+    0  every selected database was backed up (verify: every backup checked out;
+       prune: every delete done)
     1  at least one backup (or verification) failed, one line each on stderr
+       (prune: a listing failed or the store refused a delete)
     2  bad settings or arguments, found before any pg_dump started (also a
        bucket that does not exist, or credentials S3 does not accept);
        nothing was backed up
@@ -178,6 +212,8 @@ func run(ctx context.Context, args []string, stdin io.Reader, stdout, stderr io.
 			return runVerify(ctx, args[1:], stderr)
 		case "list":
 			return runList(ctx, args[1:], stdout, stderr)
+		case "prune":
+			return runPrune(ctx, args[1:], stdout, stderr)
 		}
 	}
 	if len(args) > 1 {
@@ -312,8 +348,9 @@ func runList(ctx context.Context, args []string, stdout, stderr io.Writer) error
 		return cli.Usage(err)
 	}
 	s, err := backup.LoadStorage(os.Getenv)
-	if err != nil {
-		return cli.Usage(err)
+	rules, rerr := backup.LoadRules(os.Getenv)
+	if err != nil || rerr != nil {
+		return cli.Usage(errors.Join(err, rerr))
 	}
 	client, err := s3stream.NewClient(ctx, s3stream.Config{PathStyle: s.PathStyle, Bucket: s.Bucket})
 	if err != nil {
@@ -323,12 +360,21 @@ func runList(ctx context.Context, args []string, stdout, stderr io.Writer) error
 	if err != nil {
 		return err
 	}
+	now := time.Now()
+	// What the retention rules say of each backup, when rules are set.
+	decided := map[string]backup.Decision{}
+	if rules.IsSet() {
+		for _, bs := range cat {
+			for _, d := range rules.Apply(bs, now) {
+				decided[d.Backup.Key] = d
+			}
+		}
+	}
 	prefixes := make([]string, 0, len(cat))
 	for p := range cat {
 		prefixes = append(prefixes, p)
 	}
 	sort.Strings(prefixes)
-	now := time.Now()
 	if *asJSON {
 		type entry struct {
 			Prefix      string    `json:"prefix"`
@@ -341,11 +387,22 @@ func runList(ctx context.Context, args []string, stdout, stderr io.Writer) error
 			Encryption  string    `json:"encryption"`
 			Manifest    bool      `json:"manifest"`
 			Future      bool      `json:"future,omitempty"`
+			// Companions are the objects stored with it: "globals".
+			Companions map[string]companionEntry `json:"companions,omitempty"`
+			Keep       *bool                     `json:"keep,omitempty"`    // with retention rules: whether they keep it
+			KeptBy     []string                  `json:"kept_by,omitempty"` // and by which
 		}
 		list := []entry{}
 		for _, p := range prefixes {
 			for _, b := range cat[p] {
-				list = append(list, entry{b.Prefix, b.Key, b.Time, int64(now.Sub(b.Time).Seconds()), b.Size, b.Compression, b.Format, b.Encryption, b.HasManifest, b.Future(now)})
+				e := entry{b.Prefix, b.Key, b.Time, int64(now.Sub(b.Time).Seconds()), b.Size, b.Compression, b.Format, b.Encryption, b.HasManifest, b.Future(now), companionsJSON(b), nil, nil}
+				if d, ok := decided[b.Key]; ok {
+					e.Keep = &d.Keep
+					if d.Keep {
+						e.KeptBy = d.Why
+					}
+				}
+				list = append(list, e)
 			}
 		}
 		enc := json.NewEncoder(stdout)
@@ -357,7 +414,12 @@ func runList(ctx context.Context, args []string, stdout, stderr io.Writer) error
 		return nil
 	}
 	tw := tabwriter.NewWriter(stdout, 0, 0, 2, ' ', 0)
-	fmt.Fprintln(tw, "PREFIX\tSTARTED (UTC)\tAGE\tSIZE\tMANIFEST\tKEY")
+	extra := companionColumns(cat, prefixes)
+	retention := ""
+	if rules.IsSet() {
+		retention = "RETENTION\t"
+	}
+	fmt.Fprintln(tw, "PREFIX\tSTARTED (UTC)\tAGE\tSIZE\tMANIFEST\t"+companionHeads(extra)+retention+"KEY")
 	var future []string
 	for _, p := range prefixes {
 		for _, b := range cat[p] {
@@ -370,7 +432,11 @@ func runList(ctx context.Context, args []string, stdout, stderr io.Writer) error
 				age = "FUTURE: " + age
 				future = append(future, b.Key)
 			}
-			fmt.Fprintf(tw, "%s\t%s\t%s\t%s\t%s\t%s\n", b.Prefix, b.Time.Format("2006-01-02 15:04:05"), age, s3stream.FormatSize(b.Size), m, b.Key)
+			keep := ""
+			if d, ok := decided[b.Key]; ok {
+				keep = keepColumn(d) + "\t"
+			}
+			fmt.Fprintf(tw, "%s\t%s\t%s\t%s\t%s\t%s%s%s\n", b.Prefix, b.Time.Format("2006-01-02 15:04:05"), age, s3stream.FormatSize(b.Size), m, companionCells(b, extra), keep, b.Key)
 		}
 	}
 	if err := tw.Flush(); err != nil {

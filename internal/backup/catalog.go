@@ -37,6 +37,44 @@ type Backup struct {
 // keeps that prefix's. A companion object is listed with its dump (in
 // Companions); one whose dump is missing is not listed.
 func Catalog(ctx context.Context, client *s3.Client, bucket, folder, only string) (map[string][]Backup, error) {
+	inv, err := inventory(ctx, client, bucket, folder, only)
+	if err != nil {
+		return nil, err
+	}
+	out := map[string][]Backup{}
+	for p, h := range inv {
+		if len(h.Backups) > 0 {
+			out[p] = h.Backups
+		}
+	}
+	return out, nil
+}
+
+// A Leftover is an object of the job's that lost the object it belongs to:
+// a manifest whose object is gone (a prune interrupted between the two
+// deletes), or a companion whose dump is gone (or never came: a run that
+// was killed). Prune removes them; list and verify do not show them.
+type Leftover struct {
+	Key  string
+	Time time.Time // from the name
+	// Manifest: the leftover is a manifest; otherwise it is a companion
+	// object, and HasManifest says whether its manifest exists.
+	Manifest    bool
+	HasManifest bool
+}
+
+// holding is what one prefix has under the folder: its backups, newest
+// first, and its leftovers.
+type holding struct {
+	Backups   []Backup
+	Leftovers []Leftover
+}
+
+// inventory reads the keys under folder that the key grammar (ParseKey)
+// names, by prefix; only, when not empty, keeps that prefix's. Keys in a
+// deeper folder, keys of another prefix that starts the same ("db10-…"
+// for "db1") and names that are not the job's are never in it.
+func inventory(ctx context.Context, client *s3.Client, bucket, folder, only string) (map[string]*holding, error) {
 	listPrefix := folder
 	if only != "" {
 		listPrefix += only + "-"
@@ -71,31 +109,57 @@ func Catalog(ctx context.Context, client *s3.Client, bucket, folder, only string
 		prefix string
 		t      time.Time
 	}
+	out := map[string]*holding{}
+	of := func(prefix string) *holding {
+		if out[prefix] == nil {
+			out[prefix] = &holding{}
+		}
+		return out[prefix]
+	}
+	objects := map[string]bool{}
+	dumps := map[when]bool{}
 	companionsOf := map[when][]Backup{}
 	for _, b := range found {
+		objects[b.Key] = true
 		if b.Companion != "" {
 			b.HasManifest = manifests[b.Key]
 			w := when{b.Prefix, b.Time}
 			companionsOf[w] = append(companionsOf[w], b)
+		} else {
+			dumps[when{b.Prefix, b.Time}] = true
 		}
 	}
-	out := map[string][]Backup{}
 	for _, b := range found {
 		if b.Companion != "" {
+			if !dumps[when{b.Prefix, b.Time}] {
+				of(b.Prefix).Leftovers = append(of(b.Prefix).Leftovers, Leftover{Key: b.Key, Time: b.Time, HasManifest: manifests[b.Key]})
+			}
 			continue
 		}
 		b.HasManifest = manifests[b.Key]
 		b.Companions = companionsOf[when{b.Prefix, b.Time}]
 		sort.Slice(b.Companions, func(i, j int) bool { return b.Companions[i].Key < b.Companions[j].Key })
-		out[b.Prefix] = append(out[b.Prefix], b)
+		of(b.Prefix).Backups = append(of(b.Prefix).Backups, b)
 	}
-	for _, bs := range out {
+	for m := range manifests {
+		if objects[m] {
+			continue
+		}
+		b, ok := ParseKey(strings.TrimPrefix(m, folder))
+		if !ok || (only != "" && b.Prefix != only) {
+			continue
+		}
+		of(b.Prefix).Leftovers = append(of(b.Prefix).Leftovers, Leftover{Key: s3stream.ManifestKey(m), Time: b.Time, Manifest: true})
+	}
+	for _, h := range out {
+		bs := h.Backups
 		sort.Slice(bs, func(i, j int) bool {
 			if !bs[i].Time.Equal(bs[j].Time) {
 				return bs[i].Time.After(bs[j].Time)
 			}
 			return bs[i].Key > bs[j].Key
 		})
+		sort.Slice(h.Leftovers, func(i, j int) bool { return h.Leftovers[i].Key < h.Leftovers[j].Key })
 	}
 	return out, nil
 }

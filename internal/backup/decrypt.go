@@ -50,9 +50,10 @@ func (v *Verifier) newDecrypter(r io.Reader, b Backup, info *Info) (io.Reader, e
 // checkStored is verify of a backup it has no key for: the whole object
 // is read and compared with its manifest's size and SHA-256, and the
 // result says that its content was not checked. Without a manifest there
-// is nothing to compare with, which is a failure, as is a restore.
-func (v *Verifier) checkStored(r *s3stream.Reader, m *s3stream.Manifest, st streamStats, nokey *noKeyError) (streamStats, error) {
-	if v.RestoreInto != "" {
+// is nothing to compare with, which is a failure, as is a restore of a
+// dump (companions are not restored).
+func (v *Verifier) checkStored(r *s3stream.Reader, b Backup, m *s3stream.Manifest, st streamStats, nokey *noKeyError) (streamStats, error) {
+	if v.RestoreInto != "" && b.Companion == "" {
 		return st, fmt.Errorf("cannot restore it: %s", nokey.why)
 	}
 	if m == nil {

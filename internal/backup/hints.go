@@ -14,7 +14,7 @@ const checkCreds = "check " + envAccessKey + " and " + envSecretKey + " (or AWS_
 // the job's settings (s3cli has those of s3put's and s3get's flags).
 var s3Hints = map[s3stream.Kind]string{
 	s3stream.NoSuchBucket:      "check " + envBucket + ", and " + envEndpoint + " and " + envRegion + " of the service it lives in",
-	s3stream.AccessDenied:      "the credentials lack a permission the job needs (s3:ListBucket, s3:PutObject, s3:GetObject, s3:AbortMultipartUpload), or they are wrong: " + checkCreds,
+	s3stream.AccessDenied:      "the credentials lack a permission the job needs (s3:ListBucket, s3:PutObject, s3:GetObject, s3:AbortMultipartUpload, and s3:DeleteObject with KEEP_ rules), or they are wrong: " + checkCreds,
 	s3stream.Forbidden:         checkCreds + "; and the credentials' permissions",
 	s3stream.NoCredentials:     "set " + envAccessKey + " and " + envSecretKey + ", or AWS_PROFILE",
 	s3stream.UnknownAccessKey:  checkCreds,

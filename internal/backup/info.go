@@ -45,6 +45,12 @@ type Info struct {
 	ServerVersion  string `json:"server_version"`
 	Tool           string `json:"-"`
 	RestoreCommand string `json:"restore_command"`
+
+	// Companion names a companion object's kind (codec.go), "" for a dump.
+	Companion string `json:"companion,omitempty"`
+	// RolePasswords says, for the globals, whether the roles' passwords
+	// are in them; false when the login may not read them (globals.go).
+	RolePasswords *bool `json:"role_passwords,omitempty"`
 }
 
 func (i *Info) setEncryption(s *Settings) {
@@ -66,14 +72,18 @@ func (i *Info) restoreCommand() string {
 	var b strings.Builder
 	c, _ := compressionNamed(i.Compression)
 	f, _ := formatNamed(i.Format)
+	restore := f.restore
+	if k, ok := companionNamed(i.Companion); ok {
+		restore = k.restore
+	}
 	if i.Encryption == "age" {
-		fmt.Fprintf(&b, "aws s3 cp s3://%s/%s - | age -d -i key.txt | %s | %s", i.Bucket, i.Key, c.unpack, f.restore)
+		fmt.Fprintf(&b, "aws s3 cp s3://%s/%s - | age -d -i key.txt | %s | %s", i.Bucket, i.Key, c.unpack, restore)
 		return b.String()
 	}
 	fmt.Fprintf(&b, "aws s3 cp s3://%s/%s - | openssl enc -d -%s -md %s", i.Bucket, i.Key, i.Cipher, i.Digest)
 	if i.KDF == "pbkdf2" {
 		fmt.Fprintf(&b, " -pbkdf2 -iter %d", i.Iter)
 	}
-	fmt.Fprintf(&b, " -pass file:KEYFILE | %s | %s", c.unpack, f.restore)
+	fmt.Fprintf(&b, " -pass file:KEYFILE | %s | %s", c.unpack, restore)
 	return b.String()
 }

@@ -42,6 +42,7 @@ type Result struct {
 	Target   pgpass.Entry
 	Key      string
 	Manifest *Info
+	Globals  *Info // the globals' manifest, when they were saved (DUMP_GLOBALS)
 	Err      error
 }
 
@@ -99,6 +100,7 @@ func (j *Job) Run(ctx context.Context) ([]Result, error) {
 		}()
 	}
 	wg.Wait()
+	pruned := j.prune(ctx, results)
 
 	var failed []string
 	var plain, stored int64
@@ -112,7 +114,7 @@ func (j *Job) Run(ctx context.Context) ([]Result, error) {
 	}
 	d := j.now().Sub(start)
 	ok := len(results) - len(failed)
-	j.Log.Summary(len(results), ok, failed, plain, stored, d)
+	j.Log.Summary(len(results), ok, failed, plain, stored, d, pruned)
 	if len(failed) > 0 {
 		return results, fmt.Errorf("%d of %d backups failed: %s", len(failed), len(results), strings.Join(failed, ", "))
 	}
@@ -159,18 +161,32 @@ func (j *Job) backupOne(ctx context.Context, t pgpass.Entry) (res Result) {
 		Tool: "iron-streaming-backup " + j.Version,
 	}
 	info.setEncryption(j.Settings)
-	if err := j.stream(ctx, t, client.PgDump, info, pass); err != nil {
+	if err := j.stream(ctx, t, dumpCommand{name: "pg_dump", path: client.PgDump, args: j.dumpArgs(t), complete: dumpstat.Complete}, info, pass); err != nil {
 		res.Err = err
 		return res
 	}
 	res.Manifest = info
 	j.Log.Done(t, info)
+	if j.Settings.DumpGlobals {
+		// After the dump, so that no globals are stored without one; a
+		// failure here fails the prefix but keeps the dump (globals.go).
+		res.Globals, res.Err = j.backupGlobals(ctx, t, client, info)
+	}
 	return res
 }
 
-// stream runs pg_dump into the pipeline and commits the object only when
-// everything succeeded.
-func (j *Job) stream(ctx context.Context, t pgpass.Entry, pgDump string, info *Info, pass *passFile) (err error) {
+// dumpCommand is the program stream runs, pg_dump or pg_dumpall, and the
+// comment that ends its complete plain output.
+type dumpCommand struct {
+	name, path string
+	args       []string
+	complete   string
+	stderr     *tailBuffer // its stderr's end; stream makes one when nil
+}
+
+// stream runs the dump command into the pipeline and commits the object
+// only when everything succeeded.
+func (j *Job) stream(ctx context.Context, t pgpass.Entry, d dumpCommand, info *Info, pass *passFile) (err error) {
 	ctx, cancel := context.WithCancel(ctx)
 	defer cancel()
 
@@ -199,10 +215,13 @@ func (j *Job) stream(ctx context.Context, t pgpass.Entry, pgDump string, info *I
 		return err
 	}
 
-	cmd := exec.CommandContext(ctx, pgDump, j.dumpArgs(t)...)
+	cmd := exec.CommandContext(ctx, d.path, d.args...)
 	cmd.Env = childEnv(pass.path)
 	cmd.WaitDelay = 10 * time.Second
-	stderr := &tailBuffer{max: 4096}
+	stderr := d.stderr
+	if stderr == nil {
+		stderr = &tailBuffer{max: 4096}
+	}
 	cmd.Stderr = stderr
 	stdout, err := cmd.StdoutPipe()
 	if err != nil {
@@ -211,16 +230,16 @@ func (j *Job) stream(ctx context.Context, t pgpass.Entry, pgDump string, info *I
 	stopWatch := pass.removeAfterRead()
 	defer stopWatch()
 	if err := cmd.Start(); err != nil {
-		return fmt.Errorf("starting pg_dump: %w", err)
+		return fmt.Errorf("starting %s: %w", d.name, err)
 	}
 	growPipe(stdout)
 	counted := &countingWriter{}
 	sinks := []io.Writer{comp, counted}
 	var rows *dumpstat.Counter
-	if j.Settings.Format == "plain" {
+	if info.Format == "plain" {
 		// Row counts per table for the manifest (verify compares them), and
 		// the end of the stream for the completeness check.
-		rows = dumpstat.NewCounter()
+		rows = dumpstat.NewCounterEnding(d.complete)
 		sinks = append(sinks, rows)
 	}
 	stopProgress := j.progress(t, info, counted, up.Stored)
@@ -242,12 +261,12 @@ func (j *Job) stream(ctx context.Context, t pgpass.Entry, pgDump string, info *I
 	case ctx.Err() != nil && copyErr == nil && waitErr != nil:
 		return fmt.Errorf("interrupted: %w", context.Cause(ctx))
 	case waitErr != nil && copyErr == nil:
-		return fmt.Errorf("pg_dump failed (%v)%s", waitErr, stderr.lastLine(": "))
+		return fmt.Errorf("%s failed (%v)%s", d.name, waitErr, redactEntry(stderr.lastLine(": "), t))
 	case copyErr != nil:
 		return fmt.Errorf("streaming the dump: %w", copyErr)
 	}
 	if rows != nil && !rows.Complete() {
-		return fmt.Errorf("pg_dump exited 0 but its output lacks %q: the dump is incomplete", dumpstat.Complete)
+		return fmt.Errorf("%s exited 0 but its output lacks %q: it is incomplete", d.name, d.complete)
 	}
 	if rows != nil {
 		info.Rows = rows.Rows()

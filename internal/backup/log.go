@@ -100,18 +100,30 @@ func (l *Logger) Failed(t pgpass.Entry, err error) {
 	}
 }
 
-// Summary logs the end of the job.
-func (l *Logger) Summary(total, ok int, failed []string, plain, stored int64, d time.Duration) {
+// Summary logs the end of the job; pruned is nil when no retention rules
+// are set.
+func (l *Logger) Summary(total, ok int, failed []string, plain, stored int64, d time.Duration, pruned *PruneTotals) {
 	if l.json != nil {
-		l.json.Info("job done", "databases", total, "succeeded", ok, "failed", failed,
-			"plain_bytes", plain, "stored_bytes", stored, "seconds", d.Seconds())
+		args := []any{"databases", total, "succeeded", ok, "failed", failed,
+			"plain_bytes", plain, "stored_bytes", stored, "seconds", d.Seconds()}
+		if pruned != nil {
+			args = append(args, "retention_kept", pruned.Kept, "retention_deleted", pruned.Deleted, "retention_refused", pruned.Refused)
+		}
+		l.json.Info("job done", args...)
 		return
+	}
+	ret := ""
+	if pruned != nil {
+		ret = fmt.Sprintf("; retention: %d backups kept, %d deleted", pruned.Kept, pruned.Deleted)
+		if pruned.Refused > 0 {
+			ret += fmt.Sprintf(", %d deletes refused", pruned.Refused)
+		}
 	}
 	if len(failed) == 0 {
-		l.text("%d of %d databases backed up: %s dumped, %s stored, in %s", ok, total, s3stream.FormatSize(plain), s3stream.FormatSize(stored), d.Round(time.Millisecond))
+		l.text("%d of %d databases backed up: %s dumped, %s stored, in %s%s", ok, total, s3stream.FormatSize(plain), s3stream.FormatSize(stored), d.Round(time.Millisecond), ret)
 		return
 	}
-	l.text("error: %d of %d databases failed (%s); %d backed up", len(failed), total, strings.Join(failed, ", "), ok)
+	l.text("error: %d of %d databases failed (%s); %d backed up%s", len(failed), total, strings.Join(failed, ", "), ok, ret)
 }
 
 func ratio(a, b int64) float64 {

@@ -78,9 +78,11 @@ type Settings struct {
 	Format      string // a format's name (codec.go)
 	PgDumpArgs  []string
 	PgDump      string // "": the installed client that fits each server
+	DumpGlobals bool   // also pg_dumpall --globals-only beside each dump (globals.go)
 	JSONLogs    bool
 	MaxMemory   int64         // bytes of part buffers per upload
 	Progress    time.Duration // interval of progress lines; 0: none
+	Retention   Rules         // what prune keeps (retention.go); unset: no pruning
 }
 
 // defaultJobMemory caps the part buffers of one upload: 40 MiB are used up
@@ -201,6 +203,7 @@ func load(getenv func(string) string, only string, forBackup bool) (*Settings, e
 	if forBackup {
 		errs = append(errs, checkPrograms(getenv, s.PgDump)...)
 	}
+	errs = append(errs, s.loadGlobals(getenv, forBackup)...)
 	s.Progress = time.Minute
 	if v := strings.TrimSpace(getenv(envProgress)); v != "" {
 		d, err := time.ParseDuration(v)
@@ -219,6 +222,9 @@ func load(getenv func(string) string, only string, forBackup bool) (*Settings, e
 			s.MaxMemory = n
 		}
 	}
+	var rerrs []error
+	s.Retention, rerrs = loadRules(getenv)
+	errs = append(errs, rerrs...)
 	switch lf := strings.ToLower(or(getenv(envLogFormat), "text")); lf {
 	case "text":
 	case "json":

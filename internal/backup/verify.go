@@ -105,6 +105,10 @@ func (v *Verifier) verifyOne(ctx context.Context, t pgpass.Entry) error {
 	if err != nil {
 		return err
 	}
+	companions, err := v.verifyCompanions(ctx, t, b)
+	if err != nil {
+		return err
+	}
 	what := fmt.Sprintf("%s: ok: %s (%s old), %s stored, %s dump", t.Prefix, b.Key, Age(v.now(), b.Time), s3stream.FormatSize(b.Size), s3stream.FormatSize(st.plain))
 	if st.tables >= 0 {
 		what += fmt.Sprintf(", %d tables, %d rows", st.tables, st.rows)
@@ -120,6 +124,7 @@ func (v *Verifier) verifyOne(ctx context.Context, t pgpass.Entry) error {
 	if v.RestoreInto != "" {
 		what += ", restored and row counts compared"
 	}
+	what += companions
 	v.Log.text("%s", what)
 	return nil
 }
@@ -127,7 +132,7 @@ func (v *Verifier) verifyOne(ctx context.Context, t pgpass.Entry) error {
 type streamStats struct {
 	plain        int64
 	tables, rows int64
-	unchecked    string // why the content was not checked (age.go's checkStored); "" when it was
+	unchecked    string // why the content was not checked (decrypt.go's checkStored); "" when it was
 }
 
 // check streams the object through decryption and decompression into the
@@ -146,7 +151,7 @@ func (v *Verifier) check(ctx context.Context, b Backup, m *s3stream.Manifest, in
 	dec, err := v.newDecrypter(r, b, info)
 	var nokey *noKeyError
 	if errors.As(err, &nokey) {
-		return v.checkStored(r, m, st, nokey)
+		return v.checkStored(r, b, m, st, nokey)
 	}
 	if err != nil {
 		return st, checksumFirst(r, m, err)
@@ -167,9 +172,9 @@ func (v *Verifier) check(ctx context.Context, b Backup, m *s3stream.Manifest, in
 	var toolIn io.WriteCloser
 	toolErr := &tailBuffer{max: 4096}
 	if b.Format == "plain" {
-		counter = dumpstat.NewCounter()
+		counter = dumpstat.NewCounterEnding(completion(b))
 		sink = counter
-		if v.RestoreInto != "" {
+		if v.RestoreInto != "" && b.Companion == "" {
 			tool = exec.CommandContext(ctx, "psql", "--no-psqlrc", "--quiet", "--no-password", "-v", "ON_ERROR_STOP=1", "--dbname", v.RestoreInto)
 		}
 	} else {
@@ -234,7 +239,7 @@ func (v *Verifier) check(ctx context.Context, b Backup, m *s3stream.Manifest, in
 	}
 	if counter != nil {
 		if !counter.Complete() {
-			return st, fmt.Errorf("the dump is incomplete: it does not end with %q", dumpstat.Complete)
+			return st, fmt.Errorf("the dump is incomplete: it does not end with %q", completion(b))
 		}
 		rows := counter.Rows()
 		st.tables = int64(len(rows))
@@ -417,6 +422,9 @@ func decryptErr(err error) error {
 }
 
 func decompressErr(err error) error {
+	if isAgeError(err) {
+		return err // age names what failed, before the decompressor saw a byte
+	}
 	return fmt.Errorf("decompressing failed (%v): wrong password or corrupt object", err)
 }
 

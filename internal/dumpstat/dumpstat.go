@@ -25,6 +25,10 @@ import (
 // plain-format dump (newer versions follow it with an \unrestrict line).
 const Complete = "-- PostgreSQL database dump complete"
 
+// ClusterComplete is the comment pg_dumpall writes at the end of a
+// complete dump (of the globals alone, too).
+const ClusterComplete = "-- PostgreSQL database cluster dump complete"
+
 // maxStatement caps the text of a COPY statement kept for parsing. A real
 // one is at most a few hundred KiB (1,600 columns of quoted 63-byte names).
 const maxStatement = 1 << 20
@@ -79,7 +83,8 @@ type Counter struct {
 	stmtStart bool // no byte of the statement has been seen yet
 	drop      bool // stmt is no longer kept
 
-	comment  []byte // the line comment being read, up to len(Complete)+1
+	want     string // the completion comment: Complete or ClusterComplete
+	comment  []byte // the line comment being read, up to len(want)+1
 	complete bool   // the last thing seen was pg_dump's completion comment
 
 	table string // the table whose data is being read
@@ -100,9 +105,13 @@ type Table struct {
 	Name   string
 }
 
-// NewCounter returns an empty Counter.
-func NewCounter() *Counter {
-	return &Counter{tables: map[string]int64{}, stdStrings: true, stmtStart: true}
+// NewCounter returns an empty Counter for pg_dump's output.
+func NewCounter() *Counter { return NewCounterEnding(Complete) }
+
+// NewCounterEnding returns an empty Counter whose Complete looks for the
+// completion comment line (ClusterComplete for pg_dumpall's output).
+func NewCounterEnding(line string) *Counter {
+	return &Counter{tables: map[string]int64{}, stdStrings: true, stmtStart: true, want: line}
 }
 
 // Write counts p. It always returns len(p), nil.
@@ -294,7 +303,7 @@ func (c *Counter) step(b byte) bool {
 		return c.afterOperator(b)
 	case lineComment, meta:
 		// Only the newline reaches here.
-		if c.st == lineComment && string(c.comment) == Complete {
+		if c.st == lineComment && string(c.comment) == c.want {
 			c.complete = true
 		}
 		c.st, c.comment = normal, c.comment[:0]
@@ -453,10 +462,10 @@ func (c *Counter) token(b byte) bool {
 }
 
 func (c *Counter) addComment(p []byte) {
-	if c.st != lineComment || len(c.comment) > len(Complete) {
+	if c.st != lineComment || len(c.comment) > len(c.want) {
 		return
 	}
-	c.comment = append(c.comment, p[:min(len(p), len(Complete)+1-len(c.comment))]...)
+	c.comment = append(c.comment, p[:min(len(p), len(c.want)+1-len(c.comment))]...)
 }
 
 // record keeps bytes of the statement while it may be one to look at.
@@ -517,15 +526,15 @@ func (c *Counter) Tables() []Table { return append([]Table(nil), c.order...) }
 // read; its rows are counted under the name as written.
 func (c *Counter) Err() error { return c.err }
 
-// Complete reports whether the dump ended with pg_dump's completion
-// comment: a real comment, not text inside a literal, followed by nothing
+// Complete reports whether the dump ended with its completion comment
+// (pg_dump's, or the one given to NewCounterEnding): a real comment, not text inside a literal, followed by nothing
 // but psql commands, comments and white space.
 func (c *Counter) Complete() bool {
 	switch c.st {
 	case normal, meta:
 		return c.complete
 	case lineComment:
-		return c.complete || string(c.comment) == Complete
+		return c.complete || string(c.comment) == c.want
 	}
 	return false
 }

@@ -72,7 +72,7 @@ func (t *tester) checkImage() error {
 	const script = `id -u; id -g; echo "$HOME"
 touch "$HOME/.w" && rm "$HOME/.w" && echo home-writable
 test -s /etc/ssl/certs/ca-certificates.crt && echo ca-certificates
-for p in /usr/lib/postgresql/*/bin/pg_dump; do echo "$p: $("$p" --version)"; done`
+for p in /usr/lib/postgresql/*/bin/pg_dump; do echo "$p: $("$p" --version)"; test -x "${p%/pg_dump}/pg_dumpall" || echo "$p: no pg_dumpall beside it"; done`
 	r, err := t.container(nil, nil, "run", "--rm", "--entrypoint", "sh", t.image, "-c", script)
 	if err != nil {
 		return err
@@ -86,6 +86,10 @@ for p in /usr/lib/postgresql/*/bin/pg_dump; do echo "$p: $("$p" --version)"; don
 	}
 	clientRE := regexp.MustCompile(`^/usr/lib/postgresql/(\d+)/bin/pg_dump: pg_dump \(PostgreSQL\) (\d+)\.`)
 	for _, l := range lines[5:] {
+		if strings.HasSuffix(l, ": no pg_dumpall beside it") {
+			problems = append(problems, l+" (DUMP_GLOBALS runs it)")
+			continue
+		}
 		m := clientRE.FindStringSubmatch(l)
 		if m == nil || m[1] != m[2] {
 			problems = append(problems, fmt.Sprintf("a client not in the folder of its major: %q", l))

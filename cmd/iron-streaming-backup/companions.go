@@ -1,0 +1,81 @@
+package main
+
+import (
+	"strings"
+
+	"github.com/philips-labs/iron-streaming-backup/internal/backup"
+)
+
+// companionEntry is a companion object of a backup (its globals) in
+// list -json.
+type companionEntry struct {
+	Key      string `json:"key"`
+	Size     int64  `json:"size"`
+	Manifest bool   `json:"manifest"`
+}
+
+// companionsJSON are b's companions by name, nil when it has none.
+func companionsJSON(b backup.Backup) map[string]companionEntry {
+	if len(b.Companions) == 0 {
+		return nil
+	}
+	m := map[string]companionEntry{}
+	for _, c := range b.Companions {
+		m[c.Companion] = companionEntry{c.Key, c.Size, c.HasManifest}
+	}
+	return m
+}
+
+// companionColumns names the kinds of companion that the listed backups
+// have, in the order first seen: one column of list's table each. Without
+// any, the table is as it always was.
+func companionColumns(cat map[string][]backup.Backup, prefixes []string) []string {
+	var names []string
+	for _, p := range prefixes {
+		for _, b := range cat[p] {
+			for _, c := range b.Companions {
+				if !contains(names, c.Companion) {
+					names = append(names, c.Companion)
+				}
+			}
+		}
+	}
+	return names
+}
+
+// companionCells are b's cells of those columns, tab-terminated: "yes",
+// "no manifest" (the object is there, its manifest is not), or "-".
+func companionCells(b backup.Backup, names []string) string {
+	var s strings.Builder
+	for _, n := range names {
+		cell := "-"
+		for _, c := range b.Companions {
+			if c.Companion == n {
+				cell = "yes"
+				if !c.HasManifest {
+					cell = "no manifest"
+				}
+			}
+		}
+		s.WriteString(cell + "\t")
+	}
+	return s.String()
+}
+
+// companionHeads are the columns' heads, tab-terminated.
+func companionHeads(names []string) string {
+	var s strings.Builder
+	for _, n := range names {
+		s.WriteString(strings.ToUpper(n) + "\t")
+	}
+	return s.String()
+}
+
+func contains(list []string, s string) bool {
+	for _, e := range list {
+		if e == s {
+			return true
+		}
+	}
+	return false
+}

@@ -1,0 +1,409 @@
+package main
+
+// The globals (DUMP_GLOBALS=true): pg_dumpall --globals-only beside every
+// dump, as on a managed service whose login is not a superuser.
+
+import (
+	"bytes"
+	"context"
+	"encoding/json"
+	"fmt"
+	"io"
+	"os"
+	"os/exec"
+	"path/filepath"
+	"regexp"
+	"slices"
+	"strings"
+	"sync"
+	"testing"
+
+	"github.com/philips-labs/iron-streaming-backup/internal/testenv"
+)
+
+// The login of a managed service: CREATEDB CREATEROLE, not a superuser,
+// owner of the database it backs up. Its password has the characters
+// libpq's pgpass format escapes.
+const (
+	gAdmin   = "g_admin"
+	gAdminPW = `g_adm:in\pa55-word`
+	gReader  = "g_reader"
+	gOwner   = "g_owner"
+	gDB      = "gdb"
+)
+
+var (
+	globalsOnce sync.Once
+	globalsErr  error
+)
+
+// globalsDatabase makes, as the managed login would, a role that owns a
+// schema and its table, a login that is a member of it with a setting of
+// its own, and a database owned by the managed login.
+func globalsDatabase(t *testing.T) {
+	t.Helper()
+	globalsOnce.Do(func() {
+		ctx := context.Background()
+		if globalsErr = pg.CreateUser(ctx, gAdmin, gAdminPW); globalsErr != nil {
+			return
+		}
+		if _, globalsErr = pg.Psql(ctx, "postgres", `
+ALTER ROLE `+gAdmin+` CREATEDB CREATEROLE;
+SET ROLE `+gAdmin+`;
+CREATE ROLE `+gOwner+` NOLOGIN;
+GRANT `+gOwner+` TO `+gAdmin+`;
+CREATE ROLE `+gReader+` LOGIN PASSWORD 'reader-pw-7c1' IN ROLE `+gOwner+`;
+ALTER ROLE `+gReader+` SET work_mem = '8MB';
+CREATE DATABASE `+gDB+`;
+`); globalsErr != nil {
+			return
+		}
+		_, globalsErr = pg.Psql(ctx, gDB, `
+SET ROLE `+gAdmin+`;
+CREATE TABLE admin_notes (id int PRIMARY KEY, note text);
+INSERT INTO admin_notes SELECT i, 'note ' || i FROM generate_series(1, 100) i;
+CREATE SCHEMA owned AUTHORIZATION `+gOwner+`;
+CREATE TABLE owned.items (id int PRIMARY KEY, name text);
+INSERT INTO owned.items SELECT i, 'item ' || i FROM generate_series(1, 500) i;
+ALTER TABLE owned.items OWNER TO `+gOwner+`;
+GRANT SELECT ON owned.items TO `+gReader+`;
+`)
+	})
+	if globalsErr != nil {
+		t.Fatal(globalsErr)
+	}
+}
+
+// rolesQuery describes the test's roles: attributes, memberships, settings.
+const rolesQuery = `
+SELECT r.rolname, r.rolsuper, r.rolcanlogin, r.rolcreatedb, r.rolcreaterole,
+  (SELECT string_agg(g.rolname, ',' ORDER BY g.rolname) FROM pg_auth_members m JOIN pg_roles g ON g.oid = m.roleid WHERE m.member = r.oid),
+  (SELECT array_to_string(s.setconfig, ',') FROM pg_db_role_setting s WHERE s.setrole = r.oid AND s.setdatabase = 0)
+FROM pg_roles r WHERE r.rolname IN ('g_admin', 'g_owner', 'g_reader') ORDER BY 1`
+
+const passwordsQuery = `SELECT rolname, coalesce(rolpassword, 'NULL') FROM pg_authid WHERE rolname IN ('g_admin', 'g_reader') ORDER BY 1`
+
+// restoreGlobals runs the stock restore of a globals object into the
+// cluster c as its superuser, and returns psql's errors.
+func restoreGlobals(t *testing.T, c *testenv.Postgres, key string) []string {
+	t.Helper()
+	keyFile := filepath.Join(t.TempDir(), "key")
+	os.WriteFile(keyFile, []byte(encPass+"\n"), 0o600)
+	line := "s3get s3://backups/" + key + " | openssl enc -d -aes-256-cbc -pass file:" + keyFile + " | gzip -d | psql -X -q -d postgres"
+	cmd := exec.CommandContext(t.Context(), "bash", "-o", "pipefail", "-c", line)
+	cmd.Env = append(jobEnv("", "", ""), c.SocketEnv()...)
+	var stderr bytes.Buffer
+	cmd.Stderr = &stderr
+	if err := cmd.Run(); err != nil {
+		t.Fatalf("%s: %v\n%s", line, err, stderr.String())
+	}
+	var errs []string
+	for _, l := range strings.Split(stderr.String(), "\n") {
+		if strings.Contains(l, "ERROR:") {
+			errs = append(errs, l[strings.Index(l, "ERROR:"):])
+		}
+	}
+	return errs
+}
+
+// fullDump is pg_dump of a database with its owners and privileges,
+// without the \restrict lines.
+func fullDump(t *testing.T, c *testenv.Postgres, db string) string {
+	t.Helper()
+	out, err := c.Command(t.Context(), "pg_dump", "-d", db).Output()
+	if err != nil {
+		t.Fatalf("pg_dump %s: %v", db, err)
+	}
+	var b strings.Builder
+	for _, l := range strings.SplitAfter(string(out), "\n") {
+		if !strings.HasPrefix(l, `\restrict `) && !strings.HasPrefix(l, `\unrestrict `) {
+			b.WriteString(l)
+		}
+	}
+	return b.String()
+}
+
+// TestGlobalsRestoreRoles: the managed login's backup holds the roles
+// (without their passwords, which it may not read, and says so), they
+// restore into a fresh cluster with stock tools, and then the database
+// restores with its owners and grants. A superuser's backup holds the
+// passwords too. No secret reaches a child's argv or environment, or the
+// log.
+func TestGlobalsRestoreRoles(t *testing.T) {
+	globalsDatabase(t)
+	emptyBucket(t, "backups")
+
+	// The managed login, watched for secrets in its children.
+	tmp := t.TempDir()
+	cmd := exec.Command(filepath.Join(binDir, "iron-streaming-backup"))
+	cmd.Env = replaceEnv(jobEnv(pgpassLine(gDB, gAdmin, gAdminPW, "groles")+"\n", "backups", "", "DUMP_GLOBALS=true"), "TMPDIR="+tmp)
+	var stderr bytes.Buffer
+	cmd.Stderr = &stderr
+	if err := cmd.Start(); err != nil {
+		t.Fatal(err)
+	}
+	ctx, stopWatch := context.WithCancel(t.Context())
+	w := &secretWatch{}
+	secrets := []string{gAdminPW, encPass, srv.SecretKey}
+	watched := make(chan struct{})
+	go func() { w.run(ctx, cmd.Process.Pid, secrets); close(watched) }()
+	err := cmd.Wait()
+	stopWatch()
+	<-watched
+	log := stderr.String()
+	t.Logf("job log:\n%s", log)
+	if err != nil {
+		t.Fatalf("job failed: %v", err)
+	}
+	for _, f := range w.findings {
+		t.Error(f)
+	}
+	if w.children < 3 {
+		t.Errorf("saw %d child processes of the job; the watch did not work", w.children)
+	}
+	for _, s := range append(secrets, "SCRAM-SHA-256$", "reader-pw-7c1") {
+		if strings.Contains(log, s) {
+			t.Errorf("the job's log contains a secret (%.6s…)", s)
+		}
+	}
+	for _, want := range []string{
+		"groles: warning: the login may not read role passwords (pg_dumpall: permission denied for table pg_authid",
+		"groles: globals done: s3://backups/groles-",
+		"role passwords not included: set them after a restore",
+		"1 of 1 databases backed up",
+	} {
+		if !strings.Contains(log, want) {
+			t.Errorf("log lacks %q", want)
+		}
+	}
+	if left, _ := os.ReadDir(tmp); len(left) != 0 {
+		t.Errorf("the job left %s behind", left[0].Name())
+	}
+
+	keys := objects(t, "backups")
+	dumpKey := backupKey(t, keys, "groles", ".gz.aes")
+	globalsKey := backupKey(t, keys, "groles", ".globals.gz.aes")
+	if strings.TrimSuffix(globalsKey, ".globals.gz.aes") != strings.TrimSuffix(dumpKey, ".gz.aes") {
+		t.Errorf("the globals %s do not have their dump's name and time %s", globalsKey, dumpKey)
+	}
+	if len(keys) != 4 {
+		t.Errorf("want the dump, the globals and a manifest each, bucket holds %q", keys)
+	}
+	m := readManifest(t, "backups", globalsKey)
+	b, _ := m["backup"].(map[string]any)
+	if m["key"] != globalsKey || b == nil || b["companion"] != "globals" || b["role_passwords"] != false ||
+		b["database"] != gDB || !strings.HasSuffix(fmt.Sprint(b["restore_command"]), "| gzip -d | psql -d postgres") {
+		t.Errorf("manifest of the globals: %v", m)
+	}
+	if db, _ := readManifest(t, "backups", dumpKey)["backup"].(map[string]any); db == nil || db["companion"] != nil || db["role_passwords"] != nil {
+		t.Errorf("manifest of the dump: %v", db)
+	}
+
+	// A fresh cluster: the roles first, then the database, with the
+	// README's lines as written.
+	fresh, err := testenv.StartPostgres(t.Context())
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer fresh.Stop()
+	lines := readmeRoleRestore(t)
+	if len(lines) != 3 || !strings.Contains(lines[0], ".globals.gz.aes") || !strings.HasPrefix(lines[1], "createdb ") {
+		t.Fatalf("README's restore of a server with its roles: %q", lines)
+	}
+	awsDir, err := testenv.FindAWS()
+	if err != nil {
+		t.Fatal(err)
+	}
+	keyFile := filepath.Join(t.TempDir(), "key")
+	os.WriteFile(keyFile, []byte(encPass+"\n"), 0o600)
+	put := strings.NewReplacer("s3://my-bucket/db1-20261127060000.globals.gz.aes", "s3://backups/"+globalsKey,
+		"s3://my-bucket/db1-20261127060000.gz.aes", "s3://backups/"+dumpKey, "file:backup.key", "file:"+keyFile,
+		"app_owner", gAdmin, "-d newdb", "-d "+gDB, " newdb", " "+gDB)
+	var errs []string
+	for i, l := range lines {
+		line := put.Replace(l)
+		if !strings.Contains(line, "backups/") && i != 1 || strings.Contains(line, "newdb") || strings.Contains(line, "my-bucket") {
+			t.Fatalf("README line names no backup like the test's: %s", l)
+		}
+		cmd := exec.CommandContext(t.Context(), "bash", "-o", "pipefail", "-c", line)
+		cmd.Env = append(append(os.Environ(), jobEnv("", "", "")...), "PATH="+binDir+":"+pg.BinDir+":"+os.Getenv("PATH")+":"+awsDir)
+		cmd.Env = append(cmd.Env, fresh.SocketEnv()...)
+		var out bytes.Buffer
+		cmd.Stdout, cmd.Stderr = io.Discard, &out
+		if err := cmd.Run(); err != nil {
+			t.Fatalf("%s: %v\n%s", line, err, out.String())
+		}
+		for _, l := range strings.Split(out.String(), "\n") {
+			if i := strings.Index(l, "ERROR:"); i >= 0 {
+				errs = append(errs, l[i:])
+			}
+		}
+	}
+	if want := []string{`ERROR:  role "postgres" already exists`}; !slices.Equal(errs, want) {
+		t.Errorf("restoring the globals and the database: errors %q, want only %q", errs, want)
+	}
+	want, err := pg.Psql(t.Context(), "postgres", rolesQuery)
+	if err != nil {
+		t.Fatal(err)
+	}
+	got, err := fresh.Psql(t.Context(), "postgres", rolesQuery)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if got != want || !strings.Contains(want, "g_reader|f|t|f|f|g_owner|work_mem=8MB") {
+		t.Errorf("roles in the fresh cluster:\n%s\nin the source:\n%s", got, want)
+	}
+	if pws, _ := fresh.Psql(t.Context(), "postgres", passwordsQuery); pws != "g_admin|NULL\ng_reader|NULL" {
+		t.Errorf("passwords in the fresh cluster from the managed login's globals: %q", pws)
+	}
+	if owner, _ := fresh.Psql(t.Context(), "postgres", "SELECT datdba::regrole FROM pg_database WHERE datname = '"+gDB+"'"); owner != gAdmin {
+		t.Errorf("the restored database is owned by %q", owner)
+	}
+	if a, b := fullDump(t, pg, gDB), fullDump(t, fresh, gDB); a != b || !strings.Contains(a, "OWNER TO "+gOwner) || !strings.Contains(a, "TO "+gReader) {
+		t.Errorf("pg_dump with owners and grants of the source (%d bytes) and of its restore (%d bytes) differ", len(a), len(b))
+	}
+
+	// verify checks the globals too; list shows them.
+	env := jobEnv(pgpassLine(gDB, gAdmin, gAdminPW, "groles")+"\n", "backups", "", "DUMP_GLOBALS=true")
+	r := runJob(t, env, "verify", "groles")
+	if r.code != 0 || !strings.Contains(r.stderr, "; globals ok: "+globalsKey) || !strings.Contains(r.stderr, "without role passwords") {
+		t.Errorf("verify: exit %d:\n%s", r.code, r.stderr)
+	}
+	// A damaged globals object fails the backup's verification, naming it.
+	orig := getObject(t, "backups", globalsKey)
+	putObject(t, "backups", globalsKey, orig[:len(orig)-40])
+	r = runJob(t, env, "verify", "groles")
+	putObject(t, "backups", globalsKey, orig)
+	if r.code != 1 || !strings.Contains(r.stderr, "error: groles: globals "+globalsKey+": checksum mismatch") {
+		t.Errorf("verify of cut globals: exit %d:\n%s", r.code, r.stderr)
+	}
+	r = runJob(t, env, "list")
+	if r.code != 0 || !regexp.MustCompile(`(?m)^PREFIX +STARTED \(UTC\) +AGE +SIZE +MANIFEST +GLOBALS +KEY$`).MatchString(r.stdout) ||
+		!regexp.MustCompile(`(?m)^groles .* yes +yes +`+regexp.QuoteMeta(dumpKey)+`$`).MatchString(r.stdout) {
+		t.Errorf("list: exit %d:\n%s%s", r.code, r.stdout, r.stderr)
+	}
+	r = runJob(t, env, "list", "-json")
+	var list []struct {
+		Key        string
+		Companions map[string]struct {
+			Key      string
+			Size     int64
+			Manifest bool
+		}
+	}
+	if err := json.Unmarshal([]byte(r.stdout), &list); err != nil || len(list) != 1 || list[0].Key != dumpKey ||
+		list[0].Companions["globals"].Key != globalsKey || !list[0].Companions["globals"].Manifest || list[0].Companions["globals"].Size == 0 {
+		t.Errorf("list -json: %v:\n%s", err, r.stdout)
+	}
+
+	// A superuser's globals hold the passwords: restored over the fresh
+	// cluster's roles, they set them as in the source.
+	emptyBucket(t, "backups")
+	r = runJob(t, jobEnv(pgpassLine(gDB, "postgres", pg.Password, "gsuper")+"\n", "backups", "", "DUMP_GLOBALS=true"))
+	t.Logf("superuser's job log:\n%s", r.stderr)
+	if r.code != 0 || strings.Contains(r.stderr, "not included") || strings.Contains(r.stderr, "warning") {
+		t.Fatalf("superuser: exit %d", r.code)
+	}
+	keys = objects(t, "backups")
+	globalsKey = backupKey(t, keys, "gsuper", ".globals.gz.aes")
+	if b, _ := readManifest(t, "backups", globalsKey)["backup"].(map[string]any); b == nil || b["role_passwords"] != true {
+		t.Errorf("manifest of the superuser's globals: %v", b)
+	}
+	restoreGlobals(t, fresh, globalsKey)
+	want, _ = pg.Psql(t.Context(), "postgres", passwordsQuery)
+	got, _ = fresh.Psql(t.Context(), "postgres", passwordsQuery)
+	if got != want || !strings.Contains(want, "SCRAM-SHA-256$") {
+		t.Errorf("passwords after the superuser's globals differ from the source's")
+	}
+}
+
+// TestGlobalsFailureKeepsDump: a pg_dumpall that dies midway, or ends
+// early with status 0, or fails with its password file in its message,
+// leaves no globals and no unfinished upload, fails the prefix naming the
+// globals, and keeps the dump and its manifest; the message holds no
+// password. pg_dumpall is the one beside PG_DUMP: a wrapper around the
+// real one.
+func TestGlobalsFailureKeepsDump(t *testing.T) {
+	globalsDatabase(t)
+	for _, tc := range []struct {
+		name, script, want string
+	}{
+		{"killed midway", `"$REAL" "$@" | head -c 300; kill -KILL $$`, "pg_dumpall failed (signal: killed)"},
+		{"cut short with status 0", `"$REAL" "$@" | head -c 300; exit 0`, `pg_dumpall exited 0 but its output lacks "-- PostgreSQL database cluster dump complete"`},
+		{"password file in its message", `echo "pg_dumpall: error: cannot use $(cat "$PGPASSFILE")" >&2; exit 1`, "pg_dumpall failed (exit status 1): pg_dumpall: error: cannot use "},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			emptyBucket(t, "backups")
+			dir := t.TempDir()
+			for _, p := range []string{"pg_dump", "psql"} {
+				if err := os.Symlink(pg.Bin(p), filepath.Join(dir, p)); err != nil {
+					t.Fatal(err)
+				}
+			}
+			script := "#!/bin/bash\nREAL=" + pg.Bin("pg_dumpall") + "\n" + tc.script + "\n"
+			if err := os.WriteFile(filepath.Join(dir, "pg_dumpall"), []byte(script), 0o755); err != nil {
+				t.Fatal(err)
+			}
+			env := jobEnv(pgpassLine(gDB, gAdmin, gAdminPW, "gw")+"\n", "backups", "", "DUMP_GLOBALS=true", "PG_DUMP="+filepath.Join(dir, "pg_dump"))
+			r := runJob(t, env)
+			t.Logf("job log:\n%s", r.stderr)
+			if r.code != 1 {
+				t.Errorf("exit %d, want 1", r.code)
+			}
+			keys := objects(t, "backups")
+			dumpKey := backupKey(t, keys, "gw", ".gz.aes")
+			if !slices.Equal(keys, []string{dumpKey, dumpKey + ".manifest.json"}) {
+				t.Errorf("bucket holds %q, want the dump and its manifest alone", keys)
+			}
+			if n := uploadsInProgress(t, "backups"); n != 0 {
+				t.Errorf("%d unfinished multipart uploads left", n)
+			}
+			for _, want := range []string{
+				"gw: done: ",
+				"error: gw: globals: " + tc.want,
+				"the dump s3://backups/" + dumpKey + " is complete and kept",
+				"1 of 1 databases failed (gw)",
+			} {
+				if !strings.Contains(r.stderr, want) {
+					t.Errorf("log lacks %q", want)
+				}
+			}
+			if strings.Contains(r.stderr, gAdminPW) || strings.Contains(r.stderr, `g_adm\:in\\pa55-word`) {
+				t.Error("the log holds the password")
+			}
+			// The dump is a backup: it restores; verify with
+			// DUMP_GLOBALS=true names what is missing.
+			restore(t, "s3get s3://backups/"+dumpKey+" | openssl enc -d -aes-256-cbc -pass file:KEYFILE | gzip -d | psql -X -q -d NEWDB >/dev/null")
+			if r := runJob(t, env, "verify", "gw"); r.code != 1 || !strings.Contains(r.stderr, "error: gw: "+dumpKey+" has no globals beside it (DUMP_GLOBALS=true)") {
+				t.Errorf("verify: exit %d:\n%s", r.code, r.stderr)
+			}
+		})
+	}
+}
+
+// readmeRoleRestore returns the lines of the README's block that restores
+// a server with its roles ("# restore roles: ").
+func readmeRoleRestore(t *testing.T) []string {
+	t.Helper()
+	root, err := testenv.RepoRoot()
+	if err != nil {
+		t.Fatal(err)
+	}
+	b, err := os.ReadFile(filepath.Join(root, "README.md"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	var lines []string
+	in := false
+	for _, l := range strings.Split(string(b), "\n") {
+		switch {
+		case strings.HasPrefix(l, "# restore roles: "):
+			in = true
+		case in && l == "```":
+			return lines
+		case in && strings.TrimSpace(l) != "":
+			lines = append(lines, l)
+		}
+	}
+	return lines
+}

@@ -1,0 +1,238 @@
+package backup
+
+// The globals: with DUMP_GLOBALS=true, the backup of every database also
+// holds pg_dumpall --globals-only of its server (the roles, their
+// memberships and settings, the tablespaces), stored beside the dump as
+// the companion "globals" (codec.go), <prefix>-<the dump's time>.globals
+// and the dump's compression and encryption endings, with a manifest of
+// its own. A database dump restores its tables but not the roles that own
+// them: restored into a new server it fails on ALTER … OWNER TO and GRANT
+// unless the roles are there first.
+//
+// pg_dumpall reads the roles' passwords from pg_authid, which only a
+// superuser may read, and managed services (RDS, Cloud SQL, Azure) give a
+// login that is not one. When pg_dumpall fails for that reason, it runs
+// again with --no-role-passwords (which reads pg_roles instead): the
+// roles are saved without passwords, and the log and the manifest say so.
+//
+// The globals are stored only after the dump was, and fail the prefix
+// without touching the dump: a backup whose globals are missing is still
+// a backup of the database.
+
+import (
+	"context"
+	"encoding/json"
+	"errors"
+	"fmt"
+	"os/exec"
+	"path/filepath"
+	"strings"
+
+	"github.com/philips-labs/iron-streaming-backup/internal/dumpstat"
+	"github.com/philips-labs/iron-streaming-backup/internal/pgpass"
+	"github.com/philips-labs/iron-streaming-backup/internal/s3stream"
+)
+
+const (
+	envDumpGlobals = "DUMP_GLOBALS" // true: also pg_dumpall --globals-only of each database's server
+)
+
+// globalsName is the companion's name in codec.go's table.
+const globalsName = "globals"
+
+// loadGlobals reads DUMP_GLOBALS and, for a backup that saves them, checks
+// that pg_dumpall is there.
+func (s *Settings) loadGlobals(getenv func(string) string, forBackup bool) []error {
+	var err error
+	if s.DumpGlobals, err = envBool(getenv, envDumpGlobals); err != nil {
+		return []error{err}
+	}
+	if !s.DumpGlobals || !forBackup {
+		return nil
+	}
+	return checkPgDumpall(getenv, s.PgDump)
+}
+
+// checkPgDumpall finds pg_dumpall as the job will run it (Client.pgDumpall):
+// beside each pg_dump the job may choose, or on PATH. A pg_dump that is not
+// there is checkPrograms' to report.
+func checkPgDumpall(getenv func(string) string, pgDump string) []error {
+	path := getenv("PATH")
+	dumps := []string{pgDump}
+	if pgDump == "" {
+		if dumps, _ = filepath.Glob(filepath.Join(clientRoot, "*", "bin", "pg_dump")); len(dumps) == 0 {
+			dumps = []string{"pg_dump"}
+		}
+	}
+	_, onPath := findProgram("pg_dumpall", path)
+	for _, d := range dumps {
+		found, err := findProgram(d, path)
+		if err != nil || onPath == nil || executable(filepath.Join(filepath.Dir(found), "pg_dumpall")) == nil {
+			continue
+		}
+		return []error{fmt.Errorf("%s=true: pg_dumpall not found beside %s or on PATH: install the PostgreSQL client", envDumpGlobals, found)}
+	}
+	return nil
+}
+
+// pgDumpall is the pg_dumpall installed with this pg_dump (of the same
+// version, so it accepts the same servers), or pg_dumpall on PATH.
+func (c Client) pgDumpall() string {
+	if p, err := exec.LookPath(c.PgDump); err == nil {
+		if q := filepath.Join(filepath.Dir(p), "pg_dumpall"); fileExists(q) {
+			return q
+		}
+	}
+	return "pg_dumpall"
+}
+
+// globalsArgs are pg_dumpall's arguments. It connects to the target's own
+// database (--database), as a managed service's login may not be allowed
+// into "postgres".
+func globalsArgs(t pgpass.Entry, rolePasswords bool) []string {
+	args := []string{"--globals-only", "--host", t.Host, "--port", t.Port, "--username", t.User, "--database", t.Database, "--no-password"}
+	if !rolePasswords {
+		args = append(args, "--no-role-passwords")
+	}
+	return args
+}
+
+// mayNotReadPasswords reports whether pg_dumpall failed because the login
+// may not read pg_authid, the catalog of the roles' passwords.
+func mayNotReadPasswords(stderr *tailBuffer) bool {
+	stderr.mu.Lock()
+	defer stderr.mu.Unlock()
+	for _, l := range strings.Split(string(stderr.buf), "\n") {
+		if strings.Contains(l, "permission denied") && strings.Contains(l, "pg_authid") {
+			return true
+		}
+	}
+	return false
+}
+
+// backupGlobals stores the globals of the server of t beside its dump,
+// whose manifest is dump, and returns their manifest. Its error says that
+// the dump is kept.
+func (j *Job) backupGlobals(ctx context.Context, t pgpass.Entry, client Client, dump *Info) (*Info, error) {
+	// The dump's facts (connection, compression, encryption, versions),
+	// with the globals' own key and stream.
+	info := *dump
+	info.Key = j.Settings.CompanionKey(t.Prefix, dump.Started, globalsName)
+	info.Companion = globalsName
+	info.Format = "plain"
+	info.Started = j.now().UTC()
+	info.PlainSize, info.StoredSize, info.SHA256, info.Parts, info.Rows, info.RestoreCommand = 0, 0, "", 0, nil, ""
+	for _, withPasswords := range []bool{true, false} {
+		info.RolePasswords = &withPasswords
+		d := dumpCommand{name: "pg_dumpall", path: client.pgDumpall(), args: globalsArgs(t, withPasswords),
+			complete: dumpstat.ClusterComplete, stderr: &tailBuffer{max: 4096}}
+		err := j.streamGlobals(ctx, t, d, &info)
+		if err == nil {
+			j.Log.GlobalsDone(t, &info)
+			return &info, nil
+		}
+		if withPasswords && ctx.Err() == nil && mayNotReadPasswords(d.stderr) {
+			j.Log.GlobalsWithoutPasswords(t)
+			continue
+		}
+		return nil, fmt.Errorf("globals: %w; the dump s3://%s/%s is complete and kept", err, dump.Bucket, dump.Key)
+	}
+	panic("unreachable")
+}
+
+// streamGlobals runs one pg_dumpall into the globals' object, with a
+// password file of its own: the dump's went once pg_dump had read it.
+func (j *Job) streamGlobals(ctx context.Context, t pgpass.Entry, d dumpCommand, info *Info) error {
+	pass, err := writePassFile(j.dir, t)
+	if err != nil {
+		return err
+	}
+	defer pass.remove()
+	return j.stream(ctx, t, d, info, pass)
+}
+
+// GlobalsWithoutPasswords logs that pg_dumpall runs again without the
+// roles' passwords.
+func (l *Logger) GlobalsWithoutPasswords(t pgpass.Entry) {
+	const msg = "the login may not read role passwords (pg_dumpall: permission denied for table pg_authid; not a superuser, as on managed services): saving the roles without their passwords (--no-role-passwords)"
+	if l.json != nil {
+		l.json.Warn("globals without role passwords", "prefix", t.Prefix, "reason", msg)
+		return
+	}
+	l.text("%s: warning: %s", t.Prefix, msg)
+}
+
+// GlobalsDone logs stored globals, and whether they hold the passwords.
+func (l *Logger) GlobalsDone(t pgpass.Entry, i *Info) {
+	passwords := i.RolePasswords == nil || *i.RolePasswords
+	if l.json != nil {
+		l.json.Info("globals done", "prefix", t.Prefix, "object", "s3://"+i.Bucket+"/"+i.Key,
+			"plain_bytes", i.PlainSize, "stored_bytes", i.StoredSize, "role_passwords", passwords, "sha256", i.SHA256)
+		return
+	}
+	note := ""
+	if !passwords {
+		note = "; role passwords not included: set them after a restore"
+	}
+	l.text("%s: globals done: s3://%s/%s, %s dumped, %s stored%s", t.Prefix, i.Bucket, i.Key,
+		s3stream.FormatSize(i.PlainSize), s3stream.FormatSize(i.StoredSize), note)
+}
+
+// verifyCompanions checks the companion objects of b (its globals) as the
+// dump is checked: manifest, decryption, decompression, and that pg_dumpall's
+// output is complete. It returns what the ok line says of them. With
+// DUMP_GLOBALS set, a backup without its globals fails: its run could not
+// store them, and said so then.
+func (v *Verifier) verifyCompanions(ctx context.Context, t pgpass.Entry, b Backup) (string, error) {
+	s := v.Settings
+	has := false
+	for _, c := range b.Companions {
+		has = has || c.Companion == globalsName
+	}
+	if s.DumpGlobals && !has {
+		return "", fmt.Errorf("%s has no globals beside it (%s=true): the run that made it could not store them, or ran without %s", b.Key, envDumpGlobals, envDumpGlobals)
+	}
+	var what strings.Builder
+	for _, c := range b.Companions {
+		m, err := s3stream.ReadManifest(ctx, v.Client, s.Bucket, c.Key)
+		var info *Info
+		switch {
+		case errors.Is(err, s3stream.ErrNoManifest):
+			v.Log.text("%s: warning: %s has no manifest; checking the stream alone (no size or SHA-256 to compare)", t.Prefix, c.Key)
+			m = nil
+		case err != nil:
+			return "", err
+		case len(m.Backup) > 0:
+			info = &Info{}
+			if err := json.Unmarshal(m.Backup, info); err != nil {
+				return "", fmt.Errorf("manifest of %s: %v", c.Key, err)
+			}
+		}
+		st, err := v.check(ctx, c, m, info)
+		if err != nil {
+			return "", fmt.Errorf("%s %s: %w", c.Companion, c.Key, err)
+		}
+		if st.unchecked != "" {
+			// Not decrypted (decrypt.go's checkStored): the dump's line says why.
+			fmt.Fprintf(&what, "; %s ok (stored object only): %s, %s stored, size and sha256 match its manifest", c.Companion, c.Key, s3stream.FormatSize(c.Size))
+			continue
+		}
+		fmt.Fprintf(&what, "; %s ok: %s, %s stored, %s dump", c.Companion, c.Key, s3stream.FormatSize(c.Size), s3stream.FormatSize(st.plain))
+		if info != nil && info.RolePasswords != nil && !*info.RolePasswords {
+			what.WriteString(", without role passwords")
+		}
+		if m != nil {
+			what.WriteString(", size and sha256 match its manifest")
+		}
+	}
+	return what.String(), nil
+}
+
+// completion is the comment that ends the complete plain output of b's
+// object: pg_dumpall's for the globals, pg_dump's for a dump.
+func completion(b Backup) string {
+	if b.Companion == globalsName {
+		return dumpstat.ClusterComplete
+	}
+	return dumpstat.Complete
+}

@@ -1,0 +1,178 @@
+package backup
+
+import (
+	"encoding/json"
+	"os"
+	"path/filepath"
+	"strings"
+	"testing"
+
+	"github.com/philips-labs/iron-streaming-backup/internal/pgpass"
+)
+
+func TestLoadDumpGlobals(t *testing.T) {
+	// A client folder with pg_dump and psql, and one with pg_dumpall too.
+	bare, full, empty := t.TempDir(), t.TempDir(), t.TempDir()
+	for dir, progs := range map[string][]string{bare: {"pg_dump", "psql"}, full: {"pg_dump", "psql", "pg_dumpall"}} {
+		for _, p := range progs {
+			if err := os.WriteFile(filepath.Join(dir, p), []byte("#!/bin/sh\n"), 0o755); err != nil {
+				t.Fatal(err)
+			}
+		}
+	}
+	for _, tc := range []struct {
+		name    string
+		env     map[string]string
+		globals bool
+		err     string
+	}{
+		{"default", nil, false, ""},
+		{"true", map[string]string{"DUMP_GLOBALS": "true", "PG_DUMP": filepath.Join(full, "pg_dump"), "PATH": empty}, true, ""},
+		{"false", map[string]string{"DUMP_GLOBALS": "false"}, false, ""},
+		{"not a boolean", map[string]string{"DUMP_GLOBALS": "roles"}, false, `DUMP_GLOBALS="roles": use true or false`},
+		{"no pg_dumpall beside PG_DUMP or on PATH", map[string]string{"DUMP_GLOBALS": "true", "PG_DUMP": filepath.Join(bare, "pg_dump"), "PATH": empty},
+			false, "DUMP_GLOBALS=true: pg_dumpall not found beside " + filepath.Join(bare, "pg_dump") + " or on PATH"},
+		{"pg_dumpall on PATH", map[string]string{"DUMP_GLOBALS": "true", "PG_DUMP": filepath.Join(bare, "pg_dump"), "PATH": full}, true, ""},
+		{"no pg_dumpall, not wanted", map[string]string{"PG_DUMP": filepath.Join(bare, "pg_dump"), "PATH": empty}, false, ""},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			env := seedEnv()
+			for k, v := range tc.env {
+				env[k] = v
+			}
+			s, err := LoadBackup(getenv(env), "")
+			switch {
+			case tc.err == "" && err != nil:
+				t.Fatal(err)
+			case tc.err != "" && (err == nil || !strings.Contains(err.Error(), tc.err)):
+				t.Fatalf("error %v, want %q", err, tc.err)
+			case tc.err != "" && strings.Count(err.Error(), "\n") != 0:
+				t.Errorf("more than one line: %v", err)
+			case err == nil && s.DumpGlobals != tc.globals:
+				t.Errorf("DumpGlobals %v", s.DumpGlobals)
+			}
+		})
+	}
+	// verify and list read the setting without looking for programs.
+	env := seedEnv()
+	env["DUMP_GLOBALS"], env["PATH"] = "true", empty
+	if s, err := Load(getenv(env), ""); err != nil || !s.DumpGlobals {
+		t.Errorf("Load: %v, %v", s, err)
+	}
+}
+
+func TestPgDumpallBesidePgDump(t *testing.T) {
+	dir := t.TempDir()
+	for _, p := range []string{"pg_dump", "pg_dumpall"} {
+		os.WriteFile(filepath.Join(dir, p), []byte("#!/bin/sh\n"), 0o755)
+	}
+	if got := (Client{PgDump: filepath.Join(dir, "pg_dump")}).pgDumpall(); got != filepath.Join(dir, "pg_dumpall") {
+		t.Errorf("pg_dumpall %q, want the one beside pg_dump", got)
+	}
+	os.Remove(filepath.Join(dir, "pg_dumpall"))
+	if got := (Client{PgDump: filepath.Join(dir, "pg_dump")}).pgDumpall(); got != "pg_dumpall" {
+		t.Errorf("pg_dumpall %q, want the one on PATH", got)
+	}
+}
+
+func TestGlobalsArgs(t *testing.T) {
+	e := pgpass.Entry{Host: "db.example.com", Port: "5432", Database: "app", User: "backup", Password: "pw", Prefix: "db1"}
+	got := strings.Join(globalsArgs(e, true), " ")
+	if got != "--globals-only --host db.example.com --port 5432 --username backup --database app --no-password" {
+		t.Errorf("args %q", got)
+	}
+	if got := globalsArgs(e, false); got[len(got)-1] != "--no-role-passwords" {
+		t.Errorf("args without passwords %q", got)
+	}
+}
+
+func TestMayNotReadPasswords(t *testing.T) {
+	for _, tc := range []struct {
+		stderr string
+		want   bool
+	}{
+		// pg_dumpall 15.20 as a CREATEROLE login that is not a superuser.
+		{"pg_dumpall: error: query failed: ERROR:  permission denied for table pg_authid\npg_dumpall: detail: Query was: SELECT oid, rolname, rolsuper, rolinherit, rolcreaterole, rolcreatedb, rolcanlogin, rolconnlimit, rolpassword, rolvaliduntil, rolreplication, rolbypassrls, pg_catalog.shobj_description(oid, 'pg_authid') as rolcomment, rolname = current_user AS is_current_user FROM pg_authid WHERE rolname !~ '^pg_' ORDER BY 2\n", true},
+		{"pg_dumpall: error: query failed: server closed the connection unexpectedly\npg_dumpall: detail: Query was: SELECT oid, rolname, rolpassword FROM pg_authid WHERE rolname !~ '^pg_' ORDER BY 2\n", false},
+		{`pg_dumpall: error: connection to server at "db" (10.0.0.1), port 5432 failed: FATAL:  password authentication failed for user "backup"`, false},
+		{"", false},
+	} {
+		b := &tailBuffer{max: 4096}
+		b.Write([]byte(tc.stderr))
+		if got := mayNotReadPasswords(b); got != tc.want {
+			t.Errorf("%q: %v, want %v", tc.stderr, got, tc.want)
+		}
+	}
+}
+
+func TestRedactEntry(t *testing.T) {
+	e := pgpass.Entry{Host: "h", Port: "5432", Database: "d", User: "u", Password: `p:a\ss`, Prefix: "db1"}
+	for _, line := range []string{
+		`pg_dumpall: error: cannot use h:5432:d:u:p\:a\\ss`,
+		`pg_dumpall: error: password p:a\ss`,
+		`ERROR: ALTER ROLE u PASSWORD 'SCRAM-SHA-256$4096:c2FsdA==$c3RvcmVk:c2VydmVy' failed`,
+		`ERROR: ALTER ROLE u PASSWORD 'md5` + strings.Repeat("0a", 16) + `'`,
+	} {
+		got := redactEntry(line, e)
+		if strings.Contains(got, e.Password) || strings.Contains(got, `p\:a\\ss`) || strings.Contains(got, "SCRAM-SHA-256$") ||
+			strings.Contains(got, "0a0a0a0a") || !strings.Contains(got, "[redacted]") {
+			t.Errorf("redactEntry(%q) = %q", line, got)
+		}
+	}
+	if got := redactEntry("pg_dump: error: no such table", e); got != "pg_dump: error: no such table" {
+		t.Errorf("a line without secrets changed: %q", got)
+	}
+}
+
+func TestGlobalsKeyAndRestore(t *testing.T) {
+	s, err := Load(getenv(seedEnv()), "")
+	if err != nil {
+		t.Fatal(err)
+	}
+	start := mustTime("2026-11-27T06:00:00Z")
+	key := s.CompanionKey("db1", start, globalsName)
+	if key != "db1-20261127060000.globals.gz.aes" {
+		t.Errorf("key %q", key)
+	}
+	b, ok := ParseKey(key)
+	if !ok || b.Companion != globalsName || completion(b) != "-- PostgreSQL database cluster dump complete" {
+		t.Errorf("ParseKey(%q) = %+v, %v", key, b, ok)
+	}
+	i := &Info{Bucket: "my-bucket", Key: key, Format: "plain", Compression: "gzip", Companion: globalsName}
+	i.setEncryption(s)
+	if got, want := i.restoreCommand(), "aws s3 cp s3://my-bucket/db1-20261127060000.globals.gz.aes - | openssl enc -d -aes-256-cbc -md sha256 -pass file:KEYFILE | gzip -d | psql -d postgres"; got != want {
+		t.Errorf("restore command\n%s\nwant\n%s", got, want)
+	}
+}
+
+func TestGlobalsLogLines(t *testing.T) {
+	e := pgpass.Entry{Host: "h", Port: "5432", Database: "d", User: "u", Password: "secret-pw", Prefix: "db1"}
+	no := false
+	i := &Info{Bucket: "b", Key: "db1-20261127060000.globals.gz.aes", PlainSize: 2048, StoredSize: 900, RolePasswords: &no}
+	var text, js strings.Builder
+	for _, l := range []*Logger{NewLogger(&text, "tool", false), NewLogger(&js, "tool", true)} {
+		l.GlobalsWithoutPasswords(e)
+		l.GlobalsDone(e, i)
+	}
+	want := "tool: db1: warning: the login may not read role passwords (pg_dumpall: permission denied for table pg_authid; not a superuser, as on managed services): saving the roles without their passwords (--no-role-passwords)\n" +
+		"tool: db1: globals done: s3://b/db1-20261127060000.globals.gz.aes, 2.00 KiB dumped, 900 B stored; role passwords not included: set them after a restore\n"
+	if text.String() != want {
+		t.Errorf("text log:\n%s\nwant\n%s", text.String(), want)
+	}
+	lines := strings.Split(strings.TrimSpace(js.String()), "\n")
+	if len(lines) != 2 {
+		t.Fatalf("JSON log: %q", js.String())
+	}
+	for _, l := range lines {
+		var m map[string]any
+		if err := json.Unmarshal([]byte(l), &m); err != nil || m["prefix"] != "db1" {
+			t.Errorf("JSON log line %q: %v", l, err)
+		}
+	}
+	if !strings.Contains(lines[1], `"role_passwords":false`) || !strings.Contains(lines[0], `"level":"WARN"`) {
+		t.Errorf("JSON log: %q", lines)
+	}
+	if strings.Contains(text.String()+js.String(), e.Password) {
+		t.Error("a log line holds the password")
+	}
+}

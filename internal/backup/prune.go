@@ -1,0 +1,299 @@
+package backup
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"strings"
+	"time"
+
+	"github.com/aws/aws-sdk-go-v2/aws"
+	awshttp "github.com/aws/aws-sdk-go-v2/aws/transport/http"
+	"github.com/aws/aws-sdk-go-v2/service/s3"
+	"github.com/aws/aws-sdk-go-v2/service/s3/types"
+	"github.com/aws/smithy-go"
+
+	"github.com/philips-labs/iron-streaming-backup/internal/s3stream"
+)
+
+// Pruner deletes, one prefix at a time, the backups the retention rules do
+// not keep. Its only candidates are the keys ParseKey names for that
+// prefix directly under Folder (see inventory): the backups' objects, their
+// companions and manifests, and leftovers of those.
+type Pruner struct {
+	Client *s3.Client
+	Bucket string
+	Folder string // S3_PREFIX: "" or ending in "/"
+	Rules  Rules
+	DryRun bool // decide and report, delete nothing
+	Log    *Logger
+
+	now func() time.Time // test hook
+}
+
+// maxDeleteBatch is the most keys one DeleteObjects request may name.
+const maxDeleteBatch = 1000
+
+// PruneResult is what a prune of one prefix did (or, with DryRun, would do).
+type PruneResult struct {
+	Prefix    string
+	Decisions []Decision // newest first
+	Kept      int        // backups kept
+	Deleted   int        // backups whose object was deleted
+	Leftovers int        // leftovers deleted
+	Refused   []Refusal  // deletes the store refused; those objects stay
+	// Keys are the keys deleted (with DryRun: that a prune would delete),
+	// in the order of the deletes.
+	Keys []string
+}
+
+// A Refusal is a delete the store refused (Object Lock, a policy without
+// s3:DeleteObject), with its reason.
+type Refusal struct {
+	Key    string
+	Reason string
+}
+
+// Prune applies the rules to the backups of prefix. committed, when not
+// empty, is the key of the backup this run just committed with its
+// manifest: unless the listing shows both, nothing is deleted.
+//
+// The object of a backup goes first; then its companions and its
+// manifest; then the companions' manifests. A prune cut short leaves
+// either a whole backup or leftovers (Leftover), which the next prune of
+// the prefix removes; a refused delete of the object leaves the whole
+// backup. A
+// leftover goes only when it is older than the newest backup with a
+// manifest, so that the objects of a backup another run is still writing
+// are not taken for leftovers.
+//
+// A refused delete is in the result (and logged as a warning), never an
+// error: the error is for a listing or a store that cannot be reached.
+func (p *Pruner) Prune(ctx context.Context, prefix, committed string) (PruneResult, error) {
+	res := PruneResult{Prefix: prefix}
+	if prefix == "" || strings.Contains(prefix, "/") {
+		return res, fmt.Errorf("retention: refusing to prune prefix %q", prefix)
+	}
+	if !p.Rules.IsSet() {
+		return res, errors.New("retention: no rules set")
+	}
+	now := time.Now
+	if p.now != nil {
+		now = p.now
+	}
+	inv, err := inventory(ctx, p.Client, p.Bucket, p.Folder, prefix)
+	if err != nil {
+		return res, err
+	}
+	h := inv[prefix]
+	if h == nil {
+		h = &holding{}
+	}
+	if committed != "" && !hasCommitted(h.Backups, committed) {
+		return res, fmt.Errorf("retention: this run's backup s3://%s/%s and its manifest are not in the listing; nothing pruned", p.Bucket, committed)
+	}
+	t := now()
+	res.Decisions = p.Rules.Apply(h.Backups, t)
+	var newestGood time.Time
+	for _, d := range res.Decisions {
+		if d.Keep {
+			res.Kept++
+		}
+		if b := d.Backup; b.HasManifest && b.Size > 0 && !b.Future(t) && b.Time.After(newestGood) {
+			newestGood = b.Time
+		}
+	}
+
+	// The deletes in order: objects, then what belongs to them.
+	var dumps, orphans, strays []string
+	for _, d := range res.Decisions {
+		if !d.Keep {
+			dumps = append(dumps, d.Backup.Key)
+		}
+	}
+	for _, l := range h.Leftovers {
+		if !l.Time.Before(newestGood) {
+			continue // maybe another run's backup in the making
+		}
+		if l.Manifest {
+			strays = append(strays, l.Key)
+		} else {
+			orphans = append(orphans, l.Key)
+		}
+	}
+	if p.DryRun {
+		res.Deleted, res.Leftovers = len(dumps), len(orphans)+len(strays)
+		var later []string
+		for _, d := range res.Decisions {
+			if d.Keep {
+				continue
+			}
+			p.Log.PruneDelete(prefix, p.Bucket, d, true)
+			res.Keys = append(res.Keys, d.Backup.Key)
+			later = append(later, objectKeys(d.Backup)[1:]...)
+		}
+		res.Keys = append(append(append(res.Keys, orphans...), later...), strays...)
+		for _, l := range h.Leftovers {
+			if !l.Manifest && l.HasManifest && l.Time.Before(newestGood) {
+				res.Keys = append(res.Keys, s3stream.ManifestKey(l.Key))
+			}
+		}
+		p.Log.Pruned(res, p.Rules, true)
+		return res, nil
+	}
+
+	gone1, err := p.delete(ctx, prefix, append(dumps, orphans...), &res)
+	if err != nil {
+		return res, err
+	}
+	var second []string
+	for _, d := range res.Decisions {
+		b := d.Backup
+		if d.Keep || !gone1[b.Key] {
+			continue
+		}
+		res.Deleted++
+		p.Log.PruneDelete(prefix, p.Bucket, d, false)
+		for _, c := range b.Companions {
+			second = append(second, c.Key)
+		}
+		if b.HasManifest {
+			second = append(second, s3stream.ManifestKey(b.Key))
+		}
+	}
+	for _, l := range h.Leftovers {
+		if !l.Manifest && gone1[l.Key] {
+			res.Leftovers++
+			if l.HasManifest {
+				second = append(second, s3stream.ManifestKey(l.Key))
+			}
+		}
+	}
+	second = append(second, strays...)
+	gone2, err := p.delete(ctx, prefix, second, &res)
+	if err != nil {
+		return res, err
+	}
+	for _, k := range strays {
+		if gone2[k] {
+			res.Leftovers++
+		}
+	}
+	var third []string
+	for _, d := range res.Decisions {
+		for _, c := range d.Backup.Companions {
+			if gone2[c.Key] && c.HasManifest {
+				third = append(third, s3stream.ManifestKey(c.Key))
+			}
+		}
+	}
+	if _, err := p.delete(ctx, prefix, third, &res); err != nil {
+		return res, err
+	}
+	p.Log.Pruned(res, p.Rules, false)
+	return res, nil
+}
+
+// objectKeys are the keys of b's objects: its dump, its companions, and
+// their manifests.
+func objectKeys(b Backup) []string {
+	keys := []string{b.Key}
+	for _, c := range b.Companions {
+		keys = append(keys, c.Key)
+	}
+	if b.HasManifest {
+		keys = append(keys, s3stream.ManifestKey(b.Key))
+	}
+	for _, c := range b.Companions {
+		if c.HasManifest {
+			keys = append(keys, s3stream.ManifestKey(c.Key))
+		}
+	}
+	return keys
+}
+
+// hasCommitted reports whether key is among bs with its manifest.
+func hasCommitted(bs []Backup, key string) bool {
+	for _, b := range bs {
+		if b.Key == key {
+			return b.HasManifest
+		}
+	}
+	return false
+}
+
+// delete deletes keys, maxDeleteBatch at a time with DeleteObjects, and
+// one by one where the store refuses or lacks DeleteObjects. It returns
+// the keys that are gone; each refused key is added to res and logged.
+func (p *Pruner) delete(ctx context.Context, prefix string, keys []string, res *PruneResult) (map[string]bool, error) {
+	gone := map[string]bool{}
+	refuse := func(key, reason string) {
+		res.Refused = append(res.Refused, Refusal{Key: key, Reason: reason})
+		p.Log.PruneRefused(prefix, p.Bucket, key, reason)
+	}
+	for len(keys) > 0 {
+		batch := keys[:min(len(keys), maxDeleteBatch)]
+		keys = keys[len(batch):]
+		ids := make([]types.ObjectIdentifier, len(batch))
+		for i, k := range batch {
+			ids[i] = types.ObjectIdentifier{Key: aws.String(k)}
+		}
+		out, err := p.Client.DeleteObjects(ctx, &s3.DeleteObjectsInput{
+			Bucket: aws.String(p.Bucket),
+			Delete: &types.Delete{Objects: ids, Quiet: aws.Bool(true)},
+		})
+		if err == nil {
+			failed := map[string]bool{}
+			for _, e := range out.Errors {
+				k := aws.ToString(e.Key)
+				failed[k] = true
+				refuse(k, strings.TrimSpace(aws.ToString(e.Code)+": "+aws.ToString(e.Message)))
+			}
+			for _, k := range batch {
+				if !failed[k] {
+					gone[k] = true
+					res.Keys = append(res.Keys, k)
+				}
+			}
+			continue
+		}
+		if !answered(err) || ctx.Err() != nil {
+			return gone, fmt.Errorf("deleting from s3://%s/%s: %w", p.Bucket, p.Folder, err)
+		}
+		// The store answered but did not delete: it lacks DeleteObjects
+		// (NotImplemented), or refuses it as a whole; one by one, each key
+		// gets its own answer.
+		for _, k := range batch {
+			_, err := p.Client.DeleteObject(ctx, &s3.DeleteObjectInput{Bucket: aws.String(p.Bucket), Key: aws.String(k)})
+			switch {
+			case err == nil:
+				gone[k] = true
+				res.Keys = append(res.Keys, k)
+			case answered(err) && ctx.Err() == nil:
+				refuse(k, reason(err))
+			default:
+				return gone, fmt.Errorf("deleting s3://%s/%s: %w", p.Bucket, k, err)
+			}
+		}
+	}
+	return gone, nil
+}
+
+// answered reports whether err came with an answer of the store (an HTTP
+// status), rather than from the way there.
+func answered(err error) bool {
+	var re *awshttp.ResponseError
+	return errors.As(err, &re) && re.Response != nil && re.Response.Response != nil && re.Response.StatusCode >= 300
+}
+
+// reason is the store's code and message for a refused request.
+func reason(err error) string {
+	var ae smithy.APIError
+	if errors.As(err, &ae) {
+		if m := ae.ErrorMessage(); m != "" {
+			return ae.ErrorCode() + ": " + m
+		}
+		return ae.ErrorCode()
+	}
+	return err.Error()
+}
