@@ -182,6 +182,9 @@ func loadIdentity(getenv func(string) string) ([]age.Identity, error) {
 }
 
 func parseIdentities(data []byte) ([]age.Identity, error) {
+	if bytes.Contains(data, []byte("-----BEGIN AGE ENCRYPTED FILE-----")) {
+		return nil, errors.New("an identities file protected by a passphrase, which verify cannot ask for: give verify the decrypted identity (age -d key.txt.age), where it may live")
+	}
 	if bytes.Contains(data, []byte("-----BEGIN")) {
 		id, err := agessh.ParseIdentity(data)
 		var missing *ssh.PassphraseMissingError

@@ -262,12 +262,13 @@ func TestAgeIdentityErrors(t *testing.T) {
 	protected := filepath.Join(dir, "protected")
 	os.WriteFile(protected, pem.EncodeToMemory(block), 0o600)
 	for name, tc := range map[string]struct{ content, want string }{
-		"cut":        {"# created\n" + cut + "\n", "line 2: a malformed age identity"},
-		"recipient":  {k.recipient + "\n", "line 1: not an age identity"},
-		"empty":      {"# nothing\n", "no identity in it"},
-		"garbage":    {"-----BEGIN OPENSSH PRIVATE KEY-----\n" + cut + "\n-----END OPENSSH PRIVATE KEY-----\n", "not a usable OpenSSH private key"},
-		"passphrase": {"", "protected by a passphrase"},
-		"huge":       {strings.Repeat("#", maxIdentityFile+1), "larger than"},
+		"cut":           {"# created\n" + cut + "\n", "line 2: a malformed age identity"},
+		"recipient":     {k.recipient + "\n", "line 1: not an age identity"},
+		"empty":         {"# nothing\n", "no identity in it"},
+		"garbage":       {"-----BEGIN OPENSSH PRIVATE KEY-----\n" + cut + "\n-----END OPENSSH PRIVATE KEY-----\n", "not a usable OpenSSH private key"},
+		"passphrase":    {"", "protected by a passphrase"},
+		"age-encrypted": {"-----BEGIN AGE ENCRYPTED FILE-----\nYWdl\n-----END AGE ENCRYPTED FILE-----\n", "an identities file protected by a passphrase"},
+		"huge":          {strings.Repeat("#", maxIdentityFile+1), "larger than"},
 	} {
 		t.Run(name, func(t *testing.T) {
 			f := filepath.Join(dir, name)
