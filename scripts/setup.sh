@@ -1,7 +1,8 @@
 #!/usr/bin/env bash
 # Installs what the tests and the demo need on a fresh Debian machine:
 #   - PostgreSQL server and client programs (Debian's postgresql package),
-#     openssl and gzip: the reference tools the tests compare against;
+#     openssl, gzip, zstd and age: the reference tools the tests compare
+#     against;
 #   - the Prometheus Pushgateway (Debian's prometheus-pushgateway), which
 #     the monitoring tests push to and scrape;
 #   - the Versity S3 gateway at a pinned version, built with 'go install'
@@ -20,6 +21,7 @@ command -v openssl >/dev/null || pkgs+=(openssl)
 command -v gzip >/dev/null || pkgs+=(gzip)
 command -v zstd >/dev/null || pkgs+=(zstd)
 [ -x /usr/bin/prometheus-pushgateway ] || command -v pushgateway >/dev/null || pkgs+=(prometheus-pushgateway)
+command -v age >/dev/null || pkgs+=(age)
 if ((${#pkgs[@]})); then
 	if [ "$(id -u)" = 0 ]; then
 		echo "setup: installing ${pkgs[*]}" >&2

@@ -296,12 +296,14 @@ func readManifest(t *testing.T, bucket, key string) map[string]any {
 }
 
 // secretWatch samples /proc while the job runs: the command line and the
-// environment of every descendant of the job.
+// environment of every descendant of the job, and (files) the files the
+// job and its descendants have open.
 type secretWatch struct {
 	mu       sync.Mutex
 	seen     map[int]bool
 	findings []string
 	children int
+	files    []string // secret files no process of the job may open
 }
 
 func (w *secretWatch) run(ctx context.Context, root int, secrets []string) {
@@ -322,7 +324,11 @@ func (w *secretWatch) run(ctx context.Context, root int, secrets []string) {
 			parents[pid] = ppid
 		}
 		for pid := range parents {
-			if pid == root || !descends(parents, pid, root) {
+			if pid != root && !descends(parents, pid, root) {
+				continue
+			}
+			w.checkFiles(pid)
+			if pid == root {
 				continue
 			}
 			// A child between fork and exec is still the job, with the

@@ -38,6 +38,9 @@ pg_dump → gzip (or zstd) → AES-256-CBC as 'openssl enc' writes it → one S3
 object s3://$S3_BUCKET/[$S3_PREFIX]<prefix>-<UTC YYYYmmddHHMMSS>.gz.aes and,
 once it is complete, <object>.manifest.json beside it. An object exists only
 if pg_dump exited 0 and every stage finished; a failed backup leaves nothing.
+With ENCRYPTION=age the stream is encrypted to public keys instead, as
+'age' does (objects end in .gz.age): the job then needs no password and
+holds nothing that decrypts a backup.
 
 'runner' runs an IronIO payload file (JSON with version, cmd and env; named
 by -payload or $PAYLOAD_FILE): it adds the payload's env to the environment,
@@ -52,7 +55,10 @@ size and SHA-256, the padding, the compression stream, and that the dump is
 complete (plain: pg_dump's last line and the row count of every table;
 custom: pg_restore reads it), and so the backup's globals (pg_dumpall's last
 line; with DUMP_GLOBALS=true a backup without them fails). A missing
-manifest is a warning; the stream is still checked.
+manifest is a warning; the stream is still checked. An age backup is
+decrypted with AGE_IDENTITY_FILE; without it verify checks only the size
+and SHA-256 of the objects against their manifests and says that the
+content was not checked.
     -max-age DURATION    fail when the newest backup is older, e.g. 26h,
                          so that a scheduler notices backups that stopped
     -restore-into CONNSTRING
@@ -110,6 +116,14 @@ Optional settings (default):
     COMPRESSION_LEVEL    gzip 1-9, zstd 1-4 (gzip 3, zstd 2)
     ENCRYPTION_KDF       evp (openssl enc's default key derivation) or pbkdf2 (evp)
     ENCRYPTION_ITER      PBKDF2 iterations (600000)
+    ENCRYPTION           openssl or age; age objects end in .gz.age and need no
+                         password, only recipients (openssl)
+    AGE_RECIPIENTS       ENCRYPTION=age: public keys, one per line: age1... (from
+                         age-keygen), ssh-ed25519 or ssh-rsa; # comments (none)
+    AGE_RECIPIENTS_FILE  a file holding them, instead of AGE_RECIPIENTS (none)
+    AGE_IDENTITY_FILE    verify only: an age identities file or OpenSSH private
+                         key that decrypts age backups; never give it to a
+                         backup (none: age backups are checked by size and SHA-256)
     PARALLEL             databases backed up at once (1)
     DUMP_FORMAT          plain or custom; custom objects end in .dump.gz.aes (plain)
     PG_DUMP_ARGS         extra pg_dump options, --name=value, split at spaces (none)
@@ -157,6 +171,9 @@ Restore (the key in KEYFILE):
       | openssl enc -d -aes-256-cbc -pass file:KEYFILE | gzip -d | psql -d NEWDB
     s3get s3://BUCKET/db1-20261127060000.gz.aes \
       | osslenc -d -pass file:KEYFILE | gzip -d | psql -d NEWDB
+ENCRYPTION=age (an identity of one of the recipients in key.txt):
+    aws s3 cp s3://BUCKET/db1-20261127060000.gz.age - \
+      | age -d -i key.txt | gzip -d | psql -d NEWDB
 `
 
 func main() {
@@ -321,6 +338,10 @@ func runVerify(ctx context.Context, args []string, stderr io.Writer) error {
 	if *into != "" && len(s.Targets) != 1 {
 		return cli.Usagef("-restore-into restores one backup: name its prefix (the list has %d)", len(s.Targets))
 	}
+	if *into != "" && s.Encryption == "age" && !s.HasIdentity() {
+		return cli.WithHint(cli.Usagef("-restore-into needs AGE_IDENTITY_FILE to decrypt age backups"),
+			"name a file with an identity of the backups' recipients; restore on a machine that may hold it")
+	}
 	v := &backup.Verifier{Settings: s, Client: client, Log: backup.NewLogger(stderr, tool, s.JSONLogs), MaxAge: *maxAge, RestoreInto: *into}
 	mon := startMonitor(ctx, "verify", s, v.Log)
 	err = v.Run(ctx)
@@ -382,6 +403,7 @@ func runList(ctx context.Context, args []string, stdout, stderr io.Writer) error
 			Size        int64     `json:"size"`
 			Compression string    `json:"compression"`
 			Format      string    `json:"format"`
+			Encryption  string    `json:"encryption"`
 			Manifest    bool      `json:"manifest"`
 			Future      bool      `json:"future,omitempty"`
 			// Companions are the objects stored with it: "globals".
@@ -392,7 +414,7 @@ func runList(ctx context.Context, args []string, stdout, stderr io.Writer) error
 		list := []entry{}
 		for _, p := range prefixes {
 			for _, b := range cat[p] {
-				e := entry{b.Prefix, b.Key, b.Time, int64(now.Sub(b.Time).Seconds()), b.Size, b.Compression, b.Format, b.HasManifest, b.Future(now), companionsJSON(b), nil, nil}
+				e := entry{b.Prefix, b.Key, b.Time, int64(now.Sub(b.Time).Seconds()), b.Size, b.Compression, b.Format, b.Encryption, b.HasManifest, b.Future(now), companionsJSON(b), nil, nil}
 				if d, ok := decided[b.Key]; ok {
 					e.Keep = &d.Keep
 					if d.Keep {

@@ -45,7 +45,7 @@ func readmeRestores(t *testing.T) map[string][]string {
 	return out
 }
 
-var readmeKey = regexp.MustCompile(`s3://my-bucket/db1-\d{14}((\.dump)?\.(gz|zst)\.aes)`)
+var readmeKey = regexp.MustCompile(`s3://my-bucket/db1-\d{14}((\.dump)?\.(gz|zst)\.(aes|age))`)
 
 // TestReadmeRestores makes a backup for every combination the README
 // documents and runs each of its restore one-liners as written, with only
@@ -60,7 +60,7 @@ func TestReadmeRestores(t *testing.T) {
 	var combos []string
 	for _, c := range []string{"gzip", "zstd"} {
 		for _, f := range []string{"plain", "custom"} {
-			for _, k := range []string{"evp", "pbkdf2"} {
+			for _, k := range []string{"evp", "pbkdf2", "age"} {
 				combos = append(combos, c+" "+f+" "+k)
 			}
 		}
@@ -80,7 +80,14 @@ func TestReadmeRestores(t *testing.T) {
 				t.Fatalf("README lacks a stock (aws) or our (s3get) one-liner for %q: %q", combo, lines)
 			}
 			c := strings.Fields(combo)
-			_, key := freshBackup(t, fmt.Sprintf("readme%d", i), "COMPRESSION="+c[0], "DUMP_FORMAT="+c[1], "ENCRYPTION_KDF="+c[2])
+			settings := []string{"COMPRESSION=" + c[0], "DUMP_FORMAT=" + c[1], "ENCRYPTION_KDF=" + c[2]}
+			var identity string
+			if c[2] == "age" {
+				k := ageKeygen(t)
+				settings[2], identity = "ENCRYPTION=age", k.identityFile
+				settings = append(settings, "AGE_RECIPIENTS="+k.recipient)
+			}
+			_, key := freshBackup(t, fmt.Sprintf("readme%d", i), settings...)
 			for _, l := range lines {
 				m := readmeKey.FindStringSubmatch(l)
 				if m == nil || !strings.HasSuffix(key, m[1]) {
@@ -89,8 +96,17 @@ func TestReadmeRestores(t *testing.T) {
 				line := readmeKey.ReplaceAllString(l, "s3://backups/"+key)
 				line = strings.ReplaceAll(line, "file:backup.key", "file:KEYFILE")
 				line = regexp.MustCompile(`-d newdb$`).ReplaceAllString(line, "-d NEWDB")
-				if !strings.Contains(line, "KEYFILE") || !strings.Contains(line, "NEWDB") {
-					t.Fatalf("README line has no backup.key or newdb: %s", l)
+				switch {
+				case identity != "" && strings.Contains(line, " age -d -i key.txt "):
+					// age's key is the identity, not the password.
+					line = strings.ReplaceAll(line, " -i key.txt ", " -i "+identity+" ")
+				case identity != "":
+					t.Fatalf("README line has no age -d -i key.txt: %s", l)
+				case !strings.Contains(line, "KEYFILE"):
+					t.Fatalf("README line has no backup.key: %s", l)
+				}
+				if !strings.Contains(line, "NEWDB") {
+					t.Fatalf("README line has no newdb: %s", l)
 				}
 				db := restore(t, line+" >/dev/null", "PATH="+binDir+":"+pg.BinDir+":"+os.Getenv("PATH")+":"+awsDir)
 				sameDump(t, "app1", db)

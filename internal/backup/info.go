@@ -32,10 +32,14 @@ type Info struct {
 	Compression      string           `json:"compression"`
 	CompressionLevel int              `json:"compression_level"`
 
-	Cipher string `json:"cipher"` // openssl enc's name, e.g. aes-256-cbc
-	KDF    string `json:"kdf"`    // "evp" (EVP_BytesToKey, one round) or "pbkdf2"
-	Digest string `json:"digest"` // the KDF's digest
+	Encryption string `json:"encryption"` // an encryption's name (codec.go); "" in older manifests: openssl
+	// openssl's:
+	Cipher string `json:"cipher,omitempty"` // openssl enc's name, e.g. aes-256-cbc
+	KDF    string `json:"kdf,omitempty"`    // "evp" (EVP_BytesToKey, one round) or "pbkdf2"
+	Digest string `json:"digest,omitempty"` // the KDF's digest
 	Iter   int    `json:"iter,omitempty"`
+	// age's: the recipients' public keys, age1… or "ssh-ed25519 AAAA…".
+	Recipients []string `json:"recipients,omitempty"`
 
 	PgDumpVersion  string `json:"pg_dump_version"`
 	ServerVersion  string `json:"server_version"`
@@ -50,6 +54,11 @@ type Info struct {
 }
 
 func (i *Info) setEncryption(s *Settings) {
+	i.Encryption = s.encryption().name
+	if i.Encryption == "age" {
+		i.Recipients = ageRecipientKeys(s.Recipients)
+		return
+	}
 	i.Cipher, i.Digest, i.KDF = "aes-256-cbc", "sha256", "evp"
 	if s.PBKDF2 {
 		i.KDF, i.Iter = "pbkdf2", s.Iter
@@ -57,18 +66,23 @@ func (i *Info) setEncryption(s *Settings) {
 }
 
 // restoreCommand is the stock-tools one-liner that restores this backup,
-// the encryption password in the file KEYFILE.
+// the encryption password in the file KEYFILE (age: an identity of one of
+// the recipients in key.txt).
 func (i *Info) restoreCommand() string {
 	var b strings.Builder
-	fmt.Fprintf(&b, "aws s3 cp s3://%s/%s - | openssl enc -d -%s -md %s", i.Bucket, i.Key, i.Cipher, i.Digest)
-	if i.KDF == "pbkdf2" {
-		fmt.Fprintf(&b, " -pbkdf2 -iter %d", i.Iter)
-	}
 	c, _ := compressionNamed(i.Compression)
 	f, _ := formatNamed(i.Format)
 	restore := f.restore
 	if k, ok := companionNamed(i.Companion); ok {
 		restore = k.restore
+	}
+	if i.Encryption == "age" {
+		fmt.Fprintf(&b, "aws s3 cp s3://%s/%s - | age -d -i key.txt | %s | %s", i.Bucket, i.Key, c.unpack, restore)
+		return b.String()
+	}
+	fmt.Fprintf(&b, "aws s3 cp s3://%s/%s - | openssl enc -d -%s -md %s", i.Bucket, i.Key, i.Cipher, i.Digest)
+	if i.KDF == "pbkdf2" {
+		fmt.Fprintf(&b, " -pbkdf2 -iter %d", i.Iter)
 	}
 	fmt.Fprintf(&b, " -pass file:KEYFILE | %s | %s", c.unpack, restore)
 	return b.String()

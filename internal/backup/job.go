@@ -1,6 +1,6 @@
 // Package backup implements the backup job: for every target of a pgpass
 // list it runs pg_dump and streams its output through compression and
-// openssl-compatible encryption into one S3 object, which it commits only
+// encryption (openssl-compatible, or age's) into one S3 object, which it commits only
 // after pg_dump exited 0 and every stage flushed without error. A manifest
 // object next to it records what was stored and how to restore it.
 package backup

@@ -12,9 +12,14 @@ import (
 	"github.com/philips-labs/iron-streaming-backup/internal/s3stream"
 )
 
-// newEncrypter returns the osslenc writer with the job's settings: by
-// default what "openssl enc -d -aes-256-cbc -pass file:KEY" reads.
+// newEncrypter returns the writer that encrypts a stream of the job (its
+// dump, or a companion) into w as the settings say: by default what
+// "openssl enc -d -aes-256-cbc -pass file:KEY" reads, with ENCRYPTION=age
+// what "age -d" reads. Its Close flushes and does not close w.
 func (j *Job) newEncrypter(w io.Writer) (io.WriteCloser, error) {
+	if j.Settings.encryption().name == "age" {
+		return newAgeWriter(w, j.Settings.Recipients)
+	}
 	return osslenc.NewWriter(w, osslenc.Options{
 		KeyLen:   32,
 		Password: j.Settings.Password,

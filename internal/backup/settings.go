@@ -11,6 +11,7 @@ import (
 	"strings"
 	"time"
 
+	"filippo.io/age"
 	"github.com/aws/aws-sdk-go-v2/aws"
 	"github.com/aws/aws-sdk-go-v2/service/s3"
 	smithyhttp "github.com/aws/smithy-go/transport/http"
@@ -60,6 +61,8 @@ type Settings struct {
 	Password []byte         // the encryption password
 	// Encryption is an encryption's name (codec.go); "" is the first.
 	Encryption string
+	Recipients []Recipient    // ENCRYPTION=age: whom a backup is encrypted to
+	identities []age.Identity // verify's AGE_IDENTITY_FILE (age.go); nil for a backup
 
 	Bucket       string
 	KeyPrefix    string
@@ -139,7 +142,10 @@ func load(getenv func(string) string, only string, forBackup bool) (*Settings, e
 	}
 
 	// The encryption password.
-	if pw, err := loadPassword(getenv, func(m string) { s.Warnings = append(s.Warnings, m) }); err != nil {
+	errs = append(errs, s.loadAge(getenv, forBackup)...)
+	if s.noPassword(getenv, forBackup) {
+		// ENCRYPTION=age (age.go)
+	} else if pw, err := loadPassword(getenv, func(m string) { s.Warnings = append(s.Warnings, m) }); err != nil {
 		errs = append(errs, err)
 	} else {
 		s.Password = pw

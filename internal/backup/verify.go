@@ -121,6 +121,11 @@ func (v *Verifier) verifyOne(ctx context.Context, t pgpass.Entry) error {
 	if m != nil {
 		what += ", size and sha256 match the manifest"
 	}
+	if st.unchecked != "" {
+		// Nothing was decrypted: no dump size, rows or restore to report.
+		what = fmt.Sprintf("%s: ok (stored object only): %s (%s old), %s stored, size and sha256 match the manifest; its content was NOT checked: %s",
+			t.Prefix, b.Key, Age(v.now(), b.Time), s3stream.FormatSize(b.Size), st.unchecked)
+	}
 	if v.RestoreInto != "" {
 		what += ", restored and row counts compared"
 	}
@@ -132,6 +137,7 @@ func (v *Verifier) verifyOne(ctx context.Context, t pgpass.Entry) error {
 type streamStats struct {
 	plain        int64
 	tables, rows int64
+	unchecked    string // why the content was not checked (decrypt.go's checkStored); "" when it was
 }
 
 // check streams the object through decryption and decompression into the
@@ -147,18 +153,13 @@ func (v *Verifier) check(ctx context.Context, b Backup, m *s3stream.Manifest, in
 	}
 	defer r.Close()
 
-	opts := osslenc.Options{KeyLen: 32, Password: s.Password, PBKDF2: s.PBKDF2, Iter: s.Iter}
-	if info != nil {
-		// The manifest says how this backup was encrypted; the settings
-		// may have changed since.
-		opts.PBKDF2, opts.Iter = info.KDF == "pbkdf2", info.Iter
-		if d, err := osslenc.ParseDigest(or(info.Digest, "sha256")); err == nil {
-			opts.Digest = d
-		}
+	dec, err := v.newDecrypter(r, b, info)
+	var nokey *noKeyError
+	if errors.As(err, &nokey) {
+		return v.checkStored(r, b, m, st, nokey)
 	}
-	dec, err := osslenc.NewReader(r, opts)
 	if err != nil {
-		return st, decryptErr(err)
+		return st, checksumFirst(r, m, err)
 	}
 	c, ok := compressionNamed(b.Compression)
 	if !ok {
@@ -426,6 +427,9 @@ func decryptErr(err error) error {
 }
 
 func decompressErr(err error) error {
+	if isAgeError(err) {
+		return err // age names what failed, before the decompressor saw a byte
+	}
 	return fmt.Errorf("decompressing failed (%v): wrong password or corrupt object", err)
 }
 
@@ -434,6 +438,8 @@ func streamErr(err error) error {
 	var ce *s3stream.ChecksumError
 	switch {
 	case errors.As(err, &ce):
+		return err
+	case isAgeError(err):
 		return err
 	case errors.Is(err, osslenc.ErrBadDecrypt):
 		return fmt.Errorf("%v (checked the padding of the last block)", err)

@@ -6,6 +6,7 @@
 //	pg_dump | gzip | openssl enc | aws s3 cp  the original pipeline
 //	iron-streaming-backup                     default settings
 //	iron-streaming-backup, COMPRESSION=zstd
+//	iron-streaming-backup, ENCRYPTION=age     gzip as the default, age's encryption
 //
 // with the plain dump's MB/s, the stored size, CPU seconds (the process
 // and its children; not the PostgreSQL server), peak RSS (the largest
@@ -35,6 +36,7 @@ import (
 	"text/tabwriter"
 	"time"
 
+	"filippo.io/age"
 	"github.com/aws/aws-sdk-go-v2/aws"
 	"github.com/aws/aws-sdk-go-v2/service/s3"
 	kgzip "github.com/klauspost/compress/gzip"
@@ -119,6 +121,12 @@ VACUUM ANALYZE;`, rows)); err != nil {
 	}
 	say("generated in %v", time.Since(t0).Round(time.Second))
 
+	// The age contender's recipient; its identity is not needed.
+	id, err := age.GenerateX25519Identity()
+	if err != nil {
+		return err
+	}
+	recipient := id.Recipient().String()
 	keyFile := filepath.Join(work, "key")
 	os.WriteFile(keyFile, []byte(keyPass+"\n"), 0o600)
 	pgpass := fmt.Sprintf("%s:%d:bench:%s:%s:bench\n", pg.Host, pg.Port, pg.User, pg.Password)
@@ -173,7 +181,8 @@ VACUUM ANALYZE;`, rows)); err != nil {
 	job:
 		for _, c := range []struct{ name, env string }{
 			{"iron-streaming-backup (gzip)", ""},
-			{"iron-streaming-backup (zstd)", "zstd"},
+			{"iron-streaming-backup (zstd)", "COMPRESSION=zstd"},
+			{"iron-streaming-backup (age)", "ENCRYPTION=age,AGE_RECIPIENTS=" + recipient},
 		} {
 			env := append(append([]string{}, baseEnv...),
 				"PGPASS_FILE_BASE64="+base64.StdEncoding.EncodeToString([]byte(pgpass)),
@@ -183,7 +192,7 @@ VACUUM ANALYZE;`, rows)); err != nil {
 				return err
 			}
 			if c.env != "" {
-				env = append(env, "COMPRESSION="+c.env)
+				env = append(env, strings.Split(c.env, ",")...)
 			}
 			if *jobExtra != "" {
 				env = append(env, strings.Split(*jobExtra, ",")...)
@@ -274,7 +283,7 @@ func folderSize(ctx context.Context, srv *testenv.S3Server, prefix string) (int6
 	return n, nil
 }
 
-// folder is the key folder of a job contender: "gzip" or "zstd".
+// folder is the key folder of a job contender: "gzip", "zstd" or "age".
 func folder(name string) string { return strings.Trim(strings.Fields(name)[1], "()") }
 
 func emptyFolder(ctx context.Context, srv *testenv.S3Server, prefix string) error {
