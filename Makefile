@@ -16,7 +16,7 @@ setup:
 
 test: setup
 	$(GO) test -count=1 ./...
-	$(GO) test -race -count=1 ./internal/iox/ ./internal/dumpstat/ ./internal/osslenc/
+	$(GO) test -race -count=1 ./internal/iox/ ./internal/dumpstat/ ./internal/osslenc/ ./internal/monitor/
 
 check:
 	$(GO) vet ./...
