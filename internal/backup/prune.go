@@ -124,10 +124,12 @@ func (p *Pruner) Prune(ctx context.Context, prefix, committed string) (PruneResu
 	if p.DryRun {
 		res.Deleted, res.Leftovers = len(dumps), len(orphans)+len(strays)
 		var later []string
+		taken := staying(res.Decisions, func(string) bool { return true })
 		for _, d := range res.Decisions {
 			if d.Keep {
 				continue
 			}
+			d = withCompanions(d, taken)
 			p.Log.PruneDelete(prefix, p.Bucket, d, true)
 			res.Keys = append(res.Keys, d.Backup.Key)
 			later = append(later, objectKeys(d.Backup)[1:]...)
@@ -147,11 +149,13 @@ func (p *Pruner) Prune(ctx context.Context, prefix, committed string) (PruneResu
 		return res, err
 	}
 	var second []string
+	taken := staying(res.Decisions, func(k string) bool { return gone1[k] })
 	for _, d := range res.Decisions {
-		b := d.Backup
-		if d.Keep || !gone1[b.Key] {
+		if d.Keep || !gone1[d.Backup.Key] {
 			continue
 		}
+		d = withCompanions(d, taken)
+		b := d.Backup
 		res.Deleted++
 		p.Log.PruneDelete(prefix, p.Bucket, d, false)
 		for _, c := range b.Companions {
@@ -184,6 +188,7 @@ func (p *Pruner) Prune(ctx context.Context, prefix, committed string) (PruneResu
 		for _, c := range d.Backup.Companions {
 			if gone2[c.Key] && c.HasManifest {
 				third = append(third, s3stream.ManifestKey(c.Key))
+				gone2[c.Key] = false // once, whichever dump it was with
 			}
 		}
 	}
@@ -192,6 +197,32 @@ func (p *Pruner) Prune(ctx context.Context, prefix, committed string) (PruneResu
 	}
 	p.Log.Pruned(res, p.Rules, false)
 	return res, nil
+}
+
+// staying returns the times of the decisions' dumps that stay: kept, or
+// not gone. See withCompanions.
+func staying(ds []Decision, gone func(key string) bool) map[int64]bool {
+	stay := map[int64]bool{}
+	for _, d := range ds {
+		if d.Keep || !gone(d.Backup.Key) {
+			stay[d.Backup.Time.Unix()] = true
+		}
+	}
+	return stay
+}
+
+// withCompanions returns the decision to delete d's dump with the
+// companions that go with it. Companions belong to every dump of their
+// time (two dumps of one second, in another format or encryption, have
+// the same ones): they go with the first of those dumps to go, and not
+// while one of them stays. taken holds the times whose companions stay
+// or went already; d's is added.
+func withCompanions(d Decision, taken map[int64]bool) Decision {
+	if taken[d.Backup.Time.Unix()] {
+		d.Backup.Companions = nil
+	}
+	taken[d.Backup.Time.Unix()] = true
+	return d
 }
 
 // objectKeys are the keys of b's objects: its dump, its companions, and

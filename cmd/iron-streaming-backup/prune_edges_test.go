@@ -1,0 +1,58 @@
+package main
+
+// Retention at its edges: backups that share their second, and a store
+// whose answers to deletes go wrong part way.
+
+import (
+	"slices"
+	"sort"
+	"strings"
+	"testing"
+)
+
+// TestPruneSameSecondDumps: two dumps of one prefix started in the same
+// second (another encryption or format, e.g. a copy converted by hand)
+// share that second's companions. Deleting one of them leaves the
+// companions to the other; deleting both deletes each companion once.
+func TestPruneSameSecondDumps(t *testing.T) {
+	freshRetentionBucket(t)
+	objs := map[string][]byte{}
+	for _, k := range []string{
+		"r5/db1-20261130060000.gz.aes",
+		"r5/db1-20261129060000.gz.aes", "r5/db1-20261129060000.gz.age", "r5/db1-20261129060000.globals.gz.aes",
+		"r5/db1-20261128060000.gz.aes", "r5/db1-20261128060000.dump.gz.aes", "r5/db1-20261128060000.globals.gz.aes",
+	} {
+		objs[k] = []byte("Salted__ an object of db1")
+		objs[k+".manifest.json"] = []byte("{}")
+	}
+	putAll(t, retentionBucket, objs)
+	before := allKeys(t, t.Context(), retentionBucket)
+	// KEEP_DAILY=2: 30 November, and of 29 November the dump that sorts
+	// first (.gz.age, by key among the same second); 28 November goes.
+	var wantGone []string
+	for _, k := range []string{"r5/db1-20261129060000.gz.aes",
+		"r5/db1-20261128060000.gz.aes", "r5/db1-20261128060000.dump.gz.aes", "r5/db1-20261128060000.globals.gz.aes"} {
+		wantGone = append(wantGone, k, k+".manifest.json")
+	}
+	sort.Strings(wantGone)
+
+	env := retentionEnv(twoDatabases(), "r5", "", "KEEP_DAILY=2")
+	r := runJob(t, env, "prune", "-dry-run", "db1")
+	got := strings.Fields(r.stdout)
+	sort.Strings(got)
+	if r.code != 0 || !slices.Equal(got, wantGone) {
+		t.Errorf("prune -dry-run: exit %d, would delete:\n  %s\nwant:\n  %s\n%s", r.code, strings.Join(got, "\n  "), strings.Join(wantGone, "\n  "), r.stderr)
+	}
+	if strings.Contains(r.stderr, "would delete s3://retention/r5/db1-20261129060000.gz.aes with globals") {
+		t.Errorf("prune -dry-run says the kept dump's globals go:\n%s", r.stderr)
+	}
+
+	r = runJob(t, env, "prune", "db1")
+	after := allKeys(t, t.Context(), retentionBucket)
+	if gone := minus(before, after); r.code != 0 || !slices.Equal(gone, wantGone) {
+		t.Errorf("prune: exit %d:\nextra: %q\nmissing: %q\n%s", r.code, minus(gone, wantGone), minus(wantGone, gone), r.stderr)
+	}
+	if !strings.Contains(r.stderr, "db1: retention (KEEP_DAILY=2): 2 backups kept, 3 deleted\n") {
+		t.Errorf("prune log:\n%s", r.stderr)
+	}
+}
