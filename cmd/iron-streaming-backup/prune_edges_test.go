@@ -4,10 +4,13 @@ package main
 // whose answers to deletes go wrong part way.
 
 import (
+	"net/http"
 	"slices"
 	"sort"
 	"strings"
 	"testing"
+
+	"github.com/philips-labs/iron-streaming-backup/internal/testenv/faultproxy"
 )
 
 // TestPruneSameSecondDumps: two dumps of one prefix started in the same
@@ -54,5 +57,45 @@ func TestPruneSameSecondDumps(t *testing.T) {
 	}
 	if !strings.Contains(r.stderr, "db1: retention (KEEP_DAILY=2): 2 backups kept, 3 deleted\n") {
 		t.Errorf("prune log:\n%s", r.stderr)
+	}
+}
+
+// TestPruneCutShort: a prune whose store stops answering part way names
+// every backup it did delete and counts it, fails, and leaves what the
+// next prune removes.
+func TestPruneCutShort(t *testing.T) {
+	freshRetentionBucket(t)
+	objs := map[string][]byte{}
+	history(t, objs, "r6/", "db1", "2026-11-21", "2026-11-30", "2026-11-21")
+	putAll(t, retentionBucket, objs)
+	before := allKeys(t, t.Context(), retentionBucket)
+	// No DeleteObjects; the first two single deletes go through, then the
+	// connection breaks on every try.
+	p := refusingProxy(t, http.StatusNotImplemented, "NotImplemented", "")
+	p.Add(faultproxy.Rule{Method: "DELETE", Nth: 3, Times: -1, Fault: faultproxy.ResetBody})
+	env := retentionEnv(twoDatabases(), "r6", p.URL, "KEEP_LAST=1")
+	r := runJob(t, env, "prune", "db1")
+	t.Logf("prune log:\n%s", r.stderr)
+	gone := minus(before, allKeys(t, t.Context(), retentionBucket))
+	if r.code != 1 || len(gone) != 2 {
+		t.Fatalf("prune: exit %d, deleted %q; want exit 1 and 2 deleted", r.code, gone)
+	}
+	for _, k := range gone {
+		if !strings.Contains(r.stderr, "db1: retention: deleted s3://retention/"+k+" (kept by no rule)\n") {
+			t.Errorf("the log does not name %s, which is gone", k)
+		}
+	}
+	if !strings.Contains(r.stderr, "error: retention failed for 1 of 1 prefixes (db1); 1 backups kept, 2 deleted\n") {
+		t.Errorf("the summary does not count the 2 deleted")
+	}
+
+	// The next prune finishes the work: the manifests left behind go too.
+	r = runJob(t, retentionEnv(twoDatabases(), "r6", "", "KEEP_LAST=1"), "prune", "db1")
+	want := []string{"r6/db1-20261130060000.gz.aes", "r6/db1-20261130060000.gz.aes.manifest.json"}
+	if got := allKeys(t, t.Context(), retentionBucket); r.code != 0 || !slices.Equal(got, want) {
+		t.Errorf("second prune: exit %d, left %q:\n%s", r.code, got, r.stderr)
+	}
+	if !strings.Contains(r.stderr, "1 backups kept, 7 deleted, and 2 leftover objects") {
+		t.Errorf("second prune log:\n%s", r.stderr)
 	}
 }

@@ -144,10 +144,9 @@ func (p *Pruner) Prune(ctx context.Context, prefix, committed string) (PruneResu
 		return res, nil
 	}
 
+	// A delete cut short (err) still logs and counts what went, and stops
+	// only after that.
 	gone1, err := p.delete(ctx, prefix, append(dumps, orphans...), &res)
-	if err != nil {
-		return res, err
-	}
 	var second []string
 	taken := staying(res.Decisions, func(k string) bool { return gone1[k] })
 	for _, d := range res.Decisions {
@@ -173,15 +172,18 @@ func (p *Pruner) Prune(ctx context.Context, prefix, committed string) (PruneResu
 			}
 		}
 	}
-	second = append(second, strays...)
-	gone2, err := p.delete(ctx, prefix, second, &res)
 	if err != nil {
 		return res, err
 	}
+	second = append(second, strays...)
+	gone2, err := p.delete(ctx, prefix, second, &res)
 	for _, k := range strays {
 		if gone2[k] {
 			res.Leftovers++
 		}
+	}
+	if err != nil {
+		return res, err
 	}
 	var third []string
 	for _, d := range res.Decisions {
