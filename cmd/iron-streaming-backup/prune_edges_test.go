@@ -4,7 +4,11 @@ package main
 // whose answers to deletes go wrong part way.
 
 import (
+	"io"
 	"net/http"
+	"net/http/httptest"
+	"net/http/httputil"
+	"net/url"
 	"slices"
 	"sort"
 	"strings"
@@ -97,5 +101,53 @@ func TestPruneCutShort(t *testing.T) {
 	}
 	if !strings.Contains(r.stderr, "1 backups kept, 7 deleted, and 2 leftover objects") {
 		t.Errorf("second prune log:\n%s", r.stderr)
+	}
+}
+
+// silentDeleteProxy is a proxy in front of the gateway that answers every
+// DeleteObjects with 200 and an empty result, deleting nothing, as a store
+// that does not implement it but accepts the request may; every other
+// request passes.
+func silentDeleteProxy(t *testing.T) string {
+	t.Helper()
+	target, err := url.Parse(srv.Endpoint)
+	if err != nil {
+		t.Fatal(err)
+	}
+	rp := &httputil.ReverseProxy{Rewrite: func(r *httputil.ProxyRequest) {
+		r.SetURL(target)
+		r.Out.Host = r.In.Host // keep the signed Host
+	}}
+	s := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		if r.Method == "POST" && r.URL.Query().Has("delete") {
+			io.Copy(io.Discard, r.Body)
+			w.Header().Set("Content-Type", "application/xml")
+			io.WriteString(w, `<?xml version="1.0" encoding="UTF-8"?>`+"\n"+`<DeleteResult xmlns="http://s3.amazonaws.com/doc/2006-03-01/"></DeleteResult>`)
+			return
+		}
+		rp.ServeHTTP(w, r)
+	}))
+	t.Cleanup(s.Close)
+	return s.URL
+}
+
+// TestPruneUnconfirmedDeletes: a key is gone when the store says it
+// deleted it, not when it names no error: a DeleteObjects answer that
+// names nothing leaves every backup whole (its manifest included) and the
+// keys get one DELETE each.
+func TestPruneUnconfirmedDeletes(t *testing.T) {
+	freshRetentionBucket(t)
+	objs := map[string][]byte{}
+	history(t, objs, "r7/", "db1", "2026-11-26", "2026-11-30", "2026-11-26")
+	objs["r7/db1-20261127060000.globals.gz.aes"] = []byte("globals")
+	putAll(t, retentionBucket, objs)
+	r := runJob(t, retentionEnv(twoDatabases(), "r7", silentDeleteProxy(t), "KEEP_LAST=2"), "prune", "db1")
+	want := []string{"r7/db1-20261129060000.gz.aes", "r7/db1-20261129060000.gz.aes.manifest.json",
+		"r7/db1-20261130060000.gz.aes", "r7/db1-20261130060000.gz.aes.manifest.json"}
+	if got := allKeys(t, t.Context(), retentionBucket); r.code != 0 || !slices.Equal(got, want) {
+		t.Errorf("prune: exit %d, left %q:\n%s", r.code, got, r.stderr)
+	}
+	if !strings.Contains(r.stderr, "db1: retention (KEEP_LAST=2): 2 backups kept, 3 deleted\n") {
+		t.Errorf("prune log:\n%s", r.stderr)
 	}
 }

@@ -271,31 +271,48 @@ func (p *Pruner) delete(ctx context.Context, prefix string, keys []string, res *
 		for i, k := range batch {
 			ids[i] = types.ObjectIdentifier{Key: aws.String(k)}
 		}
+		// Not quiet: a key is gone when the answer says it was deleted,
+		// not when the answer fails to name it, so that a store that
+		// accepts the request but deletes nothing takes no manifest or
+		// companion with it.
 		out, err := p.Client.DeleteObjects(ctx, &s3.DeleteObjectsInput{
 			Bucket: aws.String(p.Bucket),
-			Delete: &types.Delete{Objects: ids, Quiet: aws.Bool(true)},
+			Delete: &types.Delete{Objects: ids, Quiet: aws.Bool(false)},
 		})
 		if err == nil {
-			failed := map[string]bool{}
+			asked := map[string]bool{}
+			for _, k := range batch {
+				asked[k] = true
+			}
+			answeredFor := map[string]bool{}
 			for _, e := range out.Errors {
 				k := aws.ToString(e.Key)
-				failed[k] = true
-				refuse(k, strings.TrimSpace(aws.ToString(e.Code)+": "+aws.ToString(e.Message)))
+				if asked[k] && !answeredFor[k] {
+					answeredFor[k] = true
+					refuse(k, strings.TrimSpace(aws.ToString(e.Code)+": "+aws.ToString(e.Message)))
+				}
 			}
-			for _, k := range batch {
-				if !failed[k] {
+			for _, d := range out.Deleted {
+				if k := aws.ToString(d.Key); asked[k] && !answeredFor[k] {
+					answeredFor[k] = true
 					gone[k] = true
 					res.Keys = append(res.Keys, k)
 				}
 			}
-			continue
-		}
-		if !answered(err) || ctx.Err() != nil {
+			var unanswered []string
+			for _, k := range batch {
+				if !answeredFor[k] {
+					unanswered = append(unanswered, k)
+				}
+			}
+			batch = unanswered
+		} else if !answered(err) || ctx.Err() != nil {
 			return gone, fmt.Errorf("deleting from s3://%s/%s: %w", p.Bucket, p.Folder, err)
 		}
 		// The store answered but did not delete: it lacks DeleteObjects
-		// (NotImplemented), or refuses it as a whole; one by one, each key
-		// gets its own answer.
+		// (NotImplemented), refuses it as a whole, or named some keys in
+		// neither its deleted nor its errors; one by one, each key gets its
+		// own answer.
 		for _, k := range batch {
 			_, err := p.Client.DeleteObject(ctx, &s3.DeleteObjectInput{Bucket: aws.String(p.Bucket), Key: aws.String(k)})
 			switch {
