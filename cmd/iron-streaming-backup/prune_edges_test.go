@@ -4,13 +4,16 @@ package main
 // whose answers to deletes go wrong part way.
 
 import (
+	"bytes"
 	"io"
 	"net/http"
 	"net/http/httptest"
 	"net/http/httputil"
 	"net/url"
+	"regexp"
 	"slices"
 	"sort"
+	"strconv"
 	"strings"
 	"testing"
 
@@ -149,5 +152,52 @@ func TestPruneUnconfirmedDeletes(t *testing.T) {
 	}
 	if !strings.Contains(r.stderr, "db1: retention (KEEP_LAST=2): 2 backups kept, 3 deleted\n") {
 		t.Errorf("prune log:\n%s", r.stderr)
+	}
+}
+
+// TestPruneTruncatedListing: a listing page that says more follow but
+// gives no token to read them is an error, not the whole listing: prune
+// deletes nothing and fails.
+func TestPruneTruncatedListing(t *testing.T) {
+	freshRetentionBucket(t)
+	objs := map[string][]byte{}
+	history(t, objs, "r8/", "db1", "2023-11-01", "2026-11-30", "2023-11-01") // 2 × 1126 keys
+	putAll(t, retentionBucket, objs)
+	before := allKeys(t, t.Context(), retentionBucket)
+	target, err := url.Parse(srv.Endpoint)
+	if err != nil {
+		t.Fatal(err)
+	}
+	token := regexp.MustCompile(`<NextContinuationToken>[^<]*</NextContinuationToken>`)
+	rp := &httputil.ReverseProxy{
+		Rewrite: func(r *httputil.ProxyRequest) {
+			r.SetURL(target)
+			r.Out.Host = r.In.Host
+		},
+		ModifyResponse: func(resp *http.Response) error {
+			if !resp.Request.URL.Query().Has("list-type") {
+				return nil
+			}
+			body, err := io.ReadAll(resp.Body)
+			resp.Body.Close()
+			if err != nil {
+				return err
+			}
+			body = token.ReplaceAll(body, nil)
+			resp.Body = io.NopCloser(bytes.NewReader(body))
+			resp.ContentLength = int64(len(body))
+			resp.Header.Set("Content-Length", strconv.Itoa(len(body)))
+			return nil
+		},
+	}
+	s := httptest.NewServer(rp)
+	t.Cleanup(s.Close)
+
+	r := runJob(t, retentionEnv(twoDatabases(), "r8", s.URL, "KEEP_LAST=1"), "prune", "db1")
+	if after := allKeys(t, t.Context(), retentionBucket); !slices.Equal(after, before) {
+		t.Errorf("prune deleted %d keys after a truncated listing", len(minus(before, after)))
+	}
+	if r.code != 1 || !strings.Contains(r.stderr, "error: db1: listing s3://retention/r8/db1-: the store says more keys follow but gives no continuation token") {
+		t.Errorf("prune: exit %d:\n%s", r.code, r.stderr)
 	}
 }
