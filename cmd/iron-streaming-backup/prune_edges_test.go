@@ -201,3 +201,41 @@ func TestPruneTruncatedListing(t *testing.T) {
 		t.Errorf("prune: exit %d:\n%s", r.code, r.stderr)
 	}
 }
+
+// TestPrunePrefixesAlike: prefixes that start alike, end in what looks
+// like a time, or hold dots each prune their own keys only, in the
+// bucket's root; an ignored line's prefix is not pruned.
+func TestPrunePrefixesAlike(t *testing.T) {
+	freshRetentionBucket(t)
+	prefixes := []string{"a", "a-2", "a-20261127060000", "a.b", "a-3"}
+	objs := map[string][]byte{}
+	for _, p := range prefixes {
+		history(t, objs, "", p, "2026-11-25", "2026-11-27", "2026-11-25")
+	}
+	putAll(t, retentionBucket, objs)
+	var list string
+	for i, p := range prefixes {
+		var extra []string
+		if p == "a-3" {
+			extra = append(extra, "ignore")
+		}
+		list += pgpassLine("x"+strconv.Itoa(i), "u", "pw", p, extra...) + "\n"
+	}
+	r := runJob(t, retentionEnv(list, "", "", "KEEP_LAST=1"), "prune")
+	var want []string
+	for _, p := range prefixes {
+		for _, d := range []string{"20261125", "20261126", "20261127"} {
+			if p == "a-3" || d == "20261127" {
+				k := p + "-" + d + "060000.gz.aes"
+				want = append(want, k, k+".manifest.json")
+			}
+		}
+	}
+	sort.Strings(want)
+	if got := allKeys(t, t.Context(), retentionBucket); r.code != 0 || !slices.Equal(got, want) {
+		t.Errorf("prune: exit %d:\nextra: %q\nmissing: %q\n%s", r.code, minus(got, want), minus(want, got), r.stderr)
+	}
+	if !strings.Contains(r.stderr, "retention of 4 prefixes: 4 backups kept, 8 deleted\n") {
+		t.Errorf("prune log:\n%s", r.stderr)
+	}
+}
