@@ -10,6 +10,8 @@ import (
 	"net/http/httptest"
 	"net/http/httputil"
 	"net/url"
+	"os"
+	"path/filepath"
 	"regexp"
 	"slices"
 	"sort"
@@ -238,4 +240,40 @@ func TestPrunePrefixesAlike(t *testing.T) {
 	if !strings.Contains(r.stderr, "retention of 4 prefixes: 4 backups kept, 8 deleted\n") {
 		t.Errorf("prune log:\n%s", r.stderr)
 	}
+}
+
+// TestPruneAfterGlobalsFailure: a backup whose dump was committed but
+// whose globals failed is a failed prefix, and prunes nothing.
+func TestPruneAfterGlobalsFailure(t *testing.T) {
+	freshRetentionBucket(t)
+	objs := map[string][]byte{}
+	history(t, objs, "r9/", "db1", "2026-11-01", "2026-11-30", "2026-11-01")
+	putAll(t, retentionBucket, objs)
+	before := allKeys(t, t.Context(), retentionBucket)
+	dir := t.TempDir()
+	for _, p := range []string{"pg_dump", "psql"} {
+		if err := os.Symlink(pg.Bin(p), filepath.Join(dir, p)); err != nil {
+			t.Fatal(err)
+		}
+	}
+	if err := os.WriteFile(filepath.Join(dir, "pg_dumpall"), []byte("#!/bin/bash\necho 'pg_dumpall: error: no' >&2\nexit 1\n"), 0o755); err != nil {
+		t.Fatal(err)
+	}
+	env := retentionEnv(pgpassLine("app1", "backup1", pw1, "db1")+"\n", "r9", "", "KEEP_LAST=1", "DUMP_GLOBALS=true", "PG_DUMP="+filepath.Join(dir, "pg_dump"))
+	r := runJob(t, env)
+	t.Logf("job log:\n%s", r.stderr)
+	after := allKeys(t, t.Context(), retentionBucket)
+	key := backupKey(t, minus(after, before), "r9/db1", ".gz.aes")
+	if want := append([]string{key, key + ".manifest.json"}, before...); r.code != 1 || !slices.Equal(after, sorted(want)) {
+		t.Errorf("exit %d; after the job:\nextra: %q\nmissing: %q", r.code, minus(after, want), minus(want, after))
+	}
+	if !strings.Contains(r.stderr, "error: db1: globals: ") || strings.Contains(r.stderr, "db1: retention") {
+		t.Errorf("job log: a failed globals, and no retention line, wanted")
+	}
+}
+
+func sorted(s []string) []string {
+	s = slices.Clone(s)
+	sort.Strings(s)
+	return s
 }
