@@ -87,6 +87,11 @@ func inventory(ctx context.Context, client *s3.Client, bucket, folder, only stri
 		if err != nil {
 			return nil, fmt.Errorf("listing s3://%s/%s: %w", bucket, listPrefix, err)
 		}
+		// The paginator ends quietly there; part of a listing would
+		// show old backups as the newest, and retention decide on them.
+		if aws.ToBool(page.IsTruncated) && aws.ToString(page.NextContinuationToken) == "" {
+			return nil, fmt.Errorf("listing s3://%s/%s: the store says more keys follow but gives no continuation token", bucket, listPrefix)
+		}
 		for _, o := range page.Contents {
 			key := aws.ToString(o.Key)
 			name := strings.TrimPrefix(key, folder)

@@ -124,10 +124,12 @@ func (p *Pruner) Prune(ctx context.Context, prefix, committed string) (PruneResu
 	if p.DryRun {
 		res.Deleted, res.Leftovers = len(dumps), len(orphans)+len(strays)
 		var later []string
+		taken := staying(res.Decisions, func(string) bool { return true })
 		for _, d := range res.Decisions {
 			if d.Keep {
 				continue
 			}
+			d = withCompanions(d, taken)
 			p.Log.PruneDelete(prefix, p.Bucket, d, true)
 			res.Keys = append(res.Keys, d.Backup.Key)
 			later = append(later, objectKeys(d.Backup)[1:]...)
@@ -142,16 +144,17 @@ func (p *Pruner) Prune(ctx context.Context, prefix, committed string) (PruneResu
 		return res, nil
 	}
 
+	// A delete cut short (err) still logs and counts what went, and stops
+	// only after that.
 	gone1, err := p.delete(ctx, prefix, append(dumps, orphans...), &res)
-	if err != nil {
-		return res, err
-	}
 	var second []string
+	taken := staying(res.Decisions, func(k string) bool { return gone1[k] })
 	for _, d := range res.Decisions {
-		b := d.Backup
-		if d.Keep || !gone1[b.Key] {
+		if d.Keep || !gone1[d.Backup.Key] {
 			continue
 		}
+		d = withCompanions(d, taken)
+		b := d.Backup
 		res.Deleted++
 		p.Log.PruneDelete(prefix, p.Bucket, d, false)
 		for _, c := range b.Companions {
@@ -169,21 +172,25 @@ func (p *Pruner) Prune(ctx context.Context, prefix, committed string) (PruneResu
 			}
 		}
 	}
-	second = append(second, strays...)
-	gone2, err := p.delete(ctx, prefix, second, &res)
 	if err != nil {
 		return res, err
 	}
+	second = append(second, strays...)
+	gone2, err := p.delete(ctx, prefix, second, &res)
 	for _, k := range strays {
 		if gone2[k] {
 			res.Leftovers++
 		}
+	}
+	if err != nil {
+		return res, err
 	}
 	var third []string
 	for _, d := range res.Decisions {
 		for _, c := range d.Backup.Companions {
 			if gone2[c.Key] && c.HasManifest {
 				third = append(third, s3stream.ManifestKey(c.Key))
+				gone2[c.Key] = false // once, whichever dump it was with
 			}
 		}
 	}
@@ -192,6 +199,32 @@ func (p *Pruner) Prune(ctx context.Context, prefix, committed string) (PruneResu
 	}
 	p.Log.Pruned(res, p.Rules, false)
 	return res, nil
+}
+
+// staying returns the times of the decisions' dumps that stay: kept, or
+// not gone. See withCompanions.
+func staying(ds []Decision, gone func(key string) bool) map[int64]bool {
+	stay := map[int64]bool{}
+	for _, d := range ds {
+		if d.Keep || !gone(d.Backup.Key) {
+			stay[d.Backup.Time.Unix()] = true
+		}
+	}
+	return stay
+}
+
+// withCompanions returns the decision to delete d's dump with the
+// companions that go with it. Companions belong to every dump of their
+// time (two dumps of one second, in another format or encryption, have
+// the same ones): they go with the first of those dumps to go, and not
+// while one of them stays. taken holds the times whose companions stay
+// or went already; d's is added.
+func withCompanions(d Decision, taken map[int64]bool) Decision {
+	if taken[d.Backup.Time.Unix()] {
+		d.Backup.Companions = nil
+	}
+	taken[d.Backup.Time.Unix()] = true
+	return d
 }
 
 // objectKeys are the keys of b's objects: its dump, its companions, and
@@ -238,31 +271,48 @@ func (p *Pruner) delete(ctx context.Context, prefix string, keys []string, res *
 		for i, k := range batch {
 			ids[i] = types.ObjectIdentifier{Key: aws.String(k)}
 		}
+		// Not quiet: a key is gone when the answer says it was deleted,
+		// not when the answer fails to name it, so that a store that
+		// accepts the request but deletes nothing takes no manifest or
+		// companion with it.
 		out, err := p.Client.DeleteObjects(ctx, &s3.DeleteObjectsInput{
 			Bucket: aws.String(p.Bucket),
-			Delete: &types.Delete{Objects: ids, Quiet: aws.Bool(true)},
+			Delete: &types.Delete{Objects: ids, Quiet: aws.Bool(false)},
 		})
 		if err == nil {
-			failed := map[string]bool{}
+			asked := map[string]bool{}
+			for _, k := range batch {
+				asked[k] = true
+			}
+			answeredFor := map[string]bool{}
 			for _, e := range out.Errors {
 				k := aws.ToString(e.Key)
-				failed[k] = true
-				refuse(k, strings.TrimSpace(aws.ToString(e.Code)+": "+aws.ToString(e.Message)))
+				if asked[k] && !answeredFor[k] {
+					answeredFor[k] = true
+					refuse(k, strings.TrimSpace(aws.ToString(e.Code)+": "+aws.ToString(e.Message)))
+				}
 			}
-			for _, k := range batch {
-				if !failed[k] {
+			for _, d := range out.Deleted {
+				if k := aws.ToString(d.Key); asked[k] && !answeredFor[k] {
+					answeredFor[k] = true
 					gone[k] = true
 					res.Keys = append(res.Keys, k)
 				}
 			}
-			continue
-		}
-		if !answered(err) || ctx.Err() != nil {
+			var unanswered []string
+			for _, k := range batch {
+				if !answeredFor[k] {
+					unanswered = append(unanswered, k)
+				}
+			}
+			batch = unanswered
+		} else if !answered(err) || ctx.Err() != nil {
 			return gone, fmt.Errorf("deleting from s3://%s/%s: %w", p.Bucket, p.Folder, err)
 		}
 		// The store answered but did not delete: it lacks DeleteObjects
-		// (NotImplemented), or refuses it as a whole; one by one, each key
-		// gets its own answer.
+		// (NotImplemented), refuses it as a whole, or named some keys in
+		// neither its deleted nor its errors; one by one, each key gets its
+		// own answer.
 		for _, k := range batch {
 			_, err := p.Client.DeleteObject(ctx, &s3.DeleteObjectInput{Bucket: aws.String(p.Bucket), Key: aws.String(k)})
 			switch {

@@ -81,7 +81,7 @@ func (l *Logger) PruneSummary(prefixes, kept, deleted, refused int, failed []str
 	}
 	switch {
 	case len(failed) > 0:
-		l.text("error: retention failed for %d of %d prefixes (%s); %d backups kept, %d %s", len(failed), prefixes, strings.Join(failed, ", "), kept, what, deleted)
+		l.text("error: retention failed for %d of %d prefixes (%s); %d backups kept, %d %s", len(failed), prefixes, strings.Join(failed, ", "), kept, deleted, what)
 	case refused > 0:
 		l.text("error: retention: the store refused %d deletes (see the warnings); %d backups kept, %d deleted", refused, kept, deleted)
 	default:

@@ -52,9 +52,17 @@ func (w Within) String() string {
 }
 
 // since is the time w before t: calendar years, months and days, then
-// hours, as restic counts them.
+// hours, as restic counts them, except that a day the month arrived at
+// does not have is its last day (1m before 31 March is 28 February):
+// AddDate would carry it into the next month (3 March) and keep less.
 func (w Within) since(t time.Time) time.Time {
-	return t.AddDate(-w.Years, -w.Months, -w.Days).Add(-time.Duration(w.Hours) * time.Hour)
+	t = t.UTC()
+	y, m, d := t.Date()
+	first := time.Date(y-w.Years, m-time.Month(w.Months), 1, t.Hour(), t.Minute(), t.Second(), t.Nanosecond(), time.UTC)
+	if last := first.AddDate(0, 1, -1).Day(); d > last {
+		d = last
+	}
+	return first.AddDate(0, 0, d-1-w.Days).Add(-time.Duration(w.Hours) * time.Hour)
 }
 
 // ParseWithin reads a KEEP_WITHIN value: one or more whole numbers, each

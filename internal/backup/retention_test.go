@@ -131,6 +131,37 @@ func TestRulesApply(t *testing.T) {
 			want:  []string{"2026-03-31 06:00 within", "2025-01-31 07:00 within"},
 		},
 		{
+			// 1 month before 31 March is 28 February, the last day that
+			// month has, not "31 February" carried into 3 March: the
+			// backups of 1 to 3 March and the end of February are within.
+			name:  "within a month from the end of a longer month",
+			rules: Rules{Within: Within{Months: 1}},
+			bs:    times("2026-03-31 06:00", "2026-03-02 06:00", "2026-03-01 06:00", "2026-02-28 07:00", "2026-02-28 06:00"),
+			want:  []string{"2026-03-31 06:00 within", "2026-03-02 06:00 within", "2026-03-01 06:00 within", "2026-02-28 07:00 within"},
+		},
+		{
+			// 1 year before 29 February 2028 is 28 February 2027; 1 month
+			// and 1 day before 31 March 2026 is 27 February.
+			name:  "within a year from a leap day",
+			rules: Rules{Within: Within{Years: 1}},
+			bs:    times("2028-02-29 06:00", "2027-03-01 06:00", "2027-02-28 07:00", "2027-02-28 06:00"),
+			now:   at(t, "2028-03-01 00:00"),
+			want:  []string{"2028-02-29 06:00 within", "2027-03-01 06:00 within", "2027-02-28 07:00 within"},
+		},
+		{
+			name:  "within months and days past the end of a month",
+			rules: Rules{Within: Within{Months: 1, Days: 1}},
+			bs:    times("2026-03-31 06:00", "2026-02-28 06:00", "2026-02-27 07:00", "2026-02-27 06:00"),
+			want:  []string{"2026-03-31 06:00 within", "2026-02-28 06:00 within", "2026-02-27 07:00 within"},
+		},
+		{
+			// The largest values the settings take overflow nothing.
+			name:  "within the largest durations",
+			rules: Rules{Within: Within{maxKeep, maxKeep, maxKeep, maxKeep}, Last: maxKeep},
+			bs:    times("2026-03-31 06:00", "0001-01-01 00:00"),
+			want:  []string{"2026-03-31 06:00 last,within", "0001-01-01 00:00 last,within"},
+		},
+		{
 			name:  "last keeps the oldest while it has some left",
 			rules: Rules{Last: 5},
 			bs:    times("2026-11-27 06:00", "2026-11-26 06:00"),

@@ -1,0 +1,279 @@
+package main
+
+// Retention at its edges: backups that share their second, and a store
+// whose answers to deletes go wrong part way.
+
+import (
+	"bytes"
+	"io"
+	"net/http"
+	"net/http/httptest"
+	"net/http/httputil"
+	"net/url"
+	"os"
+	"path/filepath"
+	"regexp"
+	"slices"
+	"sort"
+	"strconv"
+	"strings"
+	"testing"
+
+	"github.com/philips-labs/iron-streaming-backup/internal/testenv/faultproxy"
+)
+
+// TestPruneSameSecondDumps: two dumps of one prefix started in the same
+// second (another encryption or format, e.g. a copy converted by hand)
+// share that second's companions. Deleting one of them leaves the
+// companions to the other; deleting both deletes each companion once.
+func TestPruneSameSecondDumps(t *testing.T) {
+	freshRetentionBucket(t)
+	objs := map[string][]byte{}
+	for _, k := range []string{
+		"r5/db1-20261130060000.gz.aes",
+		"r5/db1-20261129060000.gz.aes", "r5/db1-20261129060000.gz.age", "r5/db1-20261129060000.globals.gz.aes",
+		"r5/db1-20261128060000.gz.aes", "r5/db1-20261128060000.dump.gz.aes", "r5/db1-20261128060000.globals.gz.aes",
+	} {
+		objs[k] = []byte("Salted__ an object of db1")
+		objs[k+".manifest.json"] = []byte("{}")
+	}
+	putAll(t, retentionBucket, objs)
+	before := allKeys(t, t.Context(), retentionBucket)
+	// KEEP_DAILY=2: 30 November, and of 29 November the dump that sorts
+	// first (.gz.age, by key among the same second); 28 November goes.
+	var wantGone []string
+	for _, k := range []string{"r5/db1-20261129060000.gz.aes",
+		"r5/db1-20261128060000.gz.aes", "r5/db1-20261128060000.dump.gz.aes", "r5/db1-20261128060000.globals.gz.aes"} {
+		wantGone = append(wantGone, k, k+".manifest.json")
+	}
+	sort.Strings(wantGone)
+
+	env := retentionEnv(twoDatabases(), "r5", "", "KEEP_DAILY=2")
+	r := runJob(t, env, "prune", "-dry-run", "db1")
+	got := strings.Fields(r.stdout)
+	sort.Strings(got)
+	if r.code != 0 || !slices.Equal(got, wantGone) {
+		t.Errorf("prune -dry-run: exit %d, would delete:\n  %s\nwant:\n  %s\n%s", r.code, strings.Join(got, "\n  "), strings.Join(wantGone, "\n  "), r.stderr)
+	}
+	if strings.Contains(r.stderr, "would delete s3://retention/r5/db1-20261129060000.gz.aes with globals") {
+		t.Errorf("prune -dry-run says the kept dump's globals go:\n%s", r.stderr)
+	}
+
+	r = runJob(t, env, "prune", "db1")
+	after := allKeys(t, t.Context(), retentionBucket)
+	if gone := minus(before, after); r.code != 0 || !slices.Equal(gone, wantGone) {
+		t.Errorf("prune: exit %d:\nextra: %q\nmissing: %q\n%s", r.code, minus(gone, wantGone), minus(wantGone, gone), r.stderr)
+	}
+	if !strings.Contains(r.stderr, "db1: retention (KEEP_DAILY=2): 2 backups kept, 3 deleted\n") {
+		t.Errorf("prune log:\n%s", r.stderr)
+	}
+}
+
+// TestPruneCutShort: a prune whose store stops answering part way names
+// every backup it did delete and counts it, fails, and leaves what the
+// next prune removes.
+func TestPruneCutShort(t *testing.T) {
+	freshRetentionBucket(t)
+	objs := map[string][]byte{}
+	history(t, objs, "r6/", "db1", "2026-11-21", "2026-11-30", "2026-11-21")
+	putAll(t, retentionBucket, objs)
+	before := allKeys(t, t.Context(), retentionBucket)
+	// No DeleteObjects; the first two single deletes go through, then the
+	// connection breaks on every try.
+	p := refusingProxy(t, http.StatusNotImplemented, "NotImplemented", "")
+	p.Add(faultproxy.Rule{Method: "DELETE", Nth: 3, Times: -1, Fault: faultproxy.ResetBody})
+	env := retentionEnv(twoDatabases(), "r6", p.URL, "KEEP_LAST=1")
+	r := runJob(t, env, "prune", "db1")
+	t.Logf("prune log:\n%s", r.stderr)
+	gone := minus(before, allKeys(t, t.Context(), retentionBucket))
+	if r.code != 1 || len(gone) != 2 {
+		t.Fatalf("prune: exit %d, deleted %q; want exit 1 and 2 deleted", r.code, gone)
+	}
+	for _, k := range gone {
+		if !strings.Contains(r.stderr, "db1: retention: deleted s3://retention/"+k+" (kept by no rule)\n") {
+			t.Errorf("the log does not name %s, which is gone", k)
+		}
+	}
+	if !strings.Contains(r.stderr, "error: retention failed for 1 of 1 prefixes (db1); 1 backups kept, 2 deleted\n") {
+		t.Errorf("the summary does not count the 2 deleted")
+	}
+
+	// The next prune finishes the work: the manifests left behind go too.
+	r = runJob(t, retentionEnv(twoDatabases(), "r6", "", "KEEP_LAST=1"), "prune", "db1")
+	want := []string{"r6/db1-20261130060000.gz.aes", "r6/db1-20261130060000.gz.aes.manifest.json"}
+	if got := allKeys(t, t.Context(), retentionBucket); r.code != 0 || !slices.Equal(got, want) {
+		t.Errorf("second prune: exit %d, left %q:\n%s", r.code, got, r.stderr)
+	}
+	if !strings.Contains(r.stderr, "1 backups kept, 7 deleted, and 2 leftover objects") {
+		t.Errorf("second prune log:\n%s", r.stderr)
+	}
+}
+
+// silentDeleteProxy is a proxy in front of the gateway that answers every
+// DeleteObjects with 200 and an empty result, deleting nothing, as a store
+// that does not implement it but accepts the request may; every other
+// request passes.
+func silentDeleteProxy(t *testing.T) string {
+	t.Helper()
+	target, err := url.Parse(srv.Endpoint)
+	if err != nil {
+		t.Fatal(err)
+	}
+	rp := &httputil.ReverseProxy{Rewrite: func(r *httputil.ProxyRequest) {
+		r.SetURL(target)
+		r.Out.Host = r.In.Host // keep the signed Host
+	}}
+	s := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		if r.Method == "POST" && r.URL.Query().Has("delete") {
+			io.Copy(io.Discard, r.Body)
+			w.Header().Set("Content-Type", "application/xml")
+			io.WriteString(w, `<?xml version="1.0" encoding="UTF-8"?>`+"\n"+`<DeleteResult xmlns="http://s3.amazonaws.com/doc/2006-03-01/"></DeleteResult>`)
+			return
+		}
+		rp.ServeHTTP(w, r)
+	}))
+	t.Cleanup(s.Close)
+	return s.URL
+}
+
+// TestPruneUnconfirmedDeletes: a key is gone when the store says it
+// deleted it, not when it names no error: a DeleteObjects answer that
+// names nothing leaves every backup whole (its manifest included) and the
+// keys get one DELETE each.
+func TestPruneUnconfirmedDeletes(t *testing.T) {
+	freshRetentionBucket(t)
+	objs := map[string][]byte{}
+	history(t, objs, "r7/", "db1", "2026-11-26", "2026-11-30", "2026-11-26")
+	objs["r7/db1-20261127060000.globals.gz.aes"] = []byte("globals")
+	putAll(t, retentionBucket, objs)
+	r := runJob(t, retentionEnv(twoDatabases(), "r7", silentDeleteProxy(t), "KEEP_LAST=2"), "prune", "db1")
+	want := []string{"r7/db1-20261129060000.gz.aes", "r7/db1-20261129060000.gz.aes.manifest.json",
+		"r7/db1-20261130060000.gz.aes", "r7/db1-20261130060000.gz.aes.manifest.json"}
+	if got := allKeys(t, t.Context(), retentionBucket); r.code != 0 || !slices.Equal(got, want) {
+		t.Errorf("prune: exit %d, left %q:\n%s", r.code, got, r.stderr)
+	}
+	if !strings.Contains(r.stderr, "db1: retention (KEEP_LAST=2): 2 backups kept, 3 deleted\n") {
+		t.Errorf("prune log:\n%s", r.stderr)
+	}
+}
+
+// TestPruneTruncatedListing: a listing page that says more follow but
+// gives no token to read them is an error, not the whole listing: prune
+// deletes nothing and fails.
+func TestPruneTruncatedListing(t *testing.T) {
+	freshRetentionBucket(t)
+	objs := map[string][]byte{}
+	history(t, objs, "r8/", "db1", "2023-11-01", "2026-11-30", "2023-11-01") // 2 × 1126 keys
+	putAll(t, retentionBucket, objs)
+	before := allKeys(t, t.Context(), retentionBucket)
+	target, err := url.Parse(srv.Endpoint)
+	if err != nil {
+		t.Fatal(err)
+	}
+	token := regexp.MustCompile(`<NextContinuationToken>[^<]*</NextContinuationToken>`)
+	rp := &httputil.ReverseProxy{
+		Rewrite: func(r *httputil.ProxyRequest) {
+			r.SetURL(target)
+			r.Out.Host = r.In.Host
+		},
+		ModifyResponse: func(resp *http.Response) error {
+			if !resp.Request.URL.Query().Has("list-type") {
+				return nil
+			}
+			body, err := io.ReadAll(resp.Body)
+			resp.Body.Close()
+			if err != nil {
+				return err
+			}
+			body = token.ReplaceAll(body, nil)
+			resp.Body = io.NopCloser(bytes.NewReader(body))
+			resp.ContentLength = int64(len(body))
+			resp.Header.Set("Content-Length", strconv.Itoa(len(body)))
+			return nil
+		},
+	}
+	s := httptest.NewServer(rp)
+	t.Cleanup(s.Close)
+
+	r := runJob(t, retentionEnv(twoDatabases(), "r8", s.URL, "KEEP_LAST=1"), "prune", "db1")
+	if after := allKeys(t, t.Context(), retentionBucket); !slices.Equal(after, before) {
+		t.Errorf("prune deleted %d keys after a truncated listing", len(minus(before, after)))
+	}
+	if r.code != 1 || !strings.Contains(r.stderr, "error: db1: listing s3://retention/r8/db1-: the store says more keys follow but gives no continuation token") {
+		t.Errorf("prune: exit %d:\n%s", r.code, r.stderr)
+	}
+}
+
+// TestPrunePrefixesAlike: prefixes that start alike, end in what looks
+// like a time, or hold dots each prune their own keys only, in the
+// bucket's root; an ignored line's prefix is not pruned.
+func TestPrunePrefixesAlike(t *testing.T) {
+	freshRetentionBucket(t)
+	prefixes := []string{"a", "a-2", "a-20261127060000", "a.b", "a-3"}
+	objs := map[string][]byte{}
+	for _, p := range prefixes {
+		history(t, objs, "", p, "2026-11-25", "2026-11-27", "2026-11-25")
+	}
+	putAll(t, retentionBucket, objs)
+	var list string
+	for i, p := range prefixes {
+		var extra []string
+		if p == "a-3" {
+			extra = append(extra, "ignore")
+		}
+		list += pgpassLine("x"+strconv.Itoa(i), "u", "pw", p, extra...) + "\n"
+	}
+	r := runJob(t, retentionEnv(list, "", "", "KEEP_LAST=1"), "prune")
+	var want []string
+	for _, p := range prefixes {
+		for _, d := range []string{"20261125", "20261126", "20261127"} {
+			if p == "a-3" || d == "20261127" {
+				k := p + "-" + d + "060000.gz.aes"
+				want = append(want, k, k+".manifest.json")
+			}
+		}
+	}
+	sort.Strings(want)
+	if got := allKeys(t, t.Context(), retentionBucket); r.code != 0 || !slices.Equal(got, want) {
+		t.Errorf("prune: exit %d:\nextra: %q\nmissing: %q\n%s", r.code, minus(got, want), minus(want, got), r.stderr)
+	}
+	if !strings.Contains(r.stderr, "retention of 4 prefixes: 4 backups kept, 8 deleted\n") {
+		t.Errorf("prune log:\n%s", r.stderr)
+	}
+}
+
+// TestPruneAfterGlobalsFailure: a backup whose dump was committed but
+// whose globals failed is a failed prefix, and prunes nothing.
+func TestPruneAfterGlobalsFailure(t *testing.T) {
+	freshRetentionBucket(t)
+	objs := map[string][]byte{}
+	history(t, objs, "r9/", "db1", "2026-11-01", "2026-11-30", "2026-11-01")
+	putAll(t, retentionBucket, objs)
+	before := allKeys(t, t.Context(), retentionBucket)
+	dir := t.TempDir()
+	for _, p := range []string{"pg_dump", "psql"} {
+		if err := os.Symlink(pg.Bin(p), filepath.Join(dir, p)); err != nil {
+			t.Fatal(err)
+		}
+	}
+	if err := os.WriteFile(filepath.Join(dir, "pg_dumpall"), []byte("#!/bin/bash\necho 'pg_dumpall: error: no' >&2\nexit 1\n"), 0o755); err != nil {
+		t.Fatal(err)
+	}
+	env := retentionEnv(pgpassLine("app1", "backup1", pw1, "db1")+"\n", "r9", "", "KEEP_LAST=1", "DUMP_GLOBALS=true", "PG_DUMP="+filepath.Join(dir, "pg_dump"))
+	r := runJob(t, env)
+	t.Logf("job log:\n%s", r.stderr)
+	after := allKeys(t, t.Context(), retentionBucket)
+	key := backupKey(t, minus(after, before), "r9/db1", ".gz.aes")
+	if want := append([]string{key, key + ".manifest.json"}, before...); r.code != 1 || !slices.Equal(after, sorted(want)) {
+		t.Errorf("exit %d; after the job:\nextra: %q\nmissing: %q", r.code, minus(after, want), minus(want, after))
+	}
+	if !strings.Contains(r.stderr, "error: db1: globals: ") || strings.Contains(r.stderr, "db1: retention") {
+		t.Errorf("job log: a failed globals, and no retention line, wanted")
+	}
+}
+
+func sorted(s []string) []string {
+	s = slices.Clone(s)
+	sort.Strings(s)
+	return s
+}
