@@ -17,6 +17,7 @@ import (
 	"sort"
 	"strconv"
 	"strings"
+	"sync"
 	"testing"
 
 	"github.com/philips-labs/iron-streaming-backup/internal/testenv/faultproxy"
@@ -157,50 +158,76 @@ func TestPruneUnconfirmedDeletes(t *testing.T) {
 	}
 }
 
-// TestPruneTruncatedListing: a listing page that says more follow but
-// gives no token to read them is an error, not the whole listing: prune
-// deletes nothing and fails.
+// TestPruneTruncatedListing: a listing that cannot be read to its end is
+// an error, not the whole listing: prune deletes nothing and fails. One
+// store says more keys follow but gives no token to read them; another
+// answers every page as the first, with the same token again.
 func TestPruneTruncatedListing(t *testing.T) {
-	freshRetentionBucket(t)
-	objs := map[string][]byte{}
-	history(t, objs, "r8/", "db1", "2023-11-01", "2026-11-30", "2023-11-01") // 2 × 1126 keys
-	putAll(t, retentionBucket, objs)
-	before := allKeys(t, t.Context(), retentionBucket)
-	target, err := url.Parse(srv.Endpoint)
-	if err != nil {
-		t.Fatal(err)
-	}
-	token := regexp.MustCompile(`<NextContinuationToken>[^<]*</NextContinuationToken>`)
-	rp := &httputil.ReverseProxy{
-		Rewrite: func(r *httputil.ProxyRequest) {
-			r.SetURL(target)
-			r.Out.Host = r.In.Host
+	tokenRE := regexp.MustCompile(`<NextContinuationToken>[^<]*</NextContinuationToken>`)
+	var first sync.Once
+	var firstToken []byte
+	for _, tc := range []struct {
+		name string
+		body func(src, repl []byte) []byte
+		want string
+	}{
+		{
+			name: "no token",
+			body: tokenRE.ReplaceAllLiteral,
+			want: "the store says more keys follow but gives no continuation token",
 		},
-		ModifyResponse: func(resp *http.Response) error {
-			if !resp.Request.URL.Query().Has("list-type") {
-				return nil
-			}
-			body, err := io.ReadAll(resp.Body)
-			resp.Body.Close()
+		{
+			// Every page names the first page's token as the next one.
+			name: "same token",
+			body: func(body, _ []byte) []byte {
+				first.Do(func() { firstToken = tokenRE.Find(body) })
+				return tokenRE.ReplaceAllLiteral(body, firstToken)
+			},
+			want: "the store gave the same continuation token twice",
+		},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			freshRetentionBucket(t)
+			objs := map[string][]byte{}
+			history(t, objs, "r8/", "db1", "2023-11-01", "2026-11-30", "2023-11-01") // 2 × 1126 keys
+			putAll(t, retentionBucket, objs)
+			before := allKeys(t, t.Context(), retentionBucket)
+			target, err := url.Parse(srv.Endpoint)
 			if err != nil {
-				return err
+				t.Fatal(err)
 			}
-			body = token.ReplaceAll(body, nil)
-			resp.Body = io.NopCloser(bytes.NewReader(body))
-			resp.ContentLength = int64(len(body))
-			resp.Header.Set("Content-Length", strconv.Itoa(len(body)))
-			return nil
-		},
-	}
-	s := httptest.NewServer(rp)
-	t.Cleanup(s.Close)
+			rp := &httputil.ReverseProxy{
+				Rewrite: func(r *httputil.ProxyRequest) {
+					r.SetURL(target)
+					r.Out.Host = r.In.Host
+				},
+				ModifyResponse: func(resp *http.Response) error {
+					if tc.body == nil || !resp.Request.URL.Query().Has("list-type") {
+						return nil
+					}
+					body, err := io.ReadAll(resp.Body)
+					resp.Body.Close()
+					if err != nil {
+						return err
+					}
+					body = tc.body(body, nil)
+					resp.Body = io.NopCloser(bytes.NewReader(body))
+					resp.ContentLength = int64(len(body))
+					resp.Header.Set("Content-Length", strconv.Itoa(len(body)))
+					return nil
+				},
+			}
+			s := httptest.NewServer(rp)
+			t.Cleanup(s.Close)
 
-	r := runJob(t, retentionEnv(twoDatabases(), "r8", s.URL, "KEEP_LAST=1"), "prune", "db1")
-	if after := allKeys(t, t.Context(), retentionBucket); !slices.Equal(after, before) {
-		t.Errorf("prune deleted %d keys after a truncated listing", len(minus(before, after)))
-	}
-	if r.code != 1 || !strings.Contains(r.stderr, "error: db1: listing s3://retention/r8/db1-: the store says more keys follow but gives no continuation token") {
-		t.Errorf("prune: exit %d:\n%s", r.code, r.stderr)
+			r := runJob(t, retentionEnv(twoDatabases(), "r8", s.URL, "KEEP_LAST=1"), "prune", "db1")
+			if after := allKeys(t, t.Context(), retentionBucket); !slices.Equal(after, before) {
+				t.Errorf("prune deleted %d keys after a listing it could not finish", len(minus(before, after)))
+			}
+			if r.code != 1 || !strings.Contains(r.stderr, "error: db1: listing s3://retention/r8/db1-: "+tc.want) {
+				t.Errorf("prune: exit %d:\n%s", r.code, r.stderr)
+			}
+		})
 	}
 }
 

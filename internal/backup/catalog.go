@@ -82,6 +82,7 @@ func inventory(ctx context.Context, client *s3.Client, bucket, folder, only stri
 	manifests := map[string]bool{}
 	var found []Backup
 	p := s3.NewListObjectsV2Paginator(client, &s3.ListObjectsV2Input{Bucket: aws.String(bucket), Prefix: aws.String(listPrefix)})
+	tokens := map[string]bool{}
 	for p.HasMorePages() {
 		page, err := p.NextPage(ctx)
 		if err != nil {
@@ -91,6 +92,13 @@ func inventory(ctx context.Context, client *s3.Client, bucket, folder, only stri
 		// show old backups as the newest, and retention decide on them.
 		if aws.ToBool(page.IsTruncated) && aws.ToString(page.NextContinuationToken) == "" {
 			return nil, fmt.Errorf("listing s3://%s/%s: the store says more keys follow but gives no continuation token", bucket, listPrefix)
+		}
+		// And with a token it gave before, it would list for ever.
+		if tok := aws.ToString(page.NextContinuationToken); tok != "" {
+			if tokens[tok] {
+				return nil, fmt.Errorf("listing s3://%s/%s: the store gave the same continuation token twice", bucket, listPrefix)
+			}
+			tokens[tok] = true
 		}
 		for _, o := range page.Contents {
 			key := aws.ToString(o.Key)
