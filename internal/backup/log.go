@@ -128,6 +128,9 @@ func (l *Logger) Summary(total, ok int, failed []string, plain, stored int64, d 
 		l.results.Summary(total, ok, failed, plain, stored, d, pruned)
 	}
 	if l.json != nil {
+		if failed == nil {
+			failed = []string{} // [] in JSON, as a list of none
+		}
 		args := []any{"databases", total, "succeeded", ok, "failed", failed,
 			"plain_bytes", plain, "stored_bytes", stored, "seconds", d.Seconds()}
 		if pruned != nil {

@@ -48,3 +48,18 @@ func TestTeeResults(t *testing.T) {
 		}
 	}
 }
+
+// TestSummaryJSONFailedList: the JSON summary's "failed" is a list, []
+// when none failed, so that a log query can take its length.
+func TestSummaryJSONFailedList(t *testing.T) {
+	for _, failed := range [][]string{nil, {"db2"}} {
+		var log bytes.Buffer
+		NewLogger(&log, "tool", true).Summary(2, 2-len(failed), failed, 1, 1, time.Second, nil)
+		var line struct {
+			Failed *[]string `json:"failed"`
+		}
+		if err := json.Unmarshal(log.Bytes(), &line); err != nil || line.Failed == nil || len(*line.Failed) != len(failed) {
+			t.Errorf("failed %q: summary %s", failed, log.String())
+		}
+	}
+}
