@@ -381,9 +381,15 @@ func runList(ctx context.Context, args []string, stdout, stderr io.Writer) error
 	}
 	now := time.Now()
 	// What the retention rules say of each backup, when rules are set.
+	// With a list in the environment, only its prefixes are pruned: the
+	// others' backups get no verdict.
 	decided := map[string]backup.Decision{}
 	if rules.IsSet() {
-		for _, bs := range cat {
+		pruned := prunedPrefixes(os.Getenv)
+		for p, bs := range cat {
+			if pruned != nil && !pruned[p] {
+				continue
+			}
 			for _, d := range rules.Apply(bs, now) {
 				decided[d.Backup.Key] = d
 			}
@@ -454,6 +460,8 @@ func runList(ctx context.Context, args []string, stdout, stderr io.Writer) error
 			keep := ""
 			if d, ok := decided[b.Key]; ok {
 				keep = keepColumn(d) + "\t"
+			} else if rules.IsSet() {
+				keep = "-\t" // not in the list: never pruned
 			}
 			fmt.Fprintf(tw, "%s\t%s\t%s\t%s\t%s\t%s%s%s\n", b.Prefix, b.Time.Format("2006-01-02 15:04:05"), age, s3stream.FormatSize(b.Size), m, companionCells(b, extra), keep, b.Key)
 		}

@@ -1,6 +1,7 @@
 package main
 
 import (
+	"bytes"
 	"context"
 	"fmt"
 	"io"
@@ -8,6 +9,7 @@ import (
 
 	"github.com/philips-labs/iron-streaming-backup/internal/backup"
 	"github.com/philips-labs/iron-streaming-backup/internal/cli"
+	"github.com/philips-labs/iron-streaming-backup/internal/pgpass"
 )
 
 // noRules is the error of a prune without retention rules.
@@ -54,6 +56,29 @@ func runPrune(ctx context.Context, args []string, stdout, stderr io.Writer) erro
 		return cli.Silent(false)
 	}
 	return nil
+}
+
+// prunedPrefixes are the prefixes a backup or prune with this environment
+// prunes: the list's, without its ignored lines; nil when the environment
+// has no list that reads (list needs none).
+func prunedPrefixes(getenv func(string) string) map[string]bool {
+	data, _, err := pgpass.FromEnv(getenv)
+	if err != nil {
+		return nil
+	}
+	entries, err := pgpass.Parse(bytes.NewReader(data))
+	if err != nil {
+		return nil
+	}
+	targets, err := pgpass.Targets(entries, "")
+	if err != nil {
+		return nil
+	}
+	out := map[string]bool{}
+	for _, t := range targets {
+		out[t.Prefix] = true
+	}
+	return out
 }
 
 // keepColumn is list's RETENTION column: "keep: daily,weekly", or "delete"

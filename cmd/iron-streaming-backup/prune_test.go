@@ -274,6 +274,11 @@ func TestPruneTwoYears(t *testing.T) {
 		!regexp.MustCompile(`delete +r1/db1-20261123060000.gz.aes\n`).MatchString(r.stdout) || !strings.Contains(r.stdout, "keep: dated in the future") {
 		t.Errorf("list:\n%s", r.stdout)
 	}
+	// A prefix that is not in the list is never pruned: no verdict.
+	r = runJob(t, env, "list")
+	if !regexp.MustCompile(`\n(db10 .*) - +r1/db10-20250101060000.gz.aes\n`).MatchString(r.stdout) || !regexp.MustCompile(`delete +r1/db1-20261123060000.gz.aes\n`).MatchString(r.stdout) {
+		t.Errorf("list of every prefix:\n%s", r.stdout)
+	}
 
 	r = runJob(t, env, "prune", "db1")
 	if r.code != 0 || r.stdout != "" {
