@@ -2,6 +2,7 @@ package monitor
 
 import (
 	"bytes"
+	"io"
 	"os"
 	"path/filepath"
 	"strings"
@@ -192,5 +193,41 @@ func TestMetricsFileBlocks(t *testing.T) {
 	m.Finish(t.Context(), report(okDB("db1", 1, 1)))
 	if ws := w.all(); len(ws) != 1 || !strings.HasPrefix(ws[0], "METRICS_FILE: not written") || !strings.HasSuffix(ws[0], "; the outcome of the run is unchanged") {
 		t.Errorf("warnings %q", ws)
+	}
+}
+
+// A METRICS_FILE that is not a regular file (a named pipe a collector
+// reads, /dev/stdout) gets the metrics written into it; there is nothing
+// to carry over from it.
+func TestMetricsFilePipe(t *testing.T) {
+	path := t.TempDir() + "/backup.prom"
+	if err := syscall.Mkfifo(path, 0o600); err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() {
+		if f, err := os.OpenFile(path, os.O_RDWR, 0); err == nil {
+			f.Close()
+		}
+	})
+	got := make(chan []byte, 1)
+	go func() {
+		f, err := os.Open(path)
+		if err != nil {
+			got <- nil
+			return
+		}
+		defer f.Close()
+		b, _ := io.ReadAll(f)
+		got <- b
+	}()
+	w := &warnings{}
+	m := fast(New(Settings{MetricsFile: path}, "v", w.warn))
+	m.budget = time.Second
+	m.Finish(t.Context(), report(okDB("db1", 1000, 300)))
+	if ws := w.all(); len(ws) > 0 {
+		t.Fatalf("warnings %q", ws)
+	}
+	if g := gauges(parseMetrics(t, <-got)); len(g) != 6 || g["iron_streaming_backup_stored_bytes{db1}"] != 300 {
+		t.Errorf("metrics read from the pipe: %v", g)
 	}
 }
