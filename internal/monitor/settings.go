@@ -121,7 +121,8 @@ func Redact(u *url.URL) string {
 		c.Opaque = c.Opaque[i+1:]
 	}
 	if i := strings.LastIndexByte(c.Path, '@'); i >= 0 && c.Host == "" {
-		c.Path, c.RawPath = "/"+c.Path[i+1:], ""
+		lead := c.Path[:len(c.Path)-len(strings.TrimLeft(c.Path, "/"))]
+		c.Path, c.RawPath = lead+c.Path[i+1:], ""
 	}
 	return c.String()
 }
