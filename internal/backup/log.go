@@ -4,6 +4,7 @@ import (
 	"fmt"
 	"io"
 	"log/slog"
+	"strconv"
 	"strings"
 	"sync"
 	"time"
@@ -105,7 +106,7 @@ func (l *Logger) Failed(t pgpass.Entry, err error) {
 	if l.results != nil {
 		l.results.Failed(t, err)
 	}
-	msg := strings.ReplaceAll(err.Error(), "\n", "; ")
+	msg := printable(strings.ReplaceAll(err.Error(), "\n", "; "))
 	hint := Hint(err)
 	if l.json != nil {
 		args := []any{"prefix", t.Prefix, "database", t.Database, "error", msg}
@@ -152,6 +153,26 @@ func (l *Logger) Summary(total, ok int, failed []string, plain, stored int64, d 
 	}
 	l.text("error: %d of %d databases failed (%s); %d backed up%s", len(failed), total, strings.Join(failed, ", "), ok, ret)
 }
+
+// printable writes the control characters of s as Go escapes (\r,
+// \x1b): an error may quote a name from the database, whose carriage
+// return or terminal escape could hide or rewrite the line shown.
+func printable(s string) string {
+	if !strings.ContainsFunc(s, isControl) {
+		return s
+	}
+	var b strings.Builder
+	for _, r := range s {
+		if isControl(r) {
+			b.WriteString(strings.Trim(strconv.QuoteRune(r), "'"))
+			continue
+		}
+		b.WriteRune(r)
+	}
+	return b.String()
+}
+
+func isControl(r rune) bool { return r < ' ' && r != '\t' || r >= 0x7f && r < 0xa0 }
 
 func ratio(a, b int64) float64 {
 	if b == 0 {

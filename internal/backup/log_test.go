@@ -63,3 +63,25 @@ func TestSummaryJSONFailedList(t *testing.T) {
 		}
 	}
 }
+
+// A failure's message may quote a name from the database (pg_dump's error
+// names the table whose data it could not read; anyone who may create a
+// table can make that fail): its carriage returns and terminal escapes
+// never reach the text log or the healthcheck's body as such, where they
+// could hide or rewrite the line.
+func TestFailedHostileName(t *testing.T) {
+	var log, tee bytes.Buffer
+	l := NewLogger(&log, "tool", false)
+	l.TeeResults(&tee)
+	e := pgpass.Entry{Prefix: "db1"}
+	l.Failed(e, errors.New("pg_dump failed (exit status 1): pg_dump: error: Dumping the contents of table \"x\r\x1b[2Ktool: db1: done\x1b[8m\u0085\" failed"))
+	for name, out := range map[string]string{"log": log.String(), "tee": tee.String()} {
+		line := strings.TrimSuffix(out, "\n")
+		if !strings.HasPrefix(line, "tool: error: db1: pg_dump failed") || strings.ContainsFunc(line, func(r rune) bool { return r < ' ' || r == 0x7f || r == 0x85 }) {
+			t.Errorf("%s: %q", name, out)
+		}
+		if !strings.Contains(line, `table "x\r\x1b[2Ktool: db1: done\x1b[8m\u0085" failed`) {
+			t.Errorf("%s: the name is not shown escaped: %q", name, out)
+		}
+	}
+}

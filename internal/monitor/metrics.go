@@ -134,8 +134,16 @@ func groupPath(job, prefix string) []string {
 // The file is replaced atomically (node_exporter never reads half of it).
 func writeMetricsFile(path string, r *Report) error {
 	old := map[string]*dto.MetricFamily{}
-	data, err := os.ReadFile(path)
+	var data []byte
+	st, err := os.Stat(path)
+	regular := err == nil && st.Mode().IsRegular()
+	if regular {
+		data, err = os.ReadFile(path)
+	}
 	switch {
+	case err == nil && !regular:
+		// A named pipe, /dev/stdout: nothing to carry over, and reading
+		// it would wait for a writer.
 	case errors.Is(err, fs.ErrNotExist):
 	case err != nil:
 		return err

@@ -2,9 +2,11 @@ package monitor
 
 import (
 	"bytes"
+	"io"
 	"os"
 	"path/filepath"
 	"strings"
+	"syscall"
 	"testing"
 	"time"
 
@@ -168,5 +170,64 @@ func TestPushgateway(t *testing.T) {
 	g = push(again)
 	if g["iron_streaming_backup_last_success_timestamp_seconds{db1}"] != float64(t0.Add(48*time.Hour).Unix()) || g["iron_streaming_backup_stored_bytes{db1}"] != 900 || g["iron_streaming_backup_last_run_success{db1}"] != 1 || len(g) != 15 {
 		t.Errorf("after a new success of db1: %v", g)
+	}
+}
+
+// A METRICS_FILE that never takes the metrics (a named pipe nobody reads,
+// a hung network mount) costs the run the budget and a warning, as a
+// monitor that hangs does: Finish returns.
+func TestMetricsFileBlocks(t *testing.T) {
+	path := t.TempDir() + "/backup.prom"
+	if err := syscall.Mkfifo(path, 0o600); err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() {
+		// Let the writer that gave up go: O_RDWR opens without waiting.
+		if f, err := os.OpenFile(path, os.O_RDWR, 0); err == nil {
+			f.Close()
+		}
+	})
+	w := &warnings{}
+	m := fast(New(Settings{MetricsFile: path}, "v", w.warn))
+	m.budget = 100 * time.Millisecond
+	m.Finish(t.Context(), report(okDB("db1", 1, 1)))
+	if ws := w.all(); len(ws) != 1 || !strings.HasPrefix(ws[0], "METRICS_FILE: not written") || !strings.HasSuffix(ws[0], "; the outcome of the run is unchanged") {
+		t.Errorf("warnings %q", ws)
+	}
+}
+
+// A METRICS_FILE that is not a regular file (a named pipe a collector
+// reads, /dev/stdout) gets the metrics written into it; there is nothing
+// to carry over from it.
+func TestMetricsFilePipe(t *testing.T) {
+	path := t.TempDir() + "/backup.prom"
+	if err := syscall.Mkfifo(path, 0o600); err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() {
+		if f, err := os.OpenFile(path, os.O_RDWR, 0); err == nil {
+			f.Close()
+		}
+	})
+	got := make(chan []byte, 1)
+	go func() {
+		f, err := os.Open(path)
+		if err != nil {
+			got <- nil
+			return
+		}
+		defer f.Close()
+		b, _ := io.ReadAll(f)
+		got <- b
+	}()
+	w := &warnings{}
+	m := fast(New(Settings{MetricsFile: path}, "v", w.warn))
+	m.budget = time.Second
+	m.Finish(t.Context(), report(okDB("db1", 1000, 300)))
+	if ws := w.all(); len(ws) > 0 {
+		t.Fatalf("warnings %q", ws)
+	}
+	if g := gauges(parseMetrics(t, <-got)); len(g) != 6 || g["iron_streaming_backup_stored_bytes{db1}"] != 300 {
+		t.Errorf("metrics read from the pipe: %v", g)
 	}
 }

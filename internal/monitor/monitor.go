@@ -113,8 +113,20 @@ func (m *Monitor) Finish(ctx context.Context, r *Report) {
 	}
 	if m.s.MetricsFile != "" {
 		wg.Go(func() {
-			if err := writeMetricsFile(m.s.MetricsFile, r); err != nil {
-				m.warn(fmt.Sprintf("%s: %v", EnvMetricsFile, err))
+			// A file can block as a server can hang (a named pipe nobody
+			// reads, a hung mount): the write gets the same budget, and a
+			// write still blocked after it is left to the process's exit.
+			done := make(chan error, 1)
+			go func() { done <- writeMetricsFile(m.s.MetricsFile, r) }()
+			t := time.NewTimer(m.budget)
+			defer t.Stop()
+			select {
+			case err := <-done:
+				if err != nil {
+					m.warn(fmt.Sprintf("%s: %v", EnvMetricsFile, err))
+				}
+			case <-t.C:
+				m.warn(fmt.Sprintf("%s: not written: %s did not take it within %s (a named pipe nobody reads, a hung mount?); the outcome of the run is unchanged", EnvMetricsFile, m.s.MetricsFile, m.budget))
 			}
 		})
 	}

@@ -115,6 +115,15 @@ func Redact(u *url.URL) string {
 	}
 	c := *u
 	c.User, c.RawQuery, c.ForceQuery, c.Fragment, c.RawFragment = nil, "", false, "", ""
+	// "https:user:key@host" or "https:/user:key@host" (slashes forgotten)
+	// parse with the user info in Opaque or Path.
+	if i := strings.LastIndexByte(c.Opaque, '@'); i >= 0 {
+		c.Opaque = c.Opaque[i+1:]
+	}
+	if i := strings.LastIndexByte(c.Path, '@'); i >= 0 && c.Host == "" {
+		lead := c.Path[:len(c.Path)-len(strings.TrimLeft(c.Path, "/"))]
+		c.Path, c.RawPath = lead+c.Path[i+1:], ""
+	}
 	return c.String()
 }
 

@@ -43,6 +43,10 @@ func TestLoadErrors(t *testing.T) {
 	}{
 		{"unparsable", map[string]string{EnvHealthcheck: "http://[::1:" + secret}, "HEALTHCHECK_URL: not a URL"},
 		{"no scheme", map[string]string{EnvHealthcheck: "hc-ping.com/" + secret}, "HEALTHCHECK_URL=hc-ping.com/" + secret + ": want an http:// or https:// URL"},
+		{"no slashes, user info", map[string]string{EnvHealthcheck: "https:ops:" + secret + "@hc-ping.com/x"}, "HEALTHCHECK_URL=https:hc-ping.com/x: want an http:// or https:// URL"},
+		{"one slash, user info", map[string]string{EnvHealthcheck: "https:/ops:" + secret + "@hc-ping.com/x"}, "HEALTHCHECK_URL=https:/hc-ping.com/x: want an http:// or https:// URL"},
+		{"no scheme, user info", map[string]string{EnvHealthcheck: "ops:" + secret + "@hc-ping.com/x"}, "HEALTHCHECK_URL=ops:hc-ping.com/x: want an http:// or https:// URL"},
+		{"no scheme, user name", map[string]string{EnvHealthcheck: secret + "@hc-ping.com/x"}, "HEALTHCHECK_URL=hc-ping.com/x: want an http:// or https:// URL"},
 		{"ftp", map[string]string{EnvWebhook: "ftp://u:" + secret + "@host/x?k=" + secret}, "WEBHOOK_URL=ftp://host/x: want an http:// or https:// URL"},
 		{"no host", map[string]string{EnvPushgateway: "http:///metrics"}, "PUSHGATEWAY_URL=http:///metrics: want"},
 		{"bad port", map[string]string{EnvWebhook: "https://host:12ab/x?token=" + secret}, "WEBHOOK_URL: not a URL"},
