@@ -71,7 +71,8 @@ per prefix: start time, age, size, whether a manifest exists, whether it
 has globals (a GLOBALS column, when any backup has them), and the key.
 It needs no database list or password. -json prints a JSON array. With
 retention rules set, a RETENTION column (JSON: keep, kept_by) says whether
-the rules keep each backup and which rule does.
+the rules keep each backup and which rule does ('-' for a prefix that is
+not in the environment's list, which is never pruned).
 
 Retention (off unless a KEEP_ setting is set; restic forget's rules): after
 each backup that was committed with its manifest, the job deletes that
@@ -91,7 +92,8 @@ are candidates. A delete the store refuses is a warning, not a failure.
                          years y, months m, days d, hours h (36h, 30d, 1y2m)
 
 'prune' applies the rules to the backups of every prefix of the list (or
-of PREFIX) without backing up, with the same environment as a backup.
+of PREFIX) without backing up, with the same environment as a backup
+(it reads no encryption password or age identity).
     -dry-run             print the keys it would delete on stdout, one per
                          line, and delete nothing
 
@@ -245,8 +247,11 @@ func run(ctx context.Context, args []string, stdin io.Reader, stdout, stderr io.
 // prefix is marked ignore), which has been said on stderr.
 func load(ctx context.Context, only, action string, stderr io.Writer) (*backup.Settings, *s3.Client, error) {
 	loader := backup.Load
-	if action == "back up" {
+	switch action {
+	case "back up":
 		loader = backup.LoadBackup
+	case "prune":
+		loader = backup.LoadPrune
 	}
 	s, err := loader(os.Getenv, only)
 	if err != nil {

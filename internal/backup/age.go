@@ -97,9 +97,10 @@ func parseRecipient(line string) (Recipient, error) {
 
 // loadAge reads ENCRYPTION and, for age, the recipients. For a backup it
 // says which settings age leaves unused and never reads AGE_IDENTITY_FILE;
-// otherwise (verify) it reads the identity when one is named. Identities
-// are read for ENCRYPTION=openssl too: the bucket may hold age backups.
-func (s *Settings) loadAge(getenv func(string) string, forBackup bool) []error {
+// verify reads the identity when one is named, for ENCRYPTION=openssl too
+// (the bucket may hold age backups); prune never reads it.
+func (s *Settings) loadAge(getenv func(string) string, p purpose) []error {
+	forBackup := p == purposeBackup
 	var errs []error
 	bad := func(format string, args ...any) { s.bad(&errs, format, args...) }
 	warn := func(format string, args ...any) { s.Warnings = append(s.Warnings, fmt.Sprintf(format, args...)) }
@@ -110,13 +111,13 @@ func (s *Settings) loadAge(getenv func(string) string, forBackup bool) []error {
 		return errs
 	}
 	s.Encryption = name
-	if !forBackup {
+	if p == purposeVerify {
 		ids, err := loadIdentity(getenv)
 		if err != nil {
 			errs = append(errs, err)
 		}
 		s.identities = ids
-	} else if getenv(envAgeIdentity) != "" {
+	} else if forBackup && getenv(envAgeIdentity) != "" {
 		warn("%s is set but a backup never reads it; only verify needs the identity, so keep it off the machines that run backups", envAgeIdentity)
 	}
 	list, file := getenv(envAgeRecipients), strings.TrimSpace(getenv(envAgeRecipFile))
@@ -155,11 +156,11 @@ func (s *Settings) loadAge(getenv func(string) string, forBackup bool) []error {
 	return errs
 }
 
-// noPassword reports whether load reads no encryption password: a backup
-// with age needs none, and verify reads one only when it is set, for the
-// backups made with openssl before.
-func (s *Settings) noPassword(getenv func(string) string, forBackup bool) bool {
-	return s.Encryption == "age" && (forBackup || getenv(EnvPassBase64) == "" && getenv(envPasswordFile) == "")
+// noPassword reports whether load reads no encryption password: prune
+// needs none, a backup with age neither, and verify reads one only when it
+// is set, for the backups made with openssl before.
+func (s *Settings) noPassword(getenv func(string) string, p purpose) bool {
+	return p == purposePrune || s.Encryption == "age" && (p == purposeBackup || getenv(EnvPassBase64) == "" && getenv(envPasswordFile) == "")
 }
 
 // loadIdentity reads AGE_IDENTITY_FILE for verify: an age identities file

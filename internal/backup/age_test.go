@@ -6,6 +6,7 @@ import (
 	"crypto/rand"
 	"encoding/pem"
 	"io"
+	"maps"
 	"os"
 	"os/exec"
 	"path/filepath"
@@ -299,7 +300,7 @@ func TestLoadAge(t *testing.T) {
 	env["ENCRYPTION"] = "age"
 	env["AGE_RECIPIENTS_FILE"] = recipFile
 	env["AGE_IDENTITY_FILE"] = k.identityFile
-	s, err := load(getenv(env), "", true)
+	s, err := load(getenv(env), "", purposeBackup)
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -327,15 +328,29 @@ func TestLoadAge(t *testing.T) {
 
 	// verify reads the identity, and the password when it is set (for
 	// older openssl backups), but needs neither.
-	if s, err := load(getenv(env), "", false); err != nil || len(s.identities) != 1 || string(s.Password) != "MySecretPassword" {
+	if s, err := load(getenv(env), "", purposeVerify); err != nil || len(s.identities) != 1 || string(s.Password) != "MySecretPassword" {
 		t.Errorf("verify settings: %v", err)
+	}
+	// prune reads neither, even when they are set or could not be read,
+	// and with either encryption.
+	for _, enc := range []string{"age", "openssl"} {
+		pruneEnv := maps.Clone(env)
+		pruneEnv["ENCRYPTION"] = enc
+		if enc != "age" {
+			delete(pruneEnv, "AGE_RECIPIENTS_FILE")
+		}
+		pruneEnv["AGE_IDENTITY_FILE"] = filepath.Join(t.TempDir(), "no-such-identity")
+		pruneEnv["PASS_FILE_BASE64"] = "not base64!"
+		if s, err := load(getenv(pruneEnv), "", purposePrune); err != nil || s.identities != nil || s.Password != nil || len(s.Warnings) != 0 {
+			t.Errorf("prune settings (%s): %v, warnings %q", enc, err, s.Warnings)
+		}
 	}
 	delete(env, "PASS_FILE_BASE64")
 	delete(env, "AGE_IDENTITY_FILE")
-	if s, err := load(getenv(env), "", false); err != nil || s.identities != nil || s.Password != nil {
+	if s, err := load(getenv(env), "", purposeVerify); err != nil || s.identities != nil || s.Password != nil {
 		t.Errorf("verify settings without keys: %v", err)
 	}
-	if s, err := load(getenv(env), "", true); err != nil || len(s.Warnings) != 0 {
+	if s, err := load(getenv(env), "", purposeBackup); err != nil || len(s.Warnings) != 0 {
 		t.Errorf("backup without a password: %v, warnings %q", err, s.Warnings)
 	}
 }
@@ -358,7 +373,7 @@ func TestLoadAgeErrors(t *testing.T) {
 			for k, v := range tc.env {
 				env[k] = v
 			}
-			_, err := load(getenv(env), "", true)
+			_, err := load(getenv(env), "", purposeBackup)
 			if err == nil {
 				t.Fatal("no error")
 			}

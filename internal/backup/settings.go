@@ -97,17 +97,34 @@ const defaultJobMemory = 256 << 20
 // problems are reported at once, one per line of the joined error, and no
 // message contains a secret.
 func Load(getenv func(string) string, only string) (*Settings, error) {
-	return load(getenv, only, false)
+	return load(getenv, only, purposeVerify)
 }
 
 // LoadBackup is Load for a backup: it also checks that the programs a
 // backup runs (pg_dump, and psql beside it or on PATH) are there, so that
 // a wrong PG_DUMP is reported with the other settings before anything runs.
 func LoadBackup(getenv func(string) string, only string) (*Settings, error) {
-	return load(getenv, only, true)
+	return load(getenv, only, purposeBackup)
 }
 
-func load(getenv func(string) string, only string, forBackup bool) (*Settings, error) {
+// LoadPrune is Load for prune, which only lists and deletes objects: it
+// reads neither the encryption password nor an age identity.
+func LoadPrune(getenv func(string) string, only string) (*Settings, error) {
+	return load(getenv, only, purposePrune)
+}
+
+// purpose is what the settings are loaded for; each reads only the
+// secrets it needs.
+type purpose int
+
+const (
+	purposeVerify purpose = iota // the password and the identity that decrypt
+	purposeBackup                // the password or the recipients; never an identity
+	purposePrune                 // no secret that decrypts
+)
+
+func load(getenv func(string) string, only string, p purpose) (*Settings, error) {
+	forBackup := p == purposeBackup
 	s := &Settings{}
 	var errs []error
 	bad := func(format string, args ...any) { s.bad(&errs, format, args...) }
@@ -142,8 +159,8 @@ func load(getenv func(string) string, only string, forBackup bool) (*Settings, e
 	}
 
 	// The encryption password.
-	errs = append(errs, s.loadAge(getenv, forBackup)...)
-	if s.noPassword(getenv, forBackup) {
+	errs = append(errs, s.loadAge(getenv, p)...)
+	if s.noPassword(getenv, p) {
 		// ENCRYPTION=age (age.go)
 	} else if pw, err := loadPassword(getenv, func(m string) { s.Warnings = append(s.Warnings, m) }); err != nil {
 		errs = append(errs, err)
