@@ -468,14 +468,16 @@ func runList(ctx context.Context, args []string, stdout, stderr io.Writer) error
 			} else if rules.IsSet() {
 				keep = "-\t" // not in the list: never pruned
 			}
-			fmt.Fprintf(tw, "%s\t%s\t%s\t%s\t%s\t%s%s%s\n", b.Prefix, b.Time.Format("2006-01-02 15:04:05"), age, s3stream.FormatSize(b.Size), m, companionCells(b, extra), keep, b.Key)
+			// Keys are anyone's who may write to the bucket: a terminal
+			// escape in one must not rewrite what the table shows.
+			fmt.Fprintf(tw, "%s\t%s\t%s\t%s\t%s\t%s%s%s\n", backup.Printable(b.Prefix), b.Time.Format("2006-01-02 15:04:05"), age, s3stream.FormatSize(b.Size), m, companionCells(b, extra), keep, backup.Printable(b.Key))
 		}
 	}
 	if err := tw.Flush(); err != nil {
 		return err
 	}
 	for _, k := range future {
-		fmt.Fprintf(stderr, "%s: warning: %s is dated ahead of this machine's clock; verify fails until it is removed or renamed\n", tool, k)
+		fmt.Fprintf(stderr, "%s: warning: %s is dated ahead of this machine's clock; verify fails until it is removed or renamed\n", tool, backup.Printable(k))
 	}
 	return nil
 }

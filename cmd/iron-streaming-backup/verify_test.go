@@ -209,16 +209,22 @@ func TestList(t *testing.T) {
 	env, key := freshBackup(t, "v4")
 	putObject(t, "backups", "v4/db2-20200101000000.gz.aes", []byte("old"))
 	putObject(t, "backups", "v4/unrelated.txt", []byte("x"))
+	// A key anyone who may write to the bucket could add: its terminal
+	// escape (C1's CSI, which XML carries where it cannot carry ESC),
+	// carriage return and newline are shown escaped, not played.
+	hostile := "v4/x\u009b2J\r\ndb1-20100101000000.gz.aes"
+	putObject(t, "backups", hostile, []byte("x"))
 	r := runJob(t, []string{"PATH=/usr/bin:/bin", "S3_BUCKET=backups", "S3_PREFIX=v4", "S3_PATH_STYLE=true",
 		"AWS_ACCESS_KEY_ID=" + srv.AccessKey, "AWS_SECRET_ACCESS_KEY=" + srv.SecretKey, "AWS_REGION=" + srv.Region, "AWS_ENDPOINT_URL=" + srv.Endpoint}, "list")
 	if r.code != 0 {
 		t.Fatalf("list: exit %d:\n%s", r.code, r.stderr)
 	}
 	lines := strings.Split(strings.TrimSpace(r.stdout), "\n")
-	if len(lines) != 3 || !strings.HasPrefix(lines[0], "PREFIX") ||
+	if len(lines) != 4 || !strings.HasPrefix(lines[0], "PREFIX") ||
 		!strings.Contains(lines[1], key) || !strings.Contains(lines[1], " yes ") ||
-		!strings.Contains(lines[2], "2020-01-01 00:00:00") || !strings.Contains(lines[2], " no ") {
-		t.Errorf("list:\n%s", r.stdout)
+		!strings.Contains(lines[2], "2020-01-01 00:00:00") || !strings.Contains(lines[2], " no ") ||
+		!strings.HasSuffix(lines[3], `v4/x\u009b2J\r\ndb1-20100101000000.gz.aes`) || strings.ContainsAny(r.stdout, "\u009b\r") {
+		t.Errorf("list:\n%q", r.stdout)
 	}
 	r = runJob(t, append(env, "S3_PREFIX=v4"), "list", "-json", "db1")
 	var got []map[string]any

@@ -106,7 +106,7 @@ func (l *Logger) Failed(t pgpass.Entry, err error) {
 	if l.results != nil {
 		l.results.Failed(t, err)
 	}
-	msg := printable(strings.ReplaceAll(err.Error(), "\n", "; "))
+	msg := Printable(strings.ReplaceAll(err.Error(), "\n", "; "))
 	hint := Hint(err)
 	if l.json != nil {
 		args := []any{"prefix", t.Prefix, "database", t.Database, "error", msg}
@@ -154,10 +154,11 @@ func (l *Logger) Summary(total, ok int, failed []string, plain, stored int64, d 
 	l.text("error: %d of %d databases failed (%s); %d backed up%s", len(failed), total, strings.Join(failed, ", "), ok, ret)
 }
 
-// printable writes the control characters of s as Go escapes (\r,
-// \x1b): an error may quote a name from the database, whose carriage
-// return or terminal escape could hide or rewrite the line shown.
-func printable(s string) string {
+// Printable writes the control characters of s as Go escapes (\r,
+// \x1b): an error may quote a name from the database, and a key in the
+// bucket may be anyone's, whose carriage return or terminal escape could
+// hide or rewrite the line shown.
+func Printable(s string) string {
 	if !strings.ContainsFunc(s, isControl) {
 		return s
 	}
