@@ -238,9 +238,13 @@ func printTable(table []row) {
 		if r.stored > 0 {
 			stored = fmt.Sprintf("%.1f", float64(r.stored)/1e6)
 		}
-		fmt.Fprintf(tw, "%s\t%.2f\t%.0f\t%s\t%.2f\t%.0f\t%.2fx\t%.2fx\t\n", r.name, r.wall.Seconds(),
+		vsOrig := "-" // -job-only: the original was not timed
+		if orig > 0 {
+			vsOrig = fmt.Sprintf("%.2fx", orig.Seconds()/r.wall.Seconds())
+		}
+		fmt.Fprintf(tw, "%s\t%.2f\t%.0f\t%s\t%.2f\t%.0f\t%s\t%.2fx\t\n", r.name, r.wall.Seconds(),
 			float64(r.plain)/1e6/r.wall.Seconds(), stored, r.cpu.Seconds(), float64(r.maxRSS)/1024,
-			orig.Seconds()/r.wall.Seconds(), r.wall.Seconds()/dump.Seconds())
+			vsOrig, r.wall.Seconds()/dump.Seconds())
 	}
 	tw.Flush()
 }
