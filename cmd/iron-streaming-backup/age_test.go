@@ -3,10 +3,7 @@ package main
 import (
 	"bytes"
 	"context"
-	"crypto/ed25519"
-	"crypto/rand"
 	"encoding/json"
-	"encoding/pem"
 	"fmt"
 	"os"
 	"os/exec"
@@ -14,37 +11,14 @@ import (
 	"strings"
 	"testing"
 
-	"golang.org/x/crypto/ssh"
+	"github.com/philips-labs/iron-streaming-backup/internal/testenv"
 )
 
-// ageKey is a key pair made by the stock age-keygen.
-type ageKey struct {
-	identityFile string
-	identity     string // AGE-SECRET-KEY-1…
-	recipient    string // age1…
-}
-
-func ageKeygen(t *testing.T) ageKey {
+func ageKeygen(t *testing.T) testenv.AgeKey {
 	t.Helper()
-	f := filepath.Join(t.TempDir(), "key.txt")
-	if out, err := exec.Command("age-keygen", "-o", f).CombinedOutput(); err != nil {
-		t.Fatalf("age-keygen (Debian's age package; scripts/setup.sh installs it): %v: %s", err, out)
-	}
-	b, err := os.ReadFile(f)
+	k, err := testenv.AgeKeygen(t.TempDir())
 	if err != nil {
 		t.Fatal(err)
-	}
-	k := ageKey{identityFile: f}
-	for _, l := range strings.Split(string(b), "\n") {
-		if r, ok := strings.CutPrefix(l, "# public key: "); ok {
-			k.recipient = r
-		}
-		if strings.HasPrefix(l, "AGE-SECRET-KEY-1") {
-			k.identity = l
-		}
-	}
-	if k.recipient == "" || k.identity == "" {
-		t.Fatalf("age-keygen wrote no key: %q", b)
 	}
 	return k
 }
@@ -53,25 +27,11 @@ func ageKeygen(t *testing.T) ageKey {
 // piece of its secret that no process may show, and the public key line.
 func sshEd25519(t *testing.T) (privFile, secret, pub string) {
 	t.Helper()
-	pk, sk, err := ed25519.GenerateKey(rand.Reader)
+	k, err := testenv.NewSSHKey(t.TempDir(), "restore@offline")
 	if err != nil {
 		t.Fatal(err)
 	}
-	block, err := ssh.MarshalPrivateKey(sk, "")
-	if err != nil {
-		t.Fatal(err)
-	}
-	pemBytes := pem.EncodeToMemory(block)
-	privFile = filepath.Join(t.TempDir(), "id_ed25519")
-	if err := os.WriteFile(privFile, pemBytes, 0o600); err != nil {
-		t.Fatal(err)
-	}
-	spk, err := ssh.NewPublicKey(pk)
-	if err != nil {
-		t.Fatal(err)
-	}
-	lines := strings.Split(string(pemBytes), "\n")
-	return privFile, lines[len(lines)/2], strings.TrimSpace(string(ssh.MarshalAuthorizedKey(spk))) + " restore@offline"
+	return k.PrivateFile, k.Secret, k.Public
 }
 
 // checkFiles notes every secret file that pid has open.
@@ -107,9 +67,9 @@ func TestAgeBackupAndRestore(t *testing.T) {
 	k := ageKeygen(t)
 	sshPriv, sshSecret, sshPub := sshEd25519(t)
 	env := jobEnv(twoDatabases(), "backups", "", "S3_PREFIX=agejob", "ENCRYPTION=age",
-		"AGE_RECIPIENTS=# the team\n"+k.recipient+"\n\n# offline\n"+sshPub+"\n",
+		"AGE_RECIPIENTS=# the team\n"+k.Recipient+"\n\n# offline\n"+sshPub+"\n",
 		// Set by mistake: the job must warn and never open it.
-		"AGE_IDENTITY_FILE="+k.identityFile)
+		"AGE_IDENTITY_FILE="+k.IdentityFile)
 
 	cmd := exec.Command(filepath.Join(binDir, "iron-streaming-backup"))
 	cmd.Env = replaceEnv(env, "TMPDIR="+tmp)
@@ -119,8 +79,8 @@ func TestAgeBackupAndRestore(t *testing.T) {
 		t.Fatal(err)
 	}
 	ctx, stopWatch := context.WithCancel(t.Context())
-	w := &secretWatch{files: []string{k.identityFile, sshPriv}}
-	secrets := []string{pw1, pw2, encPass, srv.SecretKey, k.identity, k.identity[16:], sshSecret}
+	w := &secretWatch{files: []string{k.IdentityFile, sshPriv}}
+	secrets := []string{pw1, pw2, encPass, srv.SecretKey, k.Identity, k.Identity[16:], sshSecret}
 	watched := make(chan struct{})
 	go func() { w.run(ctx, cmd.Process.Pid, secrets); close(watched) }()
 	err := cmd.Wait()
@@ -153,13 +113,13 @@ func TestAgeBackupAndRestore(t *testing.T) {
 	key2 := backupKey(t, keys, "agejob/db2", ".gz.age")
 	b, _ := readManifest(t, "backups", key1)["backup"].(map[string]any)
 	recips, _ := b["recipients"].([]any)
-	if b == nil || b["encryption"] != "age" || b["cipher"] != nil || b["kdf"] != nil || len(recips) != 2 || recips[0] != k.recipient ||
+	if b == nil || b["encryption"] != "age" || b["cipher"] != nil || b["kdf"] != nil || len(recips) != 2 || recips[0] != k.Recipient ||
 		recips[1] != strings.TrimSuffix(sshPub, " restore@offline") ||
 		!strings.Contains(fmt.Sprint(b["restore_command"]), "| age -d -i key.txt | gzip -d |") {
 		t.Errorf("manifest of %s: %v", key1, b)
 	}
 	// Each recipient on its own, with the stock age.
-	db := restore(t, "s3get s3://backups/"+key1+" | age -d -i "+k.identityFile+" | gzip -d | psql -X -q -v ON_ERROR_STOP=1 -d NEWDB >/dev/null")
+	db := restore(t, "s3get s3://backups/"+key1+" | age -d -i "+k.IdentityFile+" | gzip -d | psql -X -q -v ON_ERROR_STOP=1 -d NEWDB >/dev/null")
 	sameDump(t, "app1", db)
 	db = restore(t, "s3get s3://backups/"+key2+" | age -d -i "+sshPriv+" | gzip -d | psql -X -q -v ON_ERROR_STOP=1 -d NEWDB >/dev/null")
 	sameDump(t, "app2", db)
@@ -168,7 +128,7 @@ func TestAgeBackupAndRestore(t *testing.T) {
 	// counts rows; without one it checks the object against its manifest
 	// and says what it did not check; a restore needs the identity.
 	noKeys := dropEnv(dropEnv(dropEnv(env, "AGE_IDENTITY_FILE"), "PASS_FILE_BASE64"), "AGE_RECIPIENTS")
-	for _, id := range []string{k.identityFile, sshPriv} {
+	for _, id := range []string{k.IdentityFile, sshPriv} {
 		r := runJob(t, append(noKeys, "AGE_IDENTITY_FILE="+id), "verify", "db1")
 		if r.code != 0 || !strings.Contains(r.stderr, "db1: ok: "+key1) || !strings.Contains(r.stderr, " rows, size and sha256 match the manifest") {
 			t.Errorf("verify with %s: exit %d:\n%s", filepath.Base(id), r.code, r.stderr)
@@ -191,7 +151,7 @@ func TestAgeBackupAndRestore(t *testing.T) {
 
 	// A flipped byte in the middle: the manifest's SHA-256 catches it;
 	// without the manifest, age's authentication of every chunk does.
-	withID := append(noKeys, "AGE_IDENTITY_FILE="+k.identityFile)
+	withID := append(noKeys, "AGE_IDENTITY_FILE="+k.IdentityFile)
 	obj := getObject(t, "backups", key1)
 	obj[len(obj)/2] ^= 0x40
 	putObject(t, "backups", key1, obj)
@@ -218,7 +178,7 @@ func TestAgeGlobals(t *testing.T) {
 	emptyBucket(t, "backups")
 	k := ageKeygen(t)
 	env := jobEnv(pgpassLine(gDB, gAdmin, gAdminPW, "gage")+"\n", "backups", "", "S3_PREFIX=ageglobals",
-		"DUMP_GLOBALS=true", "ENCRYPTION=age", "AGE_RECIPIENTS="+k.recipient)
+		"DUMP_GLOBALS=true", "ENCRYPTION=age", "AGE_RECIPIENTS="+k.Recipient)
 	env = dropEnv(env, "PASS_FILE_BASE64")
 	if r := runJob(t, env); r.code != 0 {
 		t.Fatalf("backup: exit %d:\n%s", r.code, r.stderr)
@@ -227,18 +187,18 @@ func TestAgeGlobals(t *testing.T) {
 	dumpKey := backupKey(t, keys, "ageglobals/gage", ".gz.age")
 	globalsKey := backupKey(t, keys, "ageglobals/gage", ".globals.gz.age")
 	b, _ := readManifest(t, "backups", globalsKey)["backup"].(map[string]any)
-	if recips, _ := b["recipients"].([]any); b == nil || b["encryption"] != "age" || len(recips) != 1 || recips[0] != k.recipient ||
+	if recips, _ := b["recipients"].([]any); b == nil || b["encryption"] != "age" || len(recips) != 1 || recips[0] != k.Recipient ||
 		!strings.HasSuffix(fmt.Sprint(b["restore_command"]), "| age -d -i key.txt | gzip -d | psql -d postgres") {
 		t.Errorf("manifest of the globals: %v", b)
 	}
-	cmd := exec.Command("bash", "-o", "pipefail", "-c", "s3get s3://backups/"+globalsKey+" | age -d -i "+k.identityFile+" | gzip -d")
+	cmd := exec.Command("bash", "-o", "pipefail", "-c", "s3get s3://backups/"+globalsKey+" | age -d -i "+k.IdentityFile+" | gzip -d")
 	cmd.Env = jobEnv("", "", "")
 	out, err := cmd.Output()
 	if err != nil || !strings.Contains(string(out), "CREATE ROLE "+gOwner) {
 		t.Fatalf("stock age on the globals: %v\n%.300s", err, out)
 	}
 
-	withID := append(dropEnv(env, "AGE_RECIPIENTS"), "AGE_IDENTITY_FILE="+k.identityFile)
+	withID := append(dropEnv(env, "AGE_RECIPIENTS"), "AGE_IDENTITY_FILE="+k.IdentityFile)
 	if r := runJob(t, withID, "verify", "gage"); r.code != 0 || !strings.Contains(r.stderr, "gage: ok: "+dumpKey) || !strings.Contains(r.stderr, "; globals ok: "+globalsKey) {
 		t.Errorf("verify with the identity: exit %d:\n%s", r.code, r.stderr)
 	}

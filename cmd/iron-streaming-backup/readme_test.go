@@ -84,8 +84,8 @@ func TestReadmeRestores(t *testing.T) {
 			var identity string
 			if c[2] == "age" {
 				k := ageKeygen(t)
-				settings[2], identity = "ENCRYPTION=age", k.identityFile
-				settings = append(settings, "AGE_RECIPIENTS="+k.recipient)
+				settings[2], identity = "ENCRYPTION=age", k.IdentityFile
+				settings = append(settings, "AGE_RECIPIENTS="+k.Recipient)
 			}
 			_, key := freshBackup(t, fmt.Sprintf("readme%d", i), settings...)
 			for _, l := range lines {

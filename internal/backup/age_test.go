@@ -15,37 +15,15 @@ import (
 
 	"filippo.io/age"
 	"golang.org/x/crypto/ssh"
+
+	"github.com/philips-labs/iron-streaming-backup/internal/testenv"
 )
 
-// ageKey is a key pair made by the stock age-keygen: the identity file
-// and its recipient.
-type ageKey struct {
-	identityFile string
-	identity     string // AGE-SECRET-KEY-1…
-	recipient    string // age1…
-}
-
-func ageKeygen(t *testing.T) ageKey {
+func ageKeygen(t *testing.T) testenv.AgeKey {
 	t.Helper()
-	f := filepath.Join(t.TempDir(), "key.txt")
-	if out, err := exec.Command("age-keygen", "-o", f).CombinedOutput(); err != nil {
-		t.Fatalf("age-keygen (Debian's age package; scripts/setup.sh installs it): %v: %s", err, out)
-	}
-	b, err := os.ReadFile(f)
+	k, err := testenv.AgeKeygen(t.TempDir())
 	if err != nil {
 		t.Fatal(err)
-	}
-	k := ageKey{identityFile: f}
-	for _, l := range strings.Split(string(b), "\n") {
-		if r, ok := strings.CutPrefix(l, "# public key: "); ok {
-			k.recipient = r
-		}
-		if strings.HasPrefix(l, "AGE-SECRET-KEY-1") {
-			k.identity = l
-		}
-	}
-	if k.recipient == "" || k.identity == "" {
-		t.Fatalf("age-keygen wrote no key: %q", b)
 	}
 	return k
 }
@@ -54,23 +32,11 @@ func ageKeygen(t *testing.T) ageKey {
 // the public key line with a comment.
 func sshKey(t *testing.T) (privFile, pub string) {
 	t.Helper()
-	pk, sk, err := ed25519.GenerateKey(rand.Reader)
+	k, err := testenv.NewSSHKey(t.TempDir(), "backup@offline")
 	if err != nil {
 		t.Fatal(err)
 	}
-	block, err := ssh.MarshalPrivateKey(sk, "")
-	if err != nil {
-		t.Fatal(err)
-	}
-	privFile = filepath.Join(t.TempDir(), "id_ed25519")
-	if err := os.WriteFile(privFile, pem.EncodeToMemory(block), 0o600); err != nil {
-		t.Fatal(err)
-	}
-	spk, err := ssh.NewPublicKey(pk)
-	if err != nil {
-		t.Fatal(err)
-	}
-	return privFile, strings.TrimSpace(string(ssh.MarshalAuthorizedKey(spk))) + " backup@offline"
+	return k.PrivateFile, k.Public
 }
 
 func mustRecipients(t *testing.T, list string) []Recipient {
@@ -129,10 +95,10 @@ func TestAgeStockRoundTrip(t *testing.T) {
 		list       string
 		identities []string
 	}{
-		{"x25519", k1.recipient, []string{k1.identityFile}},
+		{"x25519", k1.Recipient, []string{k1.IdentityFile}},
 		{"ssh-ed25519", sshPub, []string{sshPriv}},
-		{"two", "# primary\n" + k1.recipient + "\n\n# offline, in the safe\r\n" + k2.recipient + "\r\n", []string{k1.identityFile, k2.identityFile}},
-		{"x25519 and ssh", k2.recipient + "\n" + sshPub, []string{k2.identityFile, sshPriv}},
+		{"two", "# primary\n" + k1.Recipient + "\n\n# offline, in the safe\r\n" + k2.Recipient + "\r\n", []string{k1.IdentityFile, k2.IdentityFile}},
+		{"x25519 and ssh", k2.Recipient + "\n" + sshPub, []string{k2.IdentityFile, sshPriv}},
 	}
 	for _, tc := range cases {
 		t.Run(tc.name, func(t *testing.T) {
@@ -170,10 +136,10 @@ func TestAgeStockRoundTrip(t *testing.T) {
 // chunk) or a cut fails decryption, in the stock age and ours alike.
 func TestAgeCorruption(t *testing.T) {
 	k := ageKeygen(t)
-	rs := mustRecipients(t, k.recipient)
+	rs := mustRecipients(t, k.Recipient)
 	plain := bytes.Repeat([]byte("INSERT INTO t VALUES (1);\n"), 10000)
 	enc := ageEncrypt(t, rs, plain, 1<<20)
-	ids, err := parseIdentities([]byte(k.identity + "\n"))
+	ids, err := parseIdentities([]byte(k.Identity + "\n"))
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -181,7 +147,7 @@ func TestAgeCorruption(t *testing.T) {
 	for _, at := range []int{hdr, hdr + 20, hdr + 70000, len(enc) - 1} {
 		bad := bytes.Clone(enc)
 		bad[at] ^= 0x01
-		if _, err := stockAgeDecrypt(t, k.identityFile, bad); err == nil {
+		if _, err := stockAgeDecrypt(t, k.IdentityFile, bad); err == nil {
 			t.Errorf("age -d read the object with byte %d flipped", at)
 		}
 		if err := readAge(bad, ids); err == nil {
@@ -194,7 +160,7 @@ func TestAgeCorruption(t *testing.T) {
 	if err := readAge(enc, nil); err == nil {
 		t.Error("read without identities")
 	}
-	other, _ := parseIdentities([]byte(ageKeygen(t).identity))
+	other, _ := parseIdentities([]byte(ageKeygen(t).Identity))
 	if err := readAge(enc, other); err == nil || !strings.Contains(err.Error(), "holds no identity this backup was encrypted to") {
 		t.Errorf("another identity: %v", err)
 	}
@@ -217,8 +183,8 @@ func TestAgeRecipientErrors(t *testing.T) {
 	_, sshPub := sshKey(t)
 	list := strings.Join([]string{
 		"# comment",
-		k.recipient,
-		k.identity,                             // 3: a secret in the wrong place
+		k.Recipient,
+		k.Identity,                             // 3: a secret in the wrong place
 		"age1qqqqqqqqqqqqqqqqqqqqqqqqqqqqqqqq", // 4: bad checksum
 		"",
 		"ecdsa-sha2-nistp256 AAAAE2VjZHNhLXNoYTItbmlzdHAyNTY=", // 6
@@ -238,7 +204,7 @@ func TestAgeRecipientErrors(t *testing.T) {
 		if !strings.HasPrefix(msg, "AGE_RECIPIENTS "+n) || strings.Contains(msg, "\n") {
 			t.Errorf("error %d: %q, want AGE_RECIPIENTS %s…", i, msg, n)
 		}
-		if strings.Contains(msg, k.identity[16:40]) || strings.Contains(msg, "qqqq") || strings.Contains(msg, "hello") {
+		if strings.Contains(msg, k.Identity[16:40]) || strings.Contains(msg, "qqqq") || strings.Contains(msg, "hello") {
 			t.Errorf("error %d quotes its line: %q", i, msg)
 		}
 	}
@@ -251,7 +217,7 @@ func TestAgeRecipientErrors(t *testing.T) {
 func TestAgeIdentityErrors(t *testing.T) {
 	k := ageKeygen(t)
 	dir := t.TempDir()
-	cut := k.identity[:len(k.identity)-3]
+	cut := k.Identity[:len(k.Identity)-3]
 	_, sk, err := ed25519.GenerateKey(rand.Reader)
 	if err != nil {
 		t.Fatal(err)
@@ -264,7 +230,7 @@ func TestAgeIdentityErrors(t *testing.T) {
 	os.WriteFile(protected, pem.EncodeToMemory(block), 0o600)
 	for name, tc := range map[string]struct{ content, want string }{
 		"cut":           {"# created\n" + cut + "\n", "line 2: a malformed age identity"},
-		"recipient":     {k.recipient + "\n", "line 1: not an age identity"},
+		"recipient":     {k.Recipient + "\n", "line 1: not an age identity"},
 		"empty":         {"# nothing\n", "no identity in it"},
 		"garbage":       {"-----BEGIN OPENSSH PRIVATE KEY-----\n" + cut + "\n-----END OPENSSH PRIVATE KEY-----\n", "not a usable OpenSSH private key"},
 		"passphrase":    {"", "protected by a passphrase"},
@@ -294,12 +260,12 @@ func TestLoadAge(t *testing.T) {
 	k := ageKeygen(t)
 	_, sshPub := sshKey(t)
 	recipFile := filepath.Join(t.TempDir(), "recipients.txt")
-	os.WriteFile(recipFile, []byte("# two\n"+k.recipient+"\n"+sshPub+"\n"), 0o644)
+	os.WriteFile(recipFile, []byte("# two\n"+k.Recipient+"\n"+sshPub+"\n"), 0o644)
 
 	env := seedEnv()
 	env["ENCRYPTION"] = "age"
 	env["AGE_RECIPIENTS_FILE"] = recipFile
-	env["AGE_IDENTITY_FILE"] = k.identityFile
+	env["AGE_IDENTITY_FILE"] = k.IdentityFile
 	s, err := load(getenv(env), "", purposeBackup)
 	if err != nil {
 		t.Fatal(err)
@@ -318,7 +284,7 @@ func TestLoadAge(t *testing.T) {
 	}
 	info := &Info{Bucket: "b", Key: "db1-20261127060000.gz.age", Compression: "gzip", Format: "plain"}
 	info.setEncryption(s)
-	if info.Encryption != "age" || info.Cipher != "" || len(info.Recipients) != 2 || info.Recipients[0] != k.recipient ||
+	if info.Encryption != "age" || info.Cipher != "" || len(info.Recipients) != 2 || info.Recipients[0] != k.Recipient ||
 		info.Recipients[1] != strings.TrimSuffix(sshPub, " backup@offline") {
 		t.Errorf("manifest: %+v", info)
 	}
@@ -362,11 +328,11 @@ func TestLoadAgeErrors(t *testing.T) {
 		want []string
 	}{
 		"no recipients":  {map[string]string{"ENCRYPTION": "age"}, []string{"ENCRYPTION=age needs recipients"}},
-		"both":           {map[string]string{"ENCRYPTION": "age", "AGE_RECIPIENTS": k.recipient, "AGE_RECIPIENTS_FILE": "/x"}, []string{"both set"}},
+		"both":           {map[string]string{"ENCRYPTION": "age", "AGE_RECIPIENTS": k.Recipient, "AGE_RECIPIENTS_FILE": "/x"}, []string{"both set"}},
 		"missing file":   {map[string]string{"ENCRYPTION": "age", "AGE_RECIPIENTS_FILE": "/nonexistent/r.txt"}, []string{"AGE_RECIPIENTS_FILE: open /nonexistent/r.txt"}},
 		"unknown":        {map[string]string{"ENCRYPTION": "gpg"}, []string{`ENCRYPTION="gpg": use openssl or age`}},
-		"openssl":        {map[string]string{"AGE_RECIPIENTS": k.recipient}, []string{"AGE_RECIPIENTS is only used with ENCRYPTION=age"}},
-		"bad and others": {map[string]string{"ENCRYPTION": "age", "AGE_RECIPIENTS": k.recipient + "\n" + k.identity, "COMPRESSION": "lz4"}, []string{"AGE_RECIPIENTS line 2: a private key", `COMPRESSION="lz4"`}},
+		"openssl":        {map[string]string{"AGE_RECIPIENTS": k.Recipient}, []string{"AGE_RECIPIENTS is only used with ENCRYPTION=age"}},
+		"bad and others": {map[string]string{"ENCRYPTION": "age", "AGE_RECIPIENTS": k.Recipient + "\n" + k.Identity, "COMPRESSION": "lz4"}, []string{"AGE_RECIPIENTS line 2: a private key", `COMPRESSION="lz4"`}},
 	} {
 		t.Run(name, func(t *testing.T) {
 			env := seedEnv()
@@ -382,7 +348,7 @@ func TestLoadAgeErrors(t *testing.T) {
 					t.Errorf("errors lack %q:\n%v", w, err)
 				}
 			}
-			if strings.Contains(err.Error(), k.identity[16:40]) {
+			if strings.Contains(err.Error(), k.Identity[16:40]) {
 				t.Errorf("errors quote the identity:\n%v", err)
 			}
 		})

@@ -8,23 +8,13 @@ import (
 	"os"
 	"os/exec"
 	"path/filepath"
-	"strconv"
-	"strings"
-	"sync"
-	"syscall"
-	"time"
 )
 
 // Pushgateway is a Prometheus Pushgateway (Debian's prometheus-pushgateway)
 // listening on 127.0.0.1, with its metrics in memory only.
 type Pushgateway struct {
 	URL string // http://127.0.0.1:PORT
-	Dir string // its log; removed by Stop
-
-	cmd        *exec.Cmd
-	done       chan struct{}
-	stopOnce   sync.Once
-	unregister func()
+	server
 }
 
 // PushgatewayPath returns the Pushgateway binary: $PUSHGATEWAY if set, else
@@ -64,39 +54,15 @@ func StartPushgateway(ctx context.Context) (*Pushgateway, error) {
 		g.Stop()
 		return nil, err
 	}
-	logPath := filepath.Join(g.Dir, "pushgateway.log")
-	for attempt := 0; ; attempt++ {
-		port, err := freePort()
-		if err != nil {
-			return fail(err)
-		}
-		addr := "127.0.0.1:" + strconv.Itoa(port)
-		g.URL = "http://" + addr
-		logf, err := os.OpenFile(logPath, os.O_CREATE|os.O_WRONLY|os.O_APPEND, 0o600)
-		if err != nil {
-			return fail(err)
-		}
+	addr, err := g.start(ctx, "pushgateway", filepath.Join(g.Dir, "pushgateway.log"), func(addr string) *exec.Cmd {
 		// No persistence file: Debian's default is a system path.
-		cmd := exec.Command(bin, "--web.listen-address="+addr, "--persistence.file=", "--log.level=warn")
-		cmd.Stdout, cmd.Stderr = logf, logf
-		cmd.SysProcAttr = &syscall.SysProcAttr{Pdeathsig: syscall.SIGKILL, Setpgid: true}
-		if err := cmd.Start(); err != nil {
-			logf.Close()
-			return fail(fmt.Errorf("start %s: %w", bin, err))
-		}
-		logf.Close()
-		g.cmd = cmd
-		g.done = make(chan struct{})
-		go func(done chan struct{}) { cmd.Wait(); close(done) }(g.done)
-		err = waitListening(ctx, addr, g.done, 20*time.Second)
-		if err == nil {
-			return g, nil
-		}
-		if attempt < 2 && strings.Contains(tail(logPath, 2000), "address already in use") {
-			continue
-		}
-		return fail(fmt.Errorf("pushgateway: %w\nlog: %s", err, tail(logPath, 1500)))
+		return exec.Command(bin, "--web.listen-address="+addr, "--persistence.file=", "--log.level=warn")
+	})
+	if err != nil {
+		return fail(err)
 	}
+	g.URL = "http://" + addr
+	return g, nil
 }
 
 // Metrics returns what a Prometheus scraping the gateway reads, in the
@@ -117,27 +83,4 @@ func (g *Pushgateway) Metrics(ctx context.Context) ([]byte, error) {
 		err = fmt.Errorf("GET /metrics: %s: %s", resp.Status, body)
 	}
 	return body, err
-}
-
-// Stop kills the gateway and removes its folder. Safe to call more than once.
-func (g *Pushgateway) Stop() error {
-	var err error
-	g.stopOnce.Do(func() {
-		if g.cmd != nil && g.cmd.Process != nil {
-			g.cmd.Process.Signal(syscall.SIGTERM)
-			select {
-			case <-g.done:
-			case <-time.After(5 * time.Second):
-				syscall.Kill(-g.cmd.Process.Pid, syscall.SIGKILL)
-				<-g.done
-			}
-		}
-		if g.Dir != "" {
-			err = os.RemoveAll(g.Dir)
-		}
-		if g.unregister != nil {
-			g.unregister()
-		}
-	})
-	return err
 }

@@ -9,9 +9,6 @@ import (
 	"os/exec"
 	"path/filepath"
 	"strconv"
-	"strings"
-	"sync"
-	"syscall"
 	"time"
 
 	"github.com/aws/aws-sdk-go-v2/aws"
@@ -30,12 +27,7 @@ type S3Server struct {
 	Region    string
 	AccessKey string
 	SecretKey string
-	Dir       string // removed by Stop
-
-	cmd        *exec.Cmd
-	done       chan struct{}
-	stopOnce   sync.Once
-	unregister func()
+	server
 }
 
 // VersityPath returns the gateway binary: $VERSITYGW if set, else the one
@@ -74,40 +66,16 @@ func StartS3(ctx context.Context, buckets ...string) (*S3Server, error) {
 	if err := os.Mkdir(root, 0o700); err != nil {
 		return fail(err)
 	}
-	logPath := filepath.Join(s.Dir, "versitygw.log")
-	for attempt := 0; ; attempt++ {
-		port, err := freePort()
-		if err != nil {
-			return fail(err)
-		}
-		addr := "127.0.0.1:" + strconv.Itoa(port)
-		s.Endpoint = "http://" + addr
-		logf, err := os.OpenFile(logPath, os.O_CREATE|os.O_WRONLY|os.O_APPEND, 0o600)
-		if err != nil {
-			return fail(err)
-		}
+	addr, err := s.start(ctx, "S3 gateway", filepath.Join(s.Dir, "versitygw.log"), func(addr string) *exec.Cmd {
 		cmd := exec.Command(bin, "--port", addr, "--region", s.Region, "--quiet", "posix", root)
 		// Credentials through the environment, not argv.
 		cmd.Env = append(os.Environ(), "ROOT_ACCESS_KEY_ID="+s.AccessKey, "ROOT_SECRET_ACCESS_KEY="+s.SecretKey)
-		cmd.Stdout, cmd.Stderr = logf, logf
-		cmd.SysProcAttr = &syscall.SysProcAttr{Pdeathsig: syscall.SIGKILL, Setpgid: true}
-		if err := cmd.Start(); err != nil {
-			logf.Close()
-			return fail(fmt.Errorf("start %s: %w", bin, err))
-		}
-		logf.Close()
-		s.cmd = cmd
-		s.done = make(chan struct{})
-		go func(done chan struct{}) { cmd.Wait(); close(done) }(s.done)
-		err = waitListening(ctx, addr, s.done, 20*time.Second)
-		if err == nil {
-			break
-		}
-		if attempt < 2 && strings.Contains(tail(logPath, 2000), "address already in use") {
-			continue
-		}
-		return fail(fmt.Errorf("S3 gateway: %w\nlog: %s", err, tail(logPath, 1500)))
+		return cmd
+	})
+	if err != nil {
+		return fail(err)
 	}
+	s.Endpoint = "http://" + addr
 	c := s.Client()
 	for _, b := range buckets {
 		if err := s.CreateBucket(ctx, c, b); err != nil {
@@ -176,27 +144,4 @@ func (s *S3Server) Env() []string {
 		"AWS_REGION=" + s.Region,
 		"AWS_ENDPOINT_URL=" + s.Endpoint,
 	}
-}
-
-// Stop kills the gateway and removes its folder. Safe to call more than once.
-func (s *S3Server) Stop() error {
-	var err error
-	s.stopOnce.Do(func() {
-		if s.cmd != nil && s.cmd.Process != nil {
-			s.cmd.Process.Signal(syscall.SIGTERM)
-			select {
-			case <-s.done:
-			case <-time.After(5 * time.Second):
-				syscall.Kill(-s.cmd.Process.Pid, syscall.SIGKILL)
-				<-s.done
-			}
-		}
-		if s.Dir != "" {
-			err = os.RemoveAll(s.Dir)
-		}
-		if s.unregister != nil {
-			s.unregister()
-		}
-	})
-	return err
 }
