@@ -21,8 +21,6 @@ package backup
 
 import (
 	"context"
-	"encoding/json"
-	"errors"
 	"fmt"
 	"os/exec"
 	"path/filepath"
@@ -197,19 +195,9 @@ func (v *Verifier) verifyCompanions(ctx context.Context, t pgpass.Entry, b Backu
 	}
 	var what strings.Builder
 	for _, c := range b.Companions {
-		m, err := s3stream.ReadManifest(ctx, v.Client, s.Bucket, c.Key)
-		var info *Info
-		switch {
-		case errors.Is(err, s3stream.ErrNoManifest):
-			v.Log.text("%s: warning: %s has no manifest; checking the stream alone (no size or SHA-256 to compare)", t.Prefix, c.Key)
-			m = nil
-		case err != nil:
+		m, info, err := v.readManifest(ctx, t, c.Key, "size or SHA-256")
+		if err != nil {
 			return "", err
-		case len(m.Backup) > 0:
-			info = &Info{}
-			if err := json.Unmarshal(m.Backup, info); err != nil {
-				return "", fmt.Errorf("manifest of %s: %v", c.Key, err)
-			}
 		}
 		st, err := v.check(ctx, c, m, info)
 		if err != nil {

@@ -90,21 +90,9 @@ func (v *Verifier) verifyOne(ctx context.Context, t pgpass.Entry) error {
 			b.Key, Age(v.now(), b.Time), v.MaxAge)
 	}
 
-	m, err := s3stream.ReadManifest(ctx, v.Client, s.Bucket, b.Key)
-	var info *Info
-	switch {
-	case errors.Is(err, s3stream.ErrNoManifest):
-		v.Log.text("%s: warning: %s has no manifest; checking the stream alone (no size, SHA-256 or row counts to compare)", t.Prefix, b.Key)
-		m = nil
-	case err != nil:
+	m, info, err := v.readManifest(ctx, t, b.Key, "size, SHA-256 or row counts")
+	if err != nil {
 		return err
-	default:
-		if len(m.Backup) > 0 {
-			info = &Info{}
-			if err := json.Unmarshal(m.Backup, info); err != nil {
-				return fmt.Errorf("manifest of %s: %v", b.Key, err)
-			}
-		}
 	}
 	st, err := v.check(ctx, b, m, info)
 	if err != nil {
@@ -467,4 +455,25 @@ func CheckConnString(s string) error {
 		}
 	}
 	return nil
+}
+
+// readManifest reads the manifest of the object key and the job's facts
+// in it (nil when it has none). An object without a manifest is checked
+// as a stream alone, with a warning that names what cannot be compared.
+func (v *Verifier) readManifest(ctx context.Context, t pgpass.Entry, key, uncompared string) (*s3stream.Manifest, *Info, error) {
+	m, err := s3stream.ReadManifest(ctx, v.Client, v.Settings.Bucket, key)
+	switch {
+	case errors.Is(err, s3stream.ErrNoManifest):
+		v.Log.text("%s: warning: %s has no manifest; checking the stream alone (no %s to compare)", t.Prefix, key, uncompared)
+		return nil, nil, nil
+	case err != nil:
+		return nil, nil, err
+	case len(m.Backup) == 0:
+		return m, nil, nil
+	}
+	info := &Info{}
+	if err := json.Unmarshal(m.Backup, info); err != nil {
+		return nil, nil, fmt.Errorf("manifest of %s: %v", key, err)
+	}
+	return m, info, nil
 }
