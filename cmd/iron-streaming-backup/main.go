@@ -1,6 +1,6 @@
 // Command iron-streaming-backup is the backup job: for every database of a
 // pgpass list it streams pg_dump through compression and openssl-compatible
-// encryption into an S3 object. In runner mode it runs an IronIO payload.
+// (or age) encryption into an S3 object. In runner mode it runs an IronIO payload.
 package main
 
 import (
@@ -33,7 +33,8 @@ const usage = `Usage:
     iron-streaming-backup prune [-dry-run] [PREFIX]
     iron-streaming-backup runner [-payload FILE]
 
-Backs up every database of the pgpass list, or only the one named PREFIX:
+Backs up every database of the pgpass list, or only the one named PREFIX
+(or the part of the list SHARD selects):
 pg_dump → gzip (or zstd) → AES-256-CBC as 'openssl enc' writes it → one S3
 object s3://$S3_BUCKET/[$S3_PREFIX]<prefix>-<UTC YYYYmmddHHMMSS>.gz.aes and,
 once it is complete, <object>.manifest.json beside it. An object exists only
@@ -51,9 +52,10 @@ ignored; an unknown or missing version is a warning, a missing cmd an error.
 'verify' checks the newest backup of every database of the list (or of
 PREFIX), with the same environment as a backup: it streams the object
 through download, decryption and decompression and checks the manifest's
-size and SHA-256, the padding, the compression stream, and that the dump is
-complete (plain: pg_dump's last line and the row count of every table;
-custom: pg_restore reads it), and so the backup's globals (pg_dumpall's last
+size and SHA-256, the padding (openssl) or each chunk's authentication
+(age), the compression stream, and that the dump is complete (plain:
+pg_dump's last line and the row count of every table; custom: pg_restore
+reads it), and checks the backup's globals the same way (pg_dumpall's last
 line; with DUMP_GLOBALS=true a backup without them fails). A missing
 manifest is a warning; the stream is still checked. An age backup is
 decrypted with AGE_IDENTITY_FILE; without it verify checks only the size
@@ -83,7 +85,8 @@ backups that exist, not from the clock. The newest backup with a manifest
 is always kept; a backup dated ahead of the clock is never counted or
 deleted; a failed backup prunes nothing of its prefix. Only keys
 [S3_PREFIX]<prefix>-<UTC YYYYmmddHHMMSS><endings> of the list's prefixes
-are candidates. A delete the store refuses is a warning, not a failure.
+are candidates. A delete the store refuses is a warning and never fails a
+backup (prune exits 1). KEEP_ values of 0 are the same as unset.
     KEEP_LAST=n          the n newest backups
     KEEP_HOURLY=n, KEEP_DAILY=n, KEEP_WEEKLY=n, KEEP_MONTHLY=n, KEEP_YEARLY=n
                          the newest backup of each of the n newest hours,
@@ -94,6 +97,7 @@ are candidates. A delete the store refuses is a warning, not a failure.
 'prune' applies the rules to the backups of every prefix of the list (or
 of PREFIX) without backing up, with the same environment as a backup
 (it reads no encryption password or age identity).
+Without any KEEP_ setting it refuses to run (exit 2).
     -dry-run             print the keys it would delete on stdout, one per
                          line, and delete nothing
 
@@ -112,12 +116,13 @@ Optional settings (default):
     S3_STORAGE_CLASS     storage class of the objects (the bucket's default)
     S3_SSE, S3_SSE_KMS_KEY_ID
                          server-side encryption: AES256 or aws:kms [key id] (none)
-    AWS_REGION, AWS_ENDPOINT_URL, AWS_PROFILE
-                         as for every AWS tool (region found from the bucket)
+    AWS_REGION (AWS_DEFAULT_REGION), AWS_ENDPOINT_URL (AWS_ENDPOINT_URL_S3),
+    AWS_PROFILE          as for every AWS tool (region found from the bucket)
     COMPRESSION          gzip or zstd; zstd objects end in .zst.aes (gzip)
     COMPRESSION_LEVEL    gzip 1-9, zstd 1-4 (gzip 3, zstd 2)
-    ENCRYPTION_KDF       evp (openssl enc's default key derivation) or pbkdf2 (evp)
-    ENCRYPTION_ITER      PBKDF2 iterations (600000)
+    ENCRYPTION_KDF       ENCRYPTION=openssl: evp (openssl enc's default key
+                         derivation) or pbkdf2 (evp)
+    ENCRYPTION_ITER      ENCRYPTION=openssl: PBKDF2 iterations (600000)
     ENCRYPTION           openssl or age; age objects end in .gz.age and need no
                          password, only recipients (openssl)
     AGE_RECIPIENTS       ENCRYPTION=age: public keys, one per line: age1... (from
@@ -129,13 +134,19 @@ Optional settings (default):
     PARALLEL             databases backed up at once (1)
     DUMP_FORMAT          plain or custom; custom objects end in .dump.gz.aes (plain)
     PG_DUMP_ARGS         extra pg_dump options, --name=value, split at spaces (none)
-    PG_DUMP              the pg_dump program (pg_dump from PATH)
+    PG_DUMP              one pg_dump for every server (the installed client
+                         that fits each server; pg_dump from PATH where none)
     DUMP_GLOBALS         true: with each dump also store pg_dumpall --globals-only
-                         of its server (roles, memberships, role settings) as
+                         of its server (roles, memberships, role settings,
+                         tablespaces) as
                          <prefix>-<same time>.globals.gz.aes; without role
                          passwords where the login may not read them (false)
     S3_MAX_MEMORY        cap on one upload's part buffers; objects up to about
                          4096 x half of it fit (256MiB: about 1 TiB) (256MiB)
+    SHARD                INDEX/COUNT (0-based, e.g. 2/8): back up only this
+                         part of the list (none)
+    SHARD_COUNT          the number of parts, when JOB_COMPLETION_INDEX (a
+                         Kubernetes Indexed Job) gives the index (none)
     LOG_FORMAT           text or json (text)
     PROGRESS_INTERVAL    how often a running backup logs progress; 0: never (1m)
 
@@ -163,9 +174,10 @@ Exit status:
        prune: every delete done)
     1  at least one backup (or verification) failed, one line each on stderr
        (prune: a listing failed or the store refused a delete)
-    2  bad settings or arguments, found before any pg_dump started (also a
-       bucket that does not exist, or credentials S3 does not accept);
-       nothing was backed up
+    2  bad settings or arguments (prune: also no KEEP_ setting), found before
+       any pg_dump started or any delete was made (also a bucket that does
+       not exist, or credentials S3 does not accept); nothing was backed up
+       or deleted
     In runner mode: the exit status of the payload's cmd.
 
 Restore (the key in KEYFILE):
