@@ -442,17 +442,38 @@ func TestOptionsRoundTrip(t *testing.T) {
 	emptyBucket(t, "other")
 	r := runJob(t, jobEnv(twoDatabases(), "other", "",
 		"COMPRESSION=zstd", "DUMP_FORMAT=custom", "ENCRYPTION_KDF=pbkdf2", "ENCRYPTION_ITER=2000",
-		"S3_PREFIX=nightly", "PARALLEL=2", "LOG_FORMAT=json"))
+		"S3_PREFIX=nightly", "PARALLEL=2", "LOG_FORMAT=json",
+		"AGE_IDENTITY_FILE=/nonexistent/key.txt")) // a setting a backup warns about
 	if r.code != 0 {
 		t.Fatalf("exit %d:\n%s", r.code, r.stderr)
 	}
-	for _, l := range strings.Split(strings.TrimSpace(r.stderr), "\n") {
-		if !json.Valid([]byte(l)) {
-			t.Errorf("not a JSON log line: %q", l)
+	allJSON := func(what, log string) {
+		t.Helper()
+		for _, l := range strings.Split(strings.TrimSpace(log), "\n") {
+			if !json.Valid([]byte(l)) {
+				t.Errorf("%s: not a JSON log line: %q", what, l)
+			}
 		}
+	}
+	allJSON("backup", r.stderr)
+	if !strings.Contains(r.stderr, `"level":"WARN","msg":"AGE_IDENTITY_FILE is set but a backup never reads it`) {
+		t.Errorf("backup: no warning about AGE_IDENTITY_FILE:\n%s", r.stderr)
 	}
 	keys := objects(t, "other")
 	key := backupKey(t, keys, "nightly/db2", ".dump.zst.aes")
+	// verify's warnings and result lines are JSON too.
+	deleteObject(t, "other", backupKey(t, keys, "nightly/db1", ".dump.zst.aes")+".manifest.json")
+	r = runJob(t, jobEnv(twoDatabases(), "other", "", "COMPRESSION=zstd", "DUMP_FORMAT=custom", "ENCRYPTION_KDF=pbkdf2", "ENCRYPTION_ITER=2000",
+		"S3_PREFIX=nightly", "LOG_FORMAT=json"), "verify")
+	if r.code != 0 {
+		t.Fatalf("verify: exit %d:\n%s", r.code, r.stderr)
+	}
+	allJSON("verify", r.stderr)
+	for _, want := range []string{`"level":"WARN","msg":"nightly/db1-`, `"msg":"2 of 2 backups verified"`} {
+		if !strings.Contains(r.stderr, want) {
+			t.Errorf("verify log lacks %s:\n%s", want, r.stderr)
+		}
+	}
 	db := restore(t, "s3get s3://other/"+key+" | openssl enc -d -aes-256-cbc -pbkdf2 -iter 2000 -pass file:KEYFILE | zstd -d | pg_restore --no-owner -d NEWDB")
 	sameDump(t, "app2", db)
 }

@@ -269,8 +269,9 @@ func load(ctx context.Context, only, action string, stderr io.Writer) (*backup.S
 	if err != nil {
 		return nil, nil, cli.Usage(err)
 	}
+	log := backup.NewLogger(stderr, tool, s.JSONLogs)
 	for _, w := range s.Warnings {
-		fmt.Fprintf(stderr, "%s: warning: %s\n", tool, w)
+		log.Warn(w)
 	}
 	if s.Skipped != "" {
 		fmt.Fprintf(stderr, "%s: %s: nothing to %s\n", tool, s.Skipped, action)

@@ -271,7 +271,7 @@ func (j *Job) stream(ctx context.Context, t pgpass.Entry, d dumpCommand, info *I
 	if rows != nil {
 		info.Rows = rows.Rows()
 		if err := rows.Err(); err != nil {
-			j.Log.text("%s: warning: %v; its rows are counted under that name", t.Prefix, err)
+			j.Log.PrefixWarn(t.Prefix, fmt.Sprintf("%v; its rows are counted under that name", err))
 		}
 	}
 	if err := comp.Close(); err != nil {

@@ -40,12 +40,32 @@ func NewLogger(w io.Writer, tool string, asJSON bool) *Logger {
 // report a monitor gets. Call it before the run starts.
 func (l *Logger) TeeResults(w io.Writer) { l.results = NewLogger(w, l.tool, false) }
 
-// result logs a result or summary line that is text in either format.
+// result logs a result or summary line, and tees it as text; "error: "
+// starts a failure's.
 func (l *Logger) result(format string, args ...any) {
-	l.text(format, args...)
 	if l.results != nil {
 		l.results.text(format, args...)
 	}
+	if l.json == nil {
+		l.text(format, args...)
+		return
+	}
+	msg := fmt.Sprintf(format, args...)
+	if rest, ok := strings.CutPrefix(msg, "error: "); ok {
+		l.json.Error(rest)
+		return
+	}
+	l.json.Info(msg)
+}
+
+// PrefixWarn logs something about one prefix worth a look that does not
+// fail it.
+func (l *Logger) PrefixWarn(prefix, msg string) {
+	if l.json != nil {
+		l.json.Warn(msg, "prefix", prefix)
+		return
+	}
+	l.text("%s: warning: %s", prefix, msg)
 }
 
 func (l *Logger) text(format string, args ...any) {

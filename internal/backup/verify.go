@@ -464,7 +464,7 @@ func (v *Verifier) readManifest(ctx context.Context, t pgpass.Entry, key, uncomp
 	m, err := s3stream.ReadManifest(ctx, v.Client, v.Settings.Bucket, key)
 	switch {
 	case errors.Is(err, s3stream.ErrNoManifest):
-		v.Log.text("%s: warning: %s has no manifest; checking the stream alone (no %s to compare)", t.Prefix, key, uncompared)
+		v.Log.PrefixWarn(t.Prefix, fmt.Sprintf("%s has no manifest; checking the stream alone (no %s to compare)", key, uncompared))
 		return nil, nil, nil
 	case err != nil:
 		return nil, nil, err
