@@ -96,12 +96,18 @@ func globalsArgs(t pgpass.Entry, rolePasswords bool) []string {
 }
 
 // mayNotReadPasswords reports whether pg_dumpall failed because the login
-// may not read pg_authid, the catalog of the roles' passwords.
+// may not read pg_authid, the catalog of the roles' passwords: its error
+// names that table. The server's words are in its own lc_messages, the
+// table's name in none; the client's are C (childEnv), and the line that
+// quotes the failed query, which names pg_authid whatever went wrong, is
+// not the error.
 func mayNotReadPasswords(stderr *tailBuffer) bool {
 	stderr.mu.Lock()
 	defer stderr.mu.Unlock()
 	for _, l := range strings.Split(string(stderr.buf), "\n") {
-		if strings.Contains(l, "permission denied") && strings.Contains(l, "pg_authid") {
+		// "pg_dumpall: query failed:" before PostgreSQL 12.
+		failed := strings.HasPrefix(l, "pg_dumpall: error: query failed: ") || strings.HasPrefix(l, "pg_dumpall: query failed: ")
+		if failed && strings.Contains(l, "pg_authid") {
 			return true
 		}
 	}

@@ -4,6 +4,7 @@ import (
 	"encoding/json"
 	"os"
 	"path/filepath"
+	"slices"
 	"strings"
 	"testing"
 
@@ -95,6 +96,11 @@ func TestMayNotReadPasswords(t *testing.T) {
 		{"pg_dumpall: error: query failed: ERROR:  permission denied for table pg_authid\npg_dumpall: detail: Query was: SELECT oid, rolname, rolsuper, rolinherit, rolcreaterole, rolcreatedb, rolcanlogin, rolconnlimit, rolpassword, rolvaliduntil, rolreplication, rolbypassrls, pg_catalog.shobj_description(oid, 'pg_authid') as rolcomment, rolname = current_user AS is_current_user FROM pg_authid WHERE rolname !~ '^pg_' ORDER BY 2\n", true},
 		{"pg_dumpall: error: query failed: server closed the connection unexpectedly\npg_dumpall: detail: Query was: SELECT oid, rolname, rolpassword FROM pg_authid WHERE rolname !~ '^pg_' ORDER BY 2\n", false},
 		{`pg_dumpall: error: connection to server at "db" (10.0.0.1), port 5432 failed: FATAL:  password authentication failed for user "backup"`, false},
+		// A server whose lc_messages is German (the client's are C).
+		{"pg_dumpall: error: query failed: FEHLER:  keine Berechtigung für Tabelle pg_authid\npg_dumpall: detail: Query was: SELECT oid, rolname FROM pg_authid\n", true},
+		// pg_dumpall 12 to 14 print the query as an error line of its own.
+		{"pg_dumpall: error: query failed: ERROR:  permission denied for table pg_authid\npg_dumpall: error: query was: SELECT oid, rolname FROM pg_authid\n", true},
+		{"pg_dumpall: error: query failed: ERROR:  canceling statement due to statement timeout\npg_dumpall: error: query was: SELECT oid, rolname FROM pg_authid\n", false},
 		{"", false},
 	} {
 		b := &tailBuffer{max: 4096}
@@ -174,5 +180,26 @@ func TestGlobalsLogLines(t *testing.T) {
 	}
 	if strings.Contains(text.String()+js.String(), e.Password) {
 		t.Error("a log line holds the password")
+	}
+}
+
+// TestChildEnvMessagesInC: the children's messages are English whatever
+// the job's locale, as the job reads their error lines; the locale's other
+// parts pass through.
+func TestChildEnvMessagesInC(t *testing.T) {
+	t.Setenv("LC_ALL", "de_DE.UTF-8")
+	t.Setenv("LC_MESSAGES", "de_DE.UTF-8")
+	t.Setenv("LANG", "de_DE.UTF-8")
+	t.Setenv("LC_CTYPE", "de_DE.UTF-8")
+	env := childEnv("/private/pgpass")
+	for _, want := range []string{"LC_MESSAGES=C", "LANG=de_DE.UTF-8", "LC_CTYPE=de_DE.UTF-8", "PGPASSFILE=/private/pgpass"} {
+		if !slices.Contains(env, want) {
+			t.Errorf("childEnv lacks %s: %q", want, env)
+		}
+	}
+	for _, kv := range env {
+		if strings.HasPrefix(kv, "LC_ALL=") || kv == "LC_MESSAGES=de_DE.UTF-8" {
+			t.Errorf("childEnv has %s: %q", kv, env)
+		}
 	}
 }

@@ -303,17 +303,20 @@ func (j *Job) dumpArgs(t pgpass.Entry) []string {
 	return append(args, j.Settings.PgDumpArgs...)
 }
 
-// childEnv is the environment of pg_dump and psql: the job's own without
-// anything secret or anything that could redirect the connection, plus the
-// private password file.
+// childEnv is the environment of pg_dump, pg_dumpall and psql: the job's
+// own without anything secret or anything that could redirect the
+// connection, plus the private password file. Their messages are in
+// English (LC_MESSAGES=C), as the job reads their error lines.
 func childEnv(pgpassFile string) []string {
-	var env []string
+	env := []string{"LC_MESSAGES=C"}
 	if pgpassFile != "" {
 		env = append(env, "PGPASSFILE="+pgpassFile)
 	}
 	for _, kv := range os.Environ() {
 		name, _, _ := strings.Cut(kv, "=")
 		switch {
+		case name == "LC_MESSAGES", name == "LC_ALL":
+			// LC_ALL would override LC_MESSAGES.
 		case name == "PATH", name == "HOME", name == "TZ", name == "TMPDIR", name == "LANG",
 			strings.HasPrefix(name, "LC_"):
 			env = append(env, kv)
