@@ -733,7 +733,7 @@ func TestPreflight(t *testing.T) {
 	if r.code != 0 {
 		t.Fatalf("list refused: exit %d:\n%s", r.code, r.stderr)
 	}
-	if !strings.Contains(r.stderr, "warning: s3://backups at "+p.URL+": the credentials may not list the bucket (AccessDenied)") {
+	if !strings.Contains(r.stderr, "warning: checking s3://backups: access denied (at "+p.URL+"): the credentials may not list the bucket") {
 		t.Errorf("no warning:\n%s", r.stderr)
 	}
 	backupKey(t, objects(t, "backups"), "db1", ".gz.aes")

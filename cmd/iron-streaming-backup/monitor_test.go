@@ -333,7 +333,7 @@ func TestRunnerMonitoring(t *testing.T) {
 func TestMonitorRunFails(t *testing.T) {
 	mon := newMonitorServer(t)
 	r := runJob(t, append(jobEnv(twoDatabases(), "no-such-bucket", ""), monitorEnv(mon, filepath.Join(t.TempDir(), "backup.prom"))...))
-	if r.code != 2 || !strings.Contains(r.stderr, "no such bucket") {
+	if r.code != 2 || !strings.Contains(r.stderr, `bucket "no-such-bucket" does not exist`) {
 		t.Fatalf("exit %d, want 2:\n%s", r.code, r.stderr)
 	}
 	reqs, raw := mon.take()
@@ -342,7 +342,7 @@ func TestMonitorRunFails(t *testing.T) {
 	if got, want := requestLines(hc), []string{"POST /hc/4f1e/start", "POST /hc/4f1e/fail"}; !slices.Equal(got, want) {
 		t.Fatalf("healthcheck requests %q, want %q", got, want)
 	}
-	if body := string(hc[1].body); !strings.HasPrefix(body, "iron-streaming-backup: error: s3://no-such-bucket at ") || strings.Count(body, "\n") != 1 {
+	if body := string(hc[1].body); !strings.HasPrefix(body, "iron-streaming-backup: error: checking s3://no-such-bucket: ") || strings.Count(body, "\n") != 1 {
 		t.Errorf("last ping's body:\n%s", body)
 	}
 	var doc struct {
@@ -352,7 +352,7 @@ func TestMonitorRunFails(t *testing.T) {
 	if hooks := under(reqs, "/hook/"); len(hooks) != 1 || json.Unmarshal(hooks[0].body, &doc) != nil {
 		t.Fatalf("webhook requests: %d", len(hooks))
 	}
-	if doc.Status != "failure" || len(doc.Databases) != 2 || doc.Databases[1].Prefix != "db2" || doc.Databases[1].Status != "failure" || !strings.Contains(doc.Databases[1].Error, "no such bucket") {
+	if doc.Status != "failure" || len(doc.Databases) != 2 || doc.Databases[1].Prefix != "db2" || doc.Databases[1].Status != "failure" || !strings.Contains(doc.Databases[1].Error, `bucket "no-such-bucket" does not exist`) {
 		t.Errorf("webhook document: %+v", doc)
 	}
 	if got, want := requestLines(under(reqs, "/gw/")), []string{"POST /gw/metrics/job/iron_streaming_backup/prefix/db1", "POST /gw/metrics/job/iron_streaming_backup/prefix/db2"}; !slices.Equal(got, want) {

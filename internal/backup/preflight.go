@@ -4,13 +4,12 @@ import (
 	"context"
 	"errors"
 	"fmt"
-	"syscall"
 	"time"
 
 	"github.com/aws/aws-sdk-go-v2/aws"
-	awshttp "github.com/aws/aws-sdk-go-v2/aws/transport/http"
 	"github.com/aws/aws-sdk-go-v2/service/s3"
-	"github.com/aws/smithy-go"
+
+	"github.com/philips-labs/iron-streaming-backup/internal/s3stream"
 )
 
 // SettingsError is a problem found before anything ran that only a change
@@ -65,43 +64,20 @@ func checkStorage(ctx context.Context, client *s3.Client, s *Settings, warn func
 	if err == nil {
 		return nil
 	}
-	where := "s3://" + s.Bucket
-	if ep := o.BaseEndpoint; ep != nil {
-		where += " at " + *ep
+	// The kinds a change of settings fixes; the hint (hints.go) names
+	// which. An unreachable endpoint may be down for now: a failure.
+	err = s3stream.Describe("checking", s.Bucket, "", err)
+	var se *s3stream.Error
+	if ep := o.BaseEndpoint; ep != nil && errors.As(err, &se) && se.Endpoint == "" {
+		err = fmt.Errorf("%w (at %s)", err, *ep) // which store said so
 	}
-	settings := func(format string, args ...any) error {
-		return &SettingsError{fmt.Errorf(where+": "+format, args...)}
-	}
-	var ae smithy.APIError
-	code := ""
-	if errors.As(err, &ae) {
-		code = ae.ErrorCode()
-	}
-	switch code {
-	case "AccessDenied", "AllAccessDisabled":
-		warn(fmt.Sprintf("%s: the credentials may not list the bucket (%s), so it is not known before the first upload whether they may write to it", where, code))
+	switch s3stream.KindOf(err) {
+	case s3stream.AccessDenied:
+		warn(fmt.Sprintf("%v: the credentials may not list the bucket, so it is not known before the first upload whether they may write to it", err))
 		return nil
-	case "NoSuchBucket":
-		return settings("no such bucket; check %s, and %s and %s", envBucket, envEndpoint, envRegion)
-	case "InvalidBucketName":
-		return settings("the S3 service refuses the bucket name; check %s", envBucket)
-	case "InvalidAccessKeyId", "XAdminUserNotFound":
-		return settings("the S3 service does not know the access key (%s); check %s, and that the endpoint is the one the key belongs to", code, envAccessKey)
-	case "SignatureDoesNotMatch":
-		return settings("the S3 service rejects the request signature (%s); check %s", code, envSecretKey)
-	case "ExpiredToken", "ExpiredTokenException", "TokenRefreshRequired", "InvalidToken":
-		return settings("the credentials are expired or invalid (%s); renew them or check AWS_SESSION_TOKEN", code)
-	case "PermanentRedirect", "AuthorizationHeaderMalformed", "IllegalLocationConstraintException":
-		var re *awshttp.ResponseError
-		if errors.As(err, &re) && re.Response != nil {
-			if r := re.Response.Header.Get("X-Amz-Bucket-Region"); r != "" {
-				return settings("the bucket is in region %s, not %s (%s); set %s=%s", r, o.Region, code, envRegion, r)
-			}
-		}
-		return settings("the bucket is not in region %s (%s); set %s to the bucket's region", o.Region, code, envRegion)
+	case s3stream.NoSuchBucket, s3stream.InvalidBucketName, s3stream.NoCredentials, s3stream.UnknownAccessKey,
+		s3stream.BadSignature, s3stream.ExpiredToken, s3stream.InvalidToken, s3stream.WrongRegion, s3stream.Moved:
+		return &SettingsError{err}
 	}
-	if errors.Is(err, syscall.ECONNREFUSED) {
-		return fmt.Errorf("%s: connection refused; check %s and that the S3 service is running", where, envEndpoint)
-	}
-	return fmt.Errorf("%s: checking the bucket before the backup: %w", where, err)
+	return err
 }

@@ -89,6 +89,9 @@ func isNotFound(err error) bool {
 	return httpStatus(err) == 404
 }
 
+// Describe is describe for callers that make S3 requests of their own.
+func Describe(op, bucket, key string, err error) error { return describe(op, bucket, key, err) }
+
 // describe turns an error of an S3 request about s3://bucket/key into an
 // *Error: one line, "op s3://bucket/key: what went wrong", and the Kind of
 // mistake that likely caused it. It never includes credentials. An error
