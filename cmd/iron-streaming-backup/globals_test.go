@@ -345,7 +345,8 @@ func TestGlobalsFailureKeepsDump(t *testing.T) {
 				t.Fatal(err)
 			}
 			env := jobEnv(pgpassLine(gDB, gAdmin, gAdminPW, "gw")+"\n", "backups", "", "DUMP_GLOBALS=true", "PG_DUMP="+filepath.Join(dir, "pg_dump"))
-			r := runJob(t, env)
+			mon := newMonitorServer(t)
+			r := runJob(t, append(env, "WEBHOOK_URL="+mon.URL+"/hook"))
 			t.Logf("job log:\n%s", r.stderr)
 			if r.code != 1 {
 				t.Errorf("exit %d, want 1", r.code)
@@ -357,6 +358,20 @@ func TestGlobalsFailureKeepsDump(t *testing.T) {
 			}
 			if n := uploadsInProgress(t, "backups"); n != 0 {
 				t.Errorf("%d unfinished multipart uploads left", n)
+			}
+			// The webhook names the kept dump beside the failure.
+			reqs, _ := mon.take()
+			var doc struct {
+				Status    string
+				Databases []struct {
+					Status, Key, Error string
+					PlainBytes         int64 `json:"plain_bytes"`
+				}
+			}
+			if hooks := under(reqs, "/hook"); len(hooks) != 1 || json.Unmarshal(hooks[0].body, &doc) != nil || doc.Status != "failure" ||
+				len(doc.Databases) != 1 || doc.Databases[0].Key != dumpKey || doc.Databases[0].PlainBytes == 0 ||
+				!strings.HasPrefix(doc.Databases[0].Error, "globals: ") {
+				t.Errorf("webhook: %d requests, document %+v", len(hooks), doc)
 			}
 			for _, want := range []string{
 				"gw: done: ",

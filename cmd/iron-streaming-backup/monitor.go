@@ -45,11 +45,13 @@ func (r *runMonitor) finishBackup(ctx context.Context, results []backup.Result, 
 	}
 	for _, res := range results {
 		d := monitor.Database{Prefix: res.Target.Prefix}
+		// A dump stored before a failure (of its globals) is reported
+		// with it: it is kept.
+		if i := res.Manifest; i != nil {
+			d.Key, d.PlainSize, d.StoredSize, d.Started, d.Finished = res.Key, i.PlainSize, i.StoredSize, i.Started, i.Finished
+		}
 		if res.Err != nil {
 			d.Error = oneLine(res.Err)
-		} else {
-			i := res.Manifest
-			d.Key, d.PlainSize, d.StoredSize, d.Started, d.Finished = res.Key, i.PlainSize, i.StoredSize, i.Started, i.Finished
 		}
 		rep.Databases = append(rep.Databases, d)
 	}
