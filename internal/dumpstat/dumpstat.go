@@ -4,17 +4,27 @@
 // verify action counts again and compares, without a database, and after a
 // test restore compares them with count(*) of the restored tables.
 //
-// The dump is read with the lexical structure psql gives it: string
-// literals ('…' with ” and, in E'…', backslash escapes), quoted
-// identifiers ("…" with ""), dollar-quoted bodies ($tag$…$tag$), -- and
-// nested /* */ comments, and psql's backslash commands. Only a real
-// COPY … FROM stdin; statement opens a data block, and a data block ends
-// only at its \. line, so text that the database's owners wrote (comments,
-// function bodies, names) can never pass for a statement.
+// The dump is read with the lexical structure psql gives it (psqlscan.l):
+// string literals ('…' with ”, E'…' with backslash escapes, U&'…', B'…'
+// and X'…', and psql's continuation of a literal after a newline),
+// quoted identifiers ("…" with ""), dollar-quoted bodies ($tag$…$tag$), --
+// and nested /* */ comments, parentheses and the BEGIN … END of SQL-standard
+// function bodies (a semicolon inside either ends no statement), and psql's
+// backslash commands. It follows SET client_encoding: in the client-only
+// encodings (SJIS, BIG5, GBK, UHC, GB18030, JOHAB) the later bytes of a
+// multibyte character may be quotes or backslashes, and psql does not see
+// them, so neither does the Counter. Only a real COPY … FROM stdin;
+// statement opens a data block, and a data block ends only at its \. line,
+// so text that the database's owners wrote (comments, function bodies,
+// names) can never pass for a statement.
+//
+// A Listener learns where the statements, backslash commands and data
+// blocks are, so that a restore can act on exactly what psql would.
 package dumpstat
 
 import (
 	"bytes"
+	"errors"
 	"fmt"
 	"sort"
 	"strings"
@@ -29,72 +39,123 @@ const Complete = "-- PostgreSQL database dump complete"
 // complete dump (of the globals alone, too).
 const ClusterComplete = "-- PostgreSQL database cluster dump complete"
 
-// maxStatement caps the text of a COPY statement kept for parsing. A real
-// one is at most a few hundred KiB (1,600 columns of quoted 63-byte names).
-const maxStatement = 1 << 20
+// MaxStatement caps the text of a statement a Counter keeps for parsing
+// and hands to its Listener. A COPY statement is at most a few hundred KiB
+// (1,600 columns of quoted 63-byte names).
+const MaxStatement = 1 << 20
+
+// maxSet is how much of a SET or RESET statement is kept when no Listener
+// needs it: enough for every setting the lexer follows.
+const maxSet = 1 << 10
 
 // maxTag caps a dollar-quote tag; longer ones are taken as not a tag.
 const maxTag = 1 << 10
 
-var endOfData = []byte("\n\\.\n")
+// A Listener is told where a Counter found the parts of the stream psql
+// acts on. Offsets count bytes from the start of the stream. The calls
+// come from inside Write, in stream order.
+type Listener interface {
+	// Statement is a complete SQL statement, bytes [s.Start, s.End) of the
+	// stream; End is just after its semicolon.
+	Statement(s Statement)
+	// Command is a psql backslash command, bytes [start, end): from the
+	// backslash to the end of its line (the newline not included), or the
+	// two bytes of \; and \:. inStatement is set when it came in the middle
+	// of a statement.
+	Command(start, end int64, inStatement bool)
+	// DataStart is where the data block of the last COPY statement begins.
+	DataStart(off int64)
+	// DataEnd is where it ends: the start of its \. line.
+	DataEnd(off int64)
+}
 
-// state is where the lexer is. Every state but inData and afterCopy is a
-// part of SQL text; the transitions follow psql's own lexer (psqlscan.l).
-type state uint8
+// Statement is a complete statement found in the stream.
+type Statement struct {
+	Start, End int64
+	// Text is the statement with its comments replaced by a space; only
+	// its first MaxStatement bytes when Truncated.
+	Text      []byte
+	Truncated bool
+	// Copy is set for a COPY … FROM stdin statement: its data block
+	// follows. Table is then the table it names.
+	Copy  bool
+	Table Table
 
-const (
-	normal       state = iota // SQL outside quotes and comments
-	dash                      // a - that may start a -- comment
-	slash                     // a / that may start a /* comment
-	lineComment               // -- to the end of the line
-	blockComment              // /* … */, nested (depth)
-	literal                   // '…'; escapes when backslashes is set
-	literalQuote              // a ' inside a literal: its end, or the first of ''
-	literalEsc                // the byte after a backslash in an escape literal
-	ident                     // "…"
-	identQuote                // a " inside a quoted identifier: its end, or ""
-	dollarTag                 // after a $ that may open a dollar quote
-	dollarBody                // inside $tag$…$tag$
-	meta                      // a psql backslash command, to the end of the line
-	afterCopy                 // the rest of a COPY … FROM stdin; line
-	inData                    // COPY data, up to its \. line
-)
+	// The session the statement was read in, for Tokens.
+	stdStrings bool
+	enc        encoding
+}
 
 // Counter is an io.Writer that counts the rows of each COPY block of a
-// plain-format dump written to it. It never fails and holds little memory.
+// plain-format dump written to it. It never fails and holds little memory
+// (up to MaxStatement bytes of one statement when it has a Listener).
 type Counter struct {
 	st    state
-	depth int  // nesting of block comments
-	prev  byte // the previous byte in normal (or blockComment) state
-	word  int  // length of the identifier or number prev ends, 0 if none
-	esc   bool // the literal being read takes backslash escapes
+	lit   litKind // the kind of the literal being read
+	depth int     // nesting of block comments
+	cprev byte    // the previous byte inside a block comment
 
-	// stdStrings is psql's standard_conforming_strings: off, backslashes
-	// escape in every literal. pg_dump sets it on; old dumps set it off.
-	stdStrings bool
+	// psql's paren_depth, begin_depth, identifier_count and identifiers:
+	// a semicolon ends a statement only outside parentheses and outside
+	// the BEGIN … END of a CREATE [OR REPLACE] FUNCTION|PROCEDURE.
+	paren, begin int
+	ids          int
+	head         [4]byte
+
+	// The token being read in normal state: an identifier (wordLen > 0,
+	// its first bytes in wordBuf, folded to lower case) or a number (num).
+	wordLen int
+	wordBuf [9]byte
+	num     bool
+	adj     byte // a one-letter word that ended right before this byte, or 0
+	amp     bool // the previous byte is an & right after a one-letter u or U
+	prev    byte // the previous byte in normal state
+
+	quoteAny bool // quoteStop: bytes came after the quote on its line
+	quoteNL  bool // quoteStop: a \r came, which psql's lexer takes as a newline
+
+	// standard_conforming_strings and the client encoding: psql reads
+	// them afresh for every line, so a SET takes effect after the newline
+	// that follows it (next*).
+	stdStrings, nextStd bool
+	enc, nextEnc        encoding
+	hide                int  // bytes of the current multibyte character still hidden
+	gbLead              bool // GB18030: a lead byte whose length the next byte decides
 
 	tag   []byte // dollar quote: "$tag$", or the tag being read
 	match int    // bytes of the closing "$tag$" matched so far
 
-	// The statement being read, comments replaced by a space: all of a
-	// COPY statement, the start of any other (for SET), nothing once that
-	// is past.
+	// The statement being read, comments replaced by a space: all of it
+	// up to MaxStatement when a Listener needs it or it is a COPY, else
+	// its first maxHead bytes.
 	stmt      []byte
-	stmtStart bool // no byte of the statement has been seen yet
-	drop      bool // stmt is no longer kept
+	stmtStart bool  // no byte of the statement has been seen yet
+	stmtOff   int64 // the offset of its first byte
+	keep      int   // how long stmt may grow before limit decides again
+	drop      bool  // stmt is no longer kept
+	insert    bool  // it is an INSERT
 
 	want     string // the completion comment: Complete or ClusterComplete
 	comment  []byte // the line comment being read, up to len(want)+1
-	complete bool   // the last thing seen was pg_dump's completion comment
+	complete bool   // the last thing seen was the completion comment
 
-	table string // the table whose data is being read
-	tail  [3]byte
-	ntail int // valid bytes in tail: the last bytes of COPY data seen
+	table     string // the table whose data is being read
+	lineStart bool   // COPY data: the next byte starts a line
+	marker    int    // COPY data: bytes of a "\.\n" or "\.\r\n" line seen
+	markerOff int64
 
-	tables map[string]int64
-	order  []Table
-	err    error
-	bytes  int64
+	cmdStart int64 // the backslash of the command being read
+	cmdIn    bool  // it came inside a statement
+
+	hdr     headerScan
+	inserts int // INSERT statements
+
+	tables  map[string]int64
+	order   []Table
+	err     error // a COPY whose table name could not be read
+	problem error // text psql would read otherwise than pg_dump writes it
+	off     int64 // offset of the next byte
+	l       Listener
 }
 
 // Table is a table of the dump: its name as the dump writes it, and the
@@ -111,402 +172,125 @@ func NewCounter() *Counter { return NewCounterEnding(Complete) }
 // NewCounterEnding returns an empty Counter whose Complete looks for the
 // completion comment line (ClusterComplete for pg_dumpall's output).
 func NewCounterEnding(line string) *Counter {
-	return &Counter{tables: map[string]int64{}, stdStrings: true, stmtStart: true, want: line}
+	return &Counter{tables: map[string]int64{}, stdStrings: true, nextStd: true, stmtStart: true, want: line,
+		hdr: headerScan{lineStart: true}}
+}
+
+// SetListener makes l hear of every statement, command and data block
+// from now on.
+func (c *Counter) SetListener(l Listener) { c.l = l }
+
+// SetSession tells the Counter the settings the stream starts with, as
+// the connection that will read it has them: its client encoding (as the
+// server names it) and standard_conforming_strings. Without it they are
+// UTF8 and on, as pg_dump's output sets them before any text.
+func (c *Counter) SetSession(clientEncoding string, stdStrings bool) {
+	c.enc, _ = encodingNamed(clientEncoding)
+	c.nextEnc, c.stdStrings, c.nextStd = c.enc, stdStrings, stdStrings
+}
+
+// Session returns the client encoding's class (see EncodingClass) and
+// standard_conforming_strings as the stream has set them so far, the
+// statement just ended included.
+func (c *Counter) Session() (encodingClass string, stdStrings bool) {
+	return [...]string{safe: "", sjis: "SJIS", twoByte: "BIG5", gb18030: "GB18030", johab: "JOHAB"}[c.nextEnc], c.nextStd
 }
 
 // Write counts p. It always returns len(p), nil.
 func (c *Counter) Write(p []byte) (int, error) {
 	n := len(p)
-	c.bytes += int64(n)
 	for len(p) > 0 {
+		var k int
 		switch c.st {
 		case inData:
-			p = c.data(p)
+			k = c.data(p)
 		case afterCopy:
-			i := bytes.IndexByte(p, '\n')
-			if i < 0 {
-				return n, nil
-			}
-			p = p[i+1:]
-			c.st = inData
-			// The data's first line starts here: a marker "\.\n" has no
-			// newline of its own before it.
-			c.tail[0], c.ntail = '\n', 1
+			k = c.afterCopy(p)
 		default:
-			p = c.sql(p)
+			k = c.sql(p)
+			c.hdr.scan(p[:k])
 		}
+		c.off += int64(k)
+		p = p[k:]
 	}
 	return n, nil
 }
 
-// data consumes COPY data up to and including its end marker.
-func (c *Counter) data(p []byte) []byte {
-	// A marker split over two writes: join the kept tail with p's start.
-	if c.ntail > 0 {
-		var j [7]byte
-		k := copy(j[:], c.tail[:c.ntail])
-		k += copy(j[k:], p[:min(len(p), 4)])
-		if i := bytes.Index(j[:k], endOfData); i >= 0 && i < c.ntail && i+len(endOfData) > c.ntail {
-			// The marker's first byte(s) were already counted as part of
-			// the data (its leading newline ended the last row).
-			rest := p[i+len(endOfData)-c.ntail:]
-			c.endData()
-			return rest
-		}
-	}
-	i := bytes.Index(p, endOfData)
-	if i < 0 {
-		c.tables[c.table] += int64(bytes.Count(p, []byte{'\n'}))
-		c.setTail(p)
-		return nil
-	}
-	c.tables[c.table] += int64(bytes.Count(p[:i+1], []byte{'\n'}))
-	rest := p[i+len(endOfData):]
-	c.endData()
-	return rest
-}
-
-func (c *Counter) endData() {
-	c.st, c.ntail = normal, 0
-	c.prev, c.word = '\n', 0
-}
-
-func (c *Counter) setTail(p []byte) {
-	if len(p) >= 3 {
-		c.ntail = copy(c.tail[:], p[len(p)-3:])
-		return
-	}
-	// Fewer than 3 new bytes: shift them into the tail.
-	all := append(append([]byte{}, c.tail[:c.ntail]...), p...)
-	if len(all) > 3 {
-		all = all[len(all)-3:]
-	}
-	c.ntail = copy(c.tail[:], all)
-}
-
-// sql consumes SQL text until p ends or a COPY data block begins.
-func (c *Counter) sql(p []byte) []byte {
-	for i := 0; i < len(p); i++ {
-		// Long runs inside quotes and comments are skipped, not lexed.
-		switch c.st {
-		case normal:
-			if c.drop && !c.stmtStart {
-				i += c.skipPlain(p[i:])
-				if i == len(p) {
-					return nil
-				}
+// data consumes COPY data up to and including its end marker, a line
+// "\." (or "\.\r", as psql takes it too), and returns how much it took.
+func (c *Counter) data(p []byte) int {
+	i := 0
+	for i < len(p) {
+		if c.marker > 0 {
+			b := p[i]
+			i++
+			switch {
+			case c.marker == 1 && b == '.', c.marker == 2 && b == '\r':
+				c.marker++
+				continue
+			case (c.marker == 2 || c.marker == 3) && b == '\n':
+				c.endData()
+				return i
 			}
-		case literal:
-			j := c.skipTo(p[i:], '\'', '\\')
-			c.record(p[i : i+j])
-			i += j
-			if i == len(p) {
-				return nil
+			// A row that starts like the marker.
+			c.marker = 0
+			if b == '\n' {
+				c.tables[c.table]++
+				c.lineStart = true
 			}
-		case dollarBody:
-			if c.match == 0 {
-				j := c.skipTo(p[i:], '$', '$')
-				c.record(p[i : i+j])
-				i += j
-				if i == len(p) {
-					return nil
-				}
+			continue
+		}
+		if c.lineStart {
+			c.lineStart = false
+			if p[i] == '\\' {
+				c.marker, c.markerOff = 1, c.off+int64(i)
+				i++
+				continue
 			}
-		case lineComment, meta:
-			j := bytes.IndexByte(p[i:], '\n')
-			if j < 0 {
-				c.addComment(p[i:])
-				return nil
-			}
-			c.addComment(p[i : i+j])
-			i += j
 		}
-		if c.step(p[i]) {
-			return p[i+1:]
+		// Rows up to the next line that starts with a backslash, the only
+		// kind that may be the marker.
+		j := bytes.Index(p[i:], []byte("\n\\"))
+		if j < 0 {
+			c.tables[c.table] += int64(bytes.Count(p[i:], []byte{'\n'}))
+			c.lineStart = p[len(p)-1] == '\n'
+			return len(p)
 		}
-	}
-	return nil
-}
-
-// plain marks the bytes that token treats like a letter or a space when
-// the statement is not being kept: everything but quotes, $, ;, the
-// starts of comments and psql's backslash.
-var plain = func() (t [256]bool) {
-	for i := range t {
-		t[i] = true
-	}
-	for _, b := range []byte("'\"$;-/\\") {
-		t[b] = false
-	}
-	return t
-}()
-
-// skipPlain consumes the run of plain bytes at the start of p, as token
-// would one by one, and returns its length.
-func (c *Counter) skipPlain(p []byte) int {
-	n := 0
-	for n < len(p) && plain[p[n]] {
-		n++
-	}
-	if n == 0 {
-		return 0
-	}
-	run := p[:n]
-	for _, b := range run {
-		if !isSpace(b) {
-			c.complete = false
-			break
-		}
-	}
-	// The identifier the run ends in: its trailing identifier bytes, from
-	// the first that may start one.
-	s := n
-	for s > 0 && identCont(run[s-1]) {
-		s--
-	}
-	switch {
-	case s == 0 && c.word > 0:
-		c.word += n
-	default:
-		f := s
-		for f < n && !identStart(run[f]) {
-			f++
-		}
-		c.word = n - f
-	}
-	c.prev = run[n-1]
-	return n
-}
-
-// skipTo returns the index of the first a or b in p (b only when the
-// literal takes escapes), or len(p).
-func (c *Counter) skipTo(p []byte, a, b byte) int {
-	i := bytes.IndexByte(p, a)
-	if i < 0 {
-		i = len(p)
-	}
-	if a != b && c.esc {
-		if j := bytes.IndexByte(p[:i], b); j >= 0 {
-			i = j
-		}
+		c.tables[c.table] += int64(bytes.Count(p[i:i+j+1], []byte{'\n'}))
+		c.lineStart = true
+		i += j + 1
 	}
 	return i
 }
 
-// step lexes one byte of SQL text. It reports whether a COPY data block
-// begins after it.
-func (c *Counter) step(b byte) bool {
-	switch c.st {
-	case normal:
-		return c.normal(b)
-	case dash, slash:
-		return c.afterOperator(b)
-	case lineComment, meta:
-		// Only the newline reaches here.
-		if c.st == lineComment && string(c.comment) == c.want {
-			c.complete = true
-		}
-		c.st, c.comment = normal, c.comment[:0]
-		c.prev, c.word = '\n', 0
-		if !c.stmtStart {
-			c.record([]byte{'\n'})
-		}
-	case blockComment:
-		switch {
-		case c.prev == '/' && b == '*':
-			c.depth++
-			b = 0
-		case c.prev == '*' && b == '/':
-			c.depth--
-			b = 0
-			if c.depth == 0 {
-				c.st, c.prev, c.word = normal, ' ', 0
-				return false
+func (c *Counter) endData() {
+	c.st, c.marker, c.hdr.lineStart = normal, 0, true
+	c.prev, c.wordLen, c.num = '\n', 0, false
+	c.applyLine()
+	if c.l != nil {
+		c.l.DataEnd(c.markerOff)
+	}
+}
+
+// afterCopy consumes the rest of a COPY statement's line; psql would read
+// anything there as SQL after the data, which pg_dump never writes.
+func (c *Counter) afterCopy(p []byte) int {
+	for i, b := range p {
+		b = c.mask(b)
+		switch b {
+		case '\n':
+			c.st, c.lineStart, c.marker = inData, true, 0
+			c.applyLine()
+			if c.l != nil {
+				c.l.DataStart(c.off + int64(i) + 1)
 			}
-		}
-		c.prev = b
-	case literal:
-		c.record([]byte{b})
-		switch {
-		case b == '\'':
-			c.st = literalQuote
-		case b == '\\' && c.esc:
-			c.st = literalEsc
-		}
-	case literalEsc:
-		c.record([]byte{b})
-		c.st = literal
-	case ident:
-		c.record([]byte{b})
-		if b == '"' {
-			c.st = identQuote
-		}
-	case literalQuote, identQuote:
-		// The quote that came before b ended the text, unless b doubles it.
-		quote, inside := byte('\''), literal
-		if c.st == identQuote {
-			quote, inside = '"', ident
-		}
-		if b == quote {
-			c.record([]byte{b})
-			c.st = inside
-			return false
-		}
-		c.st = normal
-		return c.normal(b)
-	case dollarTag:
-		switch {
-		case b == '$':
-			c.record([]byte{b})
-			c.tag = append(c.tag, '$')
-			c.st, c.match = dollarBody, 0
-		case (identStart(b) || isDigit(b) && len(c.tag) > 1) && len(c.tag) < maxTag:
-			c.record([]byte{b})
-			c.tag = append(c.tag, b)
+			return i + 1
+		case ' ', '\t', '\r':
 		default:
-			// Not a dollar quote ($1, a lone $): SQL goes on.
-			c.st, c.prev, c.word = normal, '$', 0
-			return c.normal(b)
-		}
-	case dollarBody:
-		c.record([]byte{b})
-		switch {
-		case b == c.tag[c.match]:
-			c.match++
-			if c.match == len(c.tag) {
-				c.st = normal
-			}
-		case b == '$':
-			// The tag holds no $: a $ can only start the delimiter again.
-			c.match = 1
-		default:
-			c.match = 0
+			c.flag("text after a COPY statement on its line at byte %d", c.off+int64(i))
 		}
 	}
-	return false
-}
-
-// normal lexes one byte outside quotes and comments.
-func (c *Counter) normal(b byte) bool {
-	switch b {
-	case '-':
-		c.st = dash
-		return false
-	case '/':
-		c.st = slash
-		return false
-	case '\\':
-		// psql takes a backslash outside quotes as a command to the end of
-		// the line (\connect, \restrict): not a part of the statement.
-		c.st = meta
-		return false
-	}
-	return c.token(b)
-}
-
-// afterOperator lexes the byte after a - or /: a comment starts, or the -
-// or / was an operator and b is lexed after it.
-func (c *Counter) afterOperator(b byte) bool {
-	op := byte('-')
-	if c.st == slash {
-		op = '/'
-	}
-	c.st = normal
-	switch {
-	case op == '-' && b == '-':
-		c.st, c.comment = lineComment, append(c.comment[:0], "--"...)
-		return false
-	case op == '/' && b == '*':
-		c.st, c.depth, c.prev = blockComment, 1, 0
-		c.record([]byte{' '})
-		return false
-	}
-	if c.token(op) {
-		return true
-	}
-	return c.normal(b)
-}
-
-// token lexes a byte of a statement.
-func (c *Counter) token(b byte) bool {
-	prev, word := c.prev, c.word
-	c.prev, c.word = b, 0
-	if isSpace(b) {
-		if !c.stmtStart {
-			c.record([]byte{b})
-		}
-		return false
-	}
-	c.complete = false
-	if c.stmtStart {
-		c.stmtStart, c.drop = false, false
-		c.stmt = c.stmt[:0]
-	}
-	c.record([]byte{b})
-	switch {
-	case b == ';':
-		return c.endStatement()
-	case b == '\'':
-		c.st = literal
-		// E'…' takes backslash escapes, and so does every literal when
-		// standard_conforming_strings is off.
-		c.esc = !c.stdStrings || word == 1 && (prev == 'E' || prev == 'e')
-	case b == '"':
-		c.st = ident
-	case b == '$' && word == 0:
-		c.st, c.tag = dollarTag, append(c.tag[:0], '$')
-	case identStart(b) || word > 0 && (isDigit(b) || b == '$'):
-		c.word = word + 1
-	}
-	return false
-}
-
-func (c *Counter) addComment(p []byte) {
-	if c.st != lineComment || len(c.comment) > len(c.want) {
-		return
-	}
-	c.comment = append(c.comment, p[:min(len(p), len(c.want)+1-len(c.comment))]...)
-}
-
-// record keeps bytes of the statement while it may be one to look at.
-func (c *Counter) record(p []byte) {
-	if c.drop {
-		return
-	}
-	c.stmt = append(c.stmt, p...)
-	if !isCopy(c.stmt) && (!isSet(c.stmt) || len(c.stmt) > maxSet) || len(c.stmt) > maxStatement {
-		c.stmt, c.drop = c.stmt[:0], true
-	}
-}
-
-// endStatement ends the statement at its semicolon and reports whether a
-// COPY data block follows.
-func (c *Counter) endStatement() bool {
-	stmt, drop := c.stmt, c.drop
-	c.stmt, c.stmtStart, c.drop = c.stmt[:0], true, false
-	if drop {
-		return false
-	}
-	if !isCopy(stmt) {
-		if on, ok := parseStdStrings(stmt); ok {
-			c.stdStrings = on
-		}
-		return false
-	}
-	t, ok, err := parseCopy(stmt)
-	if !ok {
-		return false
-	}
-	if err != nil && c.err == nil {
-		c.err = err
-	}
-	c.table = t.Key
-	if _, ok := c.tables[c.table]; !ok {
-		c.tables[c.table] = 0
-		c.order = append(c.order, t)
-	}
-	c.st = afterCopy
-	return true
+	return len(p)
 }
 
 // Rows returns the row count of every table that had a COPY block, by the
@@ -526,6 +310,23 @@ func (c *Counter) Tables() []Table { return append([]Table(nil), c.order...) }
 // read; its rows are counted under the name as written.
 func (c *Counter) Err() error { return c.err }
 
+// Problem reports the first thing in the stream that psql would read
+// otherwise than pg_dump writes it (pg_dump never writes them): a NUL
+// byte, text after a COPY statement on its line, an unknown client
+// encoding. Restoring such a stream is refused.
+func (c *Counter) Problem() error { return c.problem }
+
+// Uncounted reports a dump whose data the counter could not find: its
+// table of contents names table data (pg_dump's "-- Data for Name: …;
+// Type: TABLE DATA" lines) but no COPY block or INSERT statement was seen.
+// Such a dump would otherwise pass for one with no rows.
+func (c *Counter) Uncounted() error {
+	if c.hdr.n > 0 && len(c.tables) == 0 && c.inserts == 0 {
+		return fmt.Errorf("the dump names table data %d times, but none of it was found: its rows cannot be counted", c.hdr.n)
+	}
+	return nil
+}
+
 // Complete reports whether the dump ended with its completion comment
 // (pg_dump's, or the one given to NewCounterEnding): a real comment, not text inside a literal, followed by nothing
 // but psql commands, comments and white space.
@@ -539,8 +340,27 @@ func (c *Counter) Complete() bool {
 	return false
 }
 
+// InStatement reports whether a statement has begun and not ended.
+func (c *Counter) InStatement() bool { return !c.stmtStart || c.st == backslash || c.st == meta }
+
+// Pending returns the offset of the first byte a Listener may still be
+// told of: the start of the statement or command being read, else the
+// offset of the next byte.
+func (c *Counter) Pending() int64 {
+	switch {
+	case c.st == backslash || c.st == meta:
+		if !c.stmtStart {
+			return min(c.stmtOff, c.cmdStart)
+		}
+		return c.cmdStart
+	case !c.stmtStart:
+		return c.stmtOff
+	}
+	return c.off
+}
+
 // Size is the number of bytes written.
-func (c *Counter) Size() int64 { return c.bytes }
+func (c *Counter) Size() int64 { return c.off }
 
 // SortedTables returns the names of m in order.
 func SortedTables(m map[string]int64) []string {
@@ -552,20 +372,40 @@ func SortedTables(m map[string]int64) []string {
 	return names
 }
 
-func isSpace(b byte) bool {
-	return b == ' ' || b == '\t' || b == '\n' || b == '\r' || b == '\f' || b == '\v'
+// headerScan counts the lines that start like pg_dump's table-of-contents
+// comment for a table's data, wherever they stand.
+type headerScan struct {
+	lineStart bool
+	matched   int
+	n         int
 }
 
-func isDigit(b byte) bool { return '0' <= b && b <= '9' }
+const dataHeader = "-- Data for Name: "
 
-// identStart is psql's ident_start: a letter, an underscore or any byte of
-// a multibyte character.
-func identStart(b byte) bool {
-	return 'a' <= b && b <= 'z' || 'A' <= b && b <= 'Z' || b == '_' || b >= 0x80
+func (h *headerScan) scan(p []byte) {
+	for len(p) > 0 {
+		if !h.lineStart && h.matched == 0 {
+			i := bytes.IndexByte(p, '\n')
+			if i < 0 {
+				return
+			}
+			p, h.lineStart = p[i+1:], true
+			continue
+		}
+		b := p[0]
+		p = p[1:]
+		h.lineStart = b == '\n'
+		if b == dataHeader[h.matched] {
+			h.matched++
+			if h.matched == len(dataHeader) {
+				h.n++
+				h.matched = 0
+			}
+			continue
+		}
+		h.matched = 0
+	}
 }
-
-// identCont is psql's ident_cont.
-func identCont(b byte) bool { return identStart(b) || isDigit(b) || b == '$' }
 
 // Check reports whether the table's name survives a trip through JSON and
 // a PostgreSQL text value unchanged: no NUL byte, valid UTF-8, not empty.
@@ -576,7 +416,7 @@ func (t Table) Check() error {
 		}
 	}
 	if t.Name == "" {
-		return fmt.Errorf("the dump's table name %q could not be read", t.Key)
+		return errors.New("the dump's table name could not be read")
 	}
 	return nil
 }

@@ -141,3 +141,61 @@ func show(m map[[2]string]int64) string {
 	}
 	return b.String()
 }
+
+// TestClientOnlyEncodings: a database's owner can make pg_dump write SJIS
+// or BIG5 with standard_conforming_strings off (ALTER DATABASE … SET),
+// where a character may end in a backslash byte inside a literal. The
+// counts must be those of the database, and the dump complete.
+func TestClientOnlyEncodings(t *testing.T) {
+	ctx := t.Context()
+	pg, err := testenv.StartPostgres(ctx)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer pg.Stop()
+	for _, tc := range []struct {
+		enc   string
+		chars string // characters whose last byte in enc is 0x5C
+	}{
+		{"SJIS", "ソ表能"},
+		{"BIG5", "許功蓋"},
+	} {
+		t.Run(tc.enc, func(t *testing.T) {
+			db := "enc_" + strings.ToLower(tc.enc)
+			if err := pg.CreateDatabase(ctx, db); err != nil {
+				t.Fatal(err)
+			}
+			if _, err := pg.Psql(ctx, db, fmt.Sprintf(`
+CREATE TABLE public.a (v text);
+INSERT INTO public.a SELECT '%[1]s' || i FROM generate_series(1, 4) i;
+COMMENT ON TABLE public.a IS '%[1]s';
+CREATE TABLE public."%[1]s" (v text);
+INSERT INTO public."%[1]s" VALUES ('%[1]s'), (E'\\%[1]s''');
+COMMENT ON COLUMN public."%[1]s".v IS 'x%[1]s';
+ALTER DATABASE %[2]s SET client_encoding = '%[3]s';
+ALTER DATABASE %[2]s SET standard_conforming_strings = off;
+`, tc.chars, db, tc.enc)); err != nil {
+				t.Fatal(err)
+			}
+			c := dumpstat.NewCounter()
+			var dump bytes.Buffer
+			cmd := pg.Command(ctx, "pg_dump", "-d", db)
+			cmd.Stdout = io.MultiWriter(c, &dump)
+			if err := cmd.Run(); err != nil {
+				t.Fatal(err)
+			}
+			if !bytes.Contains(dump.Bytes(), []byte("SET client_encoding = '"+tc.enc+"'")) || !bytes.Contains(dump.Bytes(), []byte("SET standard_conforming_strings = off")) {
+				t.Fatalf("pg_dump did not write %s with standard_conforming_strings off:\n%s", tc.enc, dump.String()[:500])
+			}
+			if !bytes.Contains(dump.Bytes(), []byte{'\\', '\''}) {
+				t.Fatal("no character in the dump ends in a backslash before a quote: the test proves nothing")
+			}
+			if !c.Complete() || c.Err() != nil || c.Problem() != nil || c.Uncounted() != nil {
+				t.Fatalf("complete %v, err %v, problem %v, uncounted %v", c.Complete(), c.Err(), c.Problem(), c.Uncounted())
+			}
+			if got := c.Rows(); len(got) != 2 || got["public.a"] != 4 {
+				t.Errorf("rows %v", got)
+			}
+		})
+	}
+}

@@ -7,10 +7,6 @@ import (
 	"strings"
 )
 
-// maxSet is how much of a statement that is not a COPY is kept: enough for
-// SET standard_conforming_strings = off;
-const maxSet = 64
-
 // isCopy reports whether stmt (a statement's start) may be a COPY.
 func isCopy(stmt []byte) bool { return startsWith(stmt, "COPY") }
 
@@ -23,6 +19,24 @@ func startsWith(stmt []byte, kw string) bool {
 	return bytes.EqualFold(stmt[:n], []byte(kw[:n])) && !(len(stmt) > n && identCont(stmt[n]))
 }
 
+// A Token is a token of a statement: a word, a quoted identifier, a
+// literal or a punctuation byte.
+type Token struct {
+	Kind byte   // 'w' word, 'q' quoted identifier, 's' literal, or the punctuation byte
+	Text string // a word folded to lower case, a quoted identifier's name
+}
+
+// Tokens splits the statement's text into tokens, as far as it can be
+// read (a truncated one may end inside a literal).
+func (s Statement) Tokens() []Token {
+	ts, _ := tokens(s.Text, s.stdStrings, s.enc)
+	out := make([]Token, len(ts))
+	for i, t := range ts {
+		out[i] = Token{Kind: t.kind, Text: t.text}
+	}
+	return out
+}
+
 // token is a token of a complete statement.
 type token struct {
 	kind  byte   // 'w' word, 'q' quoted identifier, 's' literal, or the punctuation byte
@@ -33,8 +47,9 @@ type token struct {
 
 // tokens splits a complete statement (as Counter records it: comments
 // already replaced by a space) into words, quoted identifiers, literals and
-// punctuation.
-func tokens(s []byte, stdStrings bool) ([]token, error) {
+// punctuation. stdStrings and enc are the session's, as the Counter read
+// the statement.
+func tokens(s []byte, stdStrings bool, enc encoding) ([]token, error) {
 	var ts []token
 	for i := 0; i < len(s); {
 		b := s[i]
@@ -48,10 +63,13 @@ func tokens(s []byte, stdStrings bool) ([]token, error) {
 			}
 			if j < len(s) && s[j] == '\'' {
 				// E'…' (backslash escapes), B'…', X'…', N'…': a literal.
-				e := j-i == 1 && (b == 'E' || b == 'e')
-				k, err := skipLiteral(s, j, e || !stdStrings)
+				one := byte(0)
+				if j-i == 1 {
+					one = lower(b)
+				}
+				k, err := skipLiteral(s, j, one == 'e' || !stdStrings && one != 'b' && one != 'x', enc)
 				if err != nil {
-					return nil, err
+					return ts, err
 				}
 				ts = append(ts, token{kind: 's', start: i, end: k})
 				i = k
@@ -62,14 +80,18 @@ func tokens(s []byte, stdStrings bool) ([]token, error) {
 		case b == '"':
 			name, j, err := quoted(s, i)
 			if err != nil {
-				return nil, err
+				return ts, err
 			}
 			ts = append(ts, token{kind: 'q', text: name, start: i, end: j})
 			i = j
 		case b == '\'':
-			j, err := skipLiteral(s, i, !stdStrings)
+			escapes := !stdStrings
+			if i >= 2 && s[i-1] == '&' && (s[i-2] == 'u' || s[i-2] == 'U') {
+				escapes = false // U&'…'
+			}
+			j, err := skipLiteral(s, i, escapes, enc)
 			if err != nil {
-				return nil, err
+				return ts, err
 			}
 			ts = append(ts, token{kind: 's', start: i, end: j})
 			i = j
@@ -104,9 +126,16 @@ func quoted(s []byte, i int) (string, int, error) {
 }
 
 // skipLiteral returns the index after the literal that starts at s[i].
-func skipLiteral(s []byte, i int, escapes bool) (int, error) {
+func skipLiteral(s []byte, i int, escapes bool, enc encoding) (int, error) {
 	for j := i + 1; j < len(s); j++ {
 		switch {
+		case s[j] >= 0x80 && enc != safe:
+			// The rest of the character is hidden from the lexer.
+			next := -1
+			if j+1 < len(s) {
+				next = int(s[j+1])
+			}
+			j += enc.hidden(s[j], next)
 		case escapes && s[j] == '\\':
 			j++
 		case s[j] == '\'':
@@ -138,8 +167,8 @@ func foldASCII(b []byte) string {
 // The table name is one or two identifiers, unquoted or quoted. err is set
 // when the statement reads stdin but its name could not be read; the
 // table's Key is then the text between COPY and FROM.
-func parseCopy(stmt []byte) (t Table, ok bool, err error) {
-	ts, terr := tokens(stmt, true)
+func parseCopy(stmt []byte, stdStrings bool, enc encoding) (t Table, ok bool, err error) {
+	ts, terr := tokens(stmt, stdStrings, enc)
 	// psql sends the statement and reads data for it whenever the server
 	// takes it as COPY FROM STDIN; find that first, then the name.
 	from := -1
@@ -198,30 +227,162 @@ func parseName(stmt []byte, ts []token) (Table, int, error) {
 	return t, n, nil
 }
 
-// parseStdStrings reads SET standard_conforming_strings = on|off.
-func parseStdStrings(stmt []byte) (on, ok bool) {
-	ts, err := tokens(stmt, true)
-	if err != nil || len(ts) < 4 || ts[0].kind != 'w' || ts[0].text != "set" {
-		return false, false
+// parseSet reads the setting a SET or RESET statement changes and the
+// value it gives, folded to lower case ("default" for DEFAULT and RESET;
+// the name "all" for RESET ALL):
+//
+//	SET [SESSION | LOCAL] name { = | TO } { value | 'value' | DEFAULT }
+//	SET [SESSION | LOCAL] NAMES { value | 'value' | DEFAULT }
+//	RESET { name | ALL }
+func parseSet(stmt []byte, stdStrings bool, enc encoding) (name, value string, ok bool) {
+	ts, err := tokens(stmt, stdStrings, enc)
+	if err != nil || len(ts) < 2 || ts[0].kind != 'w' {
+		return "", "", false
+	}
+	nameAt := func(t token) (string, bool) {
+		if t.kind != 'w' && t.kind != 'q' {
+			return "", false
+		}
+		return t.text, true
+	}
+	if ts[0].text == "reset" {
+		n, ok := nameAt(ts[1])
+		return n, "default", ok
+	}
+	if ts[0].text != "set" {
+		return "", "", false
 	}
 	i := 1
-	if ts[i].kind == 'w' && (ts[i].text == "session" || ts[i].text == "local") {
+	if ts[i].kind == 'w' && (ts[i].text == "session" || ts[i].text == "local") && i+1 < len(ts) && !(ts[i+1].kind == '=' || ts[i+1].kind == 'w' && ts[i+1].text == "to") {
 		i++
 	}
-	if i+2 >= len(ts) || ts[i].kind != 'w' || ts[i].text != "standard_conforming_strings" ||
-		!(ts[i+1].kind == '=' || ts[i+1].kind == 'w' && ts[i+1].text == "to") {
-		return false, false
+	n, ok := nameAt(ts[i])
+	if !ok || i+1 >= len(ts) {
+		return "", "", false
 	}
-	v := ts[i+2]
-	val := v.text
-	if v.kind == 's' {
-		val = strings.ToLower(strings.Trim(string(stmt[v.start:v.end]), "'"))
+	if n == "names" && ts[i].kind == 'w' {
+		n = "client_encoding"
+	} else {
+		i++
+		if !(ts[i].kind == '=' || ts[i].kind == 'w' && ts[i].text == "to") || i+1 >= len(ts) {
+			return "", "", false
+		}
 	}
-	switch val {
-	case "on", "true":
-		return true, true
-	case "off", "false":
-		return false, true
+	v := ts[i+1]
+	switch v.kind {
+	case 'w':
+		return n, v.text, true
+	case 's':
+		lit := string(stmt[v.start:v.end])
+		if lit[0] != '\'' {
+			return "", "", false
+		}
+		return n, strings.ToLower(strings.ReplaceAll(lit[1:len(lit)-1], "''", "'")), true
 	}
-	return false, false
+	return "", "", false
+}
+
+// record keeps bytes of the statement while they may be needed.
+func (c *Counter) record(p ...byte) {
+	if c.drop || c.stmtStart {
+		return
+	}
+	c.stmt = append(c.stmt, p...)
+	if len(c.stmt) > c.keep {
+		c.limit()
+	}
+}
+
+// limit decides how much of the statement to keep: all of it up to
+// MaxStatement when a Listener needs it, all of a COPY, a SET or RESET up
+// to maxSet, nothing of any other statement once its first word is known
+// (an INSERT is counted). It is called whenever stmt grows past keep.
+func (c *Counter) limit() {
+	n := len(c.stmt)
+	if n > MaxStatement || c.keep == maxSet {
+		c.drop = true
+		return
+	}
+	if c.l != nil {
+		c.keep = MaxStatement
+		return
+	}
+	for _, k := range []struct {
+		word string
+		keep int
+	}{{"COPY", MaxStatement}, {"SET", maxSet}, {"RESET", maxSet}, {"INSERT", 0}} {
+		if !startsWith(c.stmt, k.word) {
+			continue
+		}
+		switch {
+		case n <= len(k.word):
+			c.keep = n // not known yet
+		case k.keep == 0:
+			c.insert, c.drop = true, true
+		default:
+			c.keep = k.keep
+		}
+		return
+	}
+	c.drop = true
+}
+
+// endStatement ends the statement at its semicolon and reports whether a
+// COPY data block follows.
+func (c *Counter) endStatement() bool {
+	stmt, whole := c.stmt, !c.drop
+	c.stmtStart, c.drop, c.ids = true, false, 0
+	s := Statement{Start: c.stmtOff, End: c.off + 1, Text: stmt, Truncated: !whole, stdStrings: c.stdStrings, enc: c.enc}
+	switch {
+	case c.insert || c.l != nil && startsWith(stmt, "INSERT"):
+		c.inserts++
+	case startsWith(stmt, "SET"), startsWith(stmt, "RESET"):
+		c.set(stmt)
+	case isCopy(stmt) && whole:
+		t, ok, err := parseCopy(stmt, c.stdStrings, c.enc)
+		if ok {
+			if err != nil && c.err == nil {
+				c.err = err
+			}
+			c.table = t.Key
+			if _, seen := c.tables[c.table]; !seen {
+				c.tables[c.table] = 0
+				c.order = append(c.order, t)
+			}
+			c.st = afterCopy
+			s.Copy, s.Table = true, t
+		}
+	}
+	if c.l != nil {
+		c.l.Statement(s)
+	}
+	return s.Copy
+}
+
+// set follows the SETs psql's lexer depends on.
+func (c *Counter) set(stmt []byte) {
+	name, val, ok := parseSet(stmt, c.stdStrings, c.enc)
+	if !ok {
+		return
+	}
+	switch name {
+	case "all":
+		c.nextStd = true
+	case "standard_conforming_strings":
+		switch val {
+		case "on", "true", "default":
+			c.nextStd = true
+		case "off", "false":
+			c.nextStd = false
+		}
+	case "client_encoding":
+		if val == "default" {
+			return // the session's own; a Listener compares with the server's
+		}
+		e, ok := encodingNamed(val)
+		if !ok {
+			c.flag("SET client_encoding to %q, which is no encoding", val)
+		}
+		c.nextEnc = e
+	}
 }
