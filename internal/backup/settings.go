@@ -215,7 +215,7 @@ func load(getenv func(string) string, only string, p purpose) (*Settings, error)
 	}
 	s.PgDumpArgs = strings.Fields(getenv(envPgDumpArgs))
 	for _, a := range s.PgDumpArgs {
-		if err := checkDumpArg(a); err != nil {
+		if err := checkDumpArg(a, s.Format); err != nil {
 			errs = append(errs, err)
 		}
 	}
@@ -508,10 +508,16 @@ func loadPassword(getenv func(string) string, warn func(string)) ([]byte, error)
 // of a forbidden option is refused too; and a word that is not an option
 // would be taken as the database name, so options must be written
 // --name=value.
-func checkDumpArg(a string) error {
+//
+// For the plain format it also refuses --clean and --create: such a dump
+// starts with DROP DATABASE, CREATE DATABASE and \connect to the database
+// it was made from, so restoring it anywhere replaces that database. The
+// archive formats ignore both (pg_restore decides).
+func checkDumpArg(a, format string) error {
 	if !strings.HasPrefix(a, "-") {
 		return fmt.Errorf("%s: %q is not an option; write options with their value as --name=value", envPgDumpArgs, a)
 	}
+	plain := format == "plain"
 	if name, ok := strings.CutPrefix(a, "--"); ok {
 		name, _, _ = strings.Cut(name, "=")
 		for _, long := range []string{"file", "format", "host", "port", "username", "dbname", "password", "no-password", "compress", "jobs"} {
@@ -519,18 +525,31 @@ func checkDumpArg(a string) error {
 				return fmt.Errorf("%s: %q (--%s) is set by the job itself and cannot be overridden", envPgDumpArgs, a, long)
 			}
 		}
+		for _, long := range []string{"clean", "create"} {
+			if plain && len(name) >= 2 && strings.HasPrefix(long, name) {
+				return dropsDatabase(a, "--"+long)
+			}
+		}
 		return nil
 	}
-	// Short options, possibly bundled: -Fp, -vf x.
+	// Short options, possibly bundled: -Fp, -vf x, -cC.
 	for _, c := range a[1:] {
 		if strings.ContainsRune("fFhpUdWwZj", c) {
 			return fmt.Errorf("%s: %q (-%c) is set by the job itself and cannot be overridden", envPgDumpArgs, a, c)
 		}
-		if !strings.ContainsRune("abBcCsvOxX", c) {
+		if plain && (c == 'c' || c == 'C') {
+			return dropsDatabase(a, "-"+string(c))
+		}
+		if !strings.ContainsRune("abBcCORsvx", c) {
 			break // an option with a value: the rest is the value
 		}
 	}
 	return nil
+}
+
+func dropsDatabase(arg, opt string) error {
+	return fmt.Errorf("%s: %q (%s) is refused with %s=plain: the dump would drop or create its database and connect to it by name, so a restore would replace the live database instead of filling the one it was meant for; create the target database before restoring instead",
+		envPgDumpArgs, arg, opt, envFormat)
 }
 
 func prefixLines(prefix string, err error) []error {

@@ -182,9 +182,48 @@ func TestCheckDumpArg(t *testing.T) {
 		{"--us=x", false}, {"--compr=5", false}, {"-Fp", false}, {"-vf", false}, {"-Z0", false}, {"-j4", false},
 		{"--file=x", false}, {"mydb", false}, {"--password", false},
 	} {
-		if err := checkDumpArg(tc.arg); (err == nil) != tc.ok {
-			t.Errorf("%q: %v, want ok=%v", tc.arg, err, tc.ok)
+		for _, format := range []string{"plain", "custom"} {
+			if err := checkDumpArg(tc.arg, format); (err == nil) != tc.ok {
+				t.Errorf("%q (%s): %v, want ok=%v", tc.arg, format, err, tc.ok)
+			}
 		}
+	}
+}
+
+// A plain dump made with --clean or --create drops and creates the
+// database it came from and \connects to it: restoring it replaces the
+// live database. Every spelling pg_dump's getopt_long takes is refused.
+func TestCheckDumpArgDropsDatabase(t *testing.T) {
+	for _, arg := range []string{
+		"--clean", "--create", "--cl", "--cle", "--clea", "--cr", "--cre", "--crea", "--creat",
+		"--create=x", "-c", "-C", "-cC", "-Cc", "-vc", "-Oxc", "-aC", "-sc", "-Rc", "-bBC",
+	} {
+		err := checkDumpArg(arg, "plain")
+		if err == nil || !strings.Contains(err.Error(), "replace the live database") {
+			t.Errorf("%q: %v", arg, err)
+		}
+		if err := checkDumpArg(arg, "custom"); err != nil && strings.Contains(err.Error(), "replace") {
+			t.Errorf("%q custom: %v", arg, err)
+		}
+	}
+	// Values that merely contain the letters, and other options.
+	for _, arg := range []string{"-tc", "-nC", "--if-exists", "--column-inserts", "--schema=c", "-Tclean", "--no-comments", "-Ec"} {
+		if err := checkDumpArg(arg, "plain"); err != nil {
+			t.Errorf("%q: %v", arg, err)
+		}
+	}
+	env := map[string]string{
+		"PGPASS_FILE_BASE64": base64.StdEncoding.EncodeToString([]byte("h:5432:db:u:pw:db1\n")),
+		"PASS_FILE_BASE64":   base64.StdEncoding.EncodeToString([]byte("k\n")),
+		"S3_BUCKET":          "backups",
+		"PG_DUMP_ARGS":       "--clean --if-exists --create",
+	}
+	if _, err := Load(getenv(env), ""); err == nil || !strings.Contains(err.Error(), `"--clean" (--clean) is refused`) || !strings.Contains(err.Error(), `"--create"`) {
+		t.Errorf("Load: %v", err)
+	}
+	env["DUMP_FORMAT"] = "custom"
+	if _, err := Load(getenv(env), ""); err != nil {
+		t.Errorf("custom format: %v", err)
 	}
 }
 
