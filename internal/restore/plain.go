@@ -1,0 +1,341 @@
+package restore
+
+import (
+	"context"
+	"errors"
+	"fmt"
+
+	"github.com/jackc/pgx/v5/pgconn"
+	"github.com/jackc/pgx/v5/pgproto3"
+
+	"github.com/philips-labs/iron-streaming-backup/internal/dumpstat"
+)
+
+// maxPending caps the bytes of one statement held before it is sent: the
+// server takes at most 1 GiB, and no statement pg_dump writes comes near.
+const maxPending = 256 << 20
+
+// ErrRefused matches the error of a restore stopped because the dump
+// holds something that would reach beyond its target.
+var ErrRefused = errors.New("refused")
+
+// Plain restores a plain-format dump written to it, statement by
+// statement, into the database of its connection, inside one transaction
+// that Commit commits (see the package comment for what it sends). Its
+// errors are sticky: after the first, every Write returns it and nothing
+// more is sent; Close then rolls everything back.
+//
+// The states: writing (statements sent as they complete, COPY data as it
+// arrives), then either committed (Commit) or closed (Close, or an error:
+// the connection is closed and the server rolls back).
+type Plain struct {
+	ctx     context.Context
+	conn    *pgconn.PgConn
+	c       *dumpstat.Counter
+	trusted bool
+
+	buf  []byte // the stream from offset base on, as far as it may still be needed
+	base int64
+
+	copying bool  // a COPY … FROM stdin runs: its data goes to the server
+	dataAt  int64 // the first data byte not yet sent, or -1 before DataStart
+
+	err  error
+	done bool // committed or closed
+
+	// Sent, Skipped count the statements sent and left out.
+	Sent, Skipped int
+}
+
+// Options say how Plain treats a dump.
+type Options struct {
+	// Trusted keeps the dump's ownership and privilege statements. The
+	// caller has checked the role (CheckRole) unless the user trusts
+	// the dump.
+	Trusted bool
+	// Ending is the completion comment the dump ends with
+	// (dumpstat.Complete, or dumpstat.ClusterComplete for pg_dumpall's).
+	Ending string
+}
+
+// NewPlain starts a restore over conn, which it then owns: it begins the
+// transaction. The connection's client_encoding must be UTF8 (Connect
+// sets it); the dump's own SET client_encoding is followed from there.
+func NewPlain(ctx context.Context, conn *pgconn.PgConn, o Options) (*Plain, error) {
+	p := &Plain{ctx: ctx, conn: conn, trusted: o.Trusted, dataAt: -1}
+	p.c = dumpstat.NewCounterEnding(o.Ending)
+	p.c.SetSession(conn.ParameterStatus("client_encoding"), conn.ParameterStatus("standard_conforming_strings") != "off")
+	p.c.SetListener(listener{p})
+	if err := p.exec("BEGIN"); err != nil {
+		conn.Close(ctx)
+		return nil, fmt.Errorf("starting the restore's transaction: %w", err)
+	}
+	return p, nil
+}
+
+// Err is the error that stopped the restore, nil while it goes on.
+func (p *Plain) Err() error { return p.err }
+
+// Counter is the lexer that reads the dump: its row counts, completeness
+// and problems.
+func (p *Plain) Counter() *dumpstat.Counter { return p.c }
+
+// Write reads p's part of the dump and sends what it completes.
+func (p *Plain) Write(b []byte) (int, error) {
+	if p.err != nil {
+		return 0, p.err
+	}
+	if p.done {
+		return 0, errors.New("restore: write after Commit or Close")
+	}
+	p.buf = append(p.buf, b...)
+	p.c.Write(b)
+	if p.err == nil {
+		if err := p.c.Problem(); err != nil {
+			p.fail(fmt.Errorf("%w: %v: psql would read the dump otherwise than it is written", ErrRefused, err))
+		}
+	}
+	if p.err == nil && p.copying && p.dataAt >= 0 {
+		p.sendData(p.base + int64(len(p.buf)))
+	}
+	if p.err != nil {
+		return 0, p.err
+	}
+	keep := p.c.Pending()
+	if p.copying && p.dataAt >= 0 {
+		keep = min(keep, p.dataAt)
+	}
+	if n := keep - p.base; n > 0 {
+		p.buf = append(p.buf[:0], p.buf[n:]...)
+		p.base = keep
+	}
+	if len(p.buf) > maxPending {
+		p.fail(fmt.Errorf("a statement of the dump is longer than %d MiB", maxPending>>20))
+		return 0, p.err
+	}
+	return len(b), nil
+}
+
+// Commit commits the restore: the dump must have ended between
+// statements, with nothing left to send. The caller checks that it is
+// complete (its completion comment) and intact (its checksum) first.
+func (p *Plain) Commit() error {
+	if p.err != nil {
+		return p.err
+	}
+	switch {
+	case p.copying:
+		p.fail(errors.New("the dump ends inside the data of a COPY"))
+	case p.c.InStatement():
+		p.fail(errors.New("the dump ends inside a statement"))
+	}
+	if p.err != nil {
+		return p.err
+	}
+	if err := p.exec("COMMIT"); err != nil {
+		p.fail(fmt.Errorf("committing the restore: %w", err))
+		return p.err
+	}
+	p.done = true
+	return p.conn.Close(p.ctx)
+}
+
+// Close ends a restore that was not committed: the connection is closed
+// and the server rolls back everything sent. After Commit it does nothing.
+func (p *Plain) Close() {
+	if !p.done {
+		p.done = true
+		p.conn.Close(context.WithoutCancel(p.ctx))
+	}
+}
+
+func (p *Plain) fail(err error) {
+	if p.err == nil {
+		p.err = err
+		p.conn.Close(context.WithoutCancel(p.ctx))
+		p.done = true
+	}
+}
+
+// text is the stream's bytes [start, end), which Write keeps until then.
+func (p *Plain) text(start, end int64) []byte { return p.buf[start-p.base : end-p.base] }
+
+// listener takes the Counter's news of the dump.
+type listener struct{ p *Plain }
+
+func (l listener) Statement(s dumpstat.Statement) {
+	p := l.p
+	if p.err != nil {
+		return
+	}
+	text := p.text(s.Start, s.End)
+	if err := p.c.Problem(); err != nil {
+		p.fail(fmt.Errorf("%w: %v: psql would read the dump otherwise than it is written", ErrRefused, err))
+		return
+	}
+	act, why := decide(s, p.trusted)
+	switch act {
+	case refuse:
+		p.fail(fmt.Errorf("%w: the dump holds %s (at byte %d: %s); a restore writes only into the database it was given", ErrRefused, why, s.Start, describe(text)))
+		return
+	case skip:
+		p.Skipped++
+		return
+	}
+	if s.Copy {
+		p.startCopy(string(text), s.Start)
+		return
+	}
+	if err := p.exec(string(text)); err != nil {
+		p.fail(fmt.Errorf("the statement at byte %d failed (%s): %w", s.Start, describe(text), err))
+		return
+	}
+	p.Sent++
+	p.checkSession(s.Start)
+}
+
+func (l listener) Command(start, end int64, inStatement bool) {
+	p := l.p
+	if p.err != nil {
+		return
+	}
+	text := p.text(start, end)
+	if inStatement || !restrictLine.Match(text) {
+		p.fail(fmt.Errorf("%w: the dump holds the psql command %s at byte %d; a restore runs only SQL, and only into the database it was given", ErrRefused, describe(text), start))
+	}
+}
+
+func (l listener) DataStart(off int64) {
+	if l.p.err == nil {
+		l.p.dataAt = off
+	}
+}
+
+func (l listener) DataEnd(off int64) {
+	p := l.p
+	if p.err != nil || !p.copying {
+		return
+	}
+	p.sendData(off)
+	if p.err != nil {
+		return
+	}
+	p.copying, p.dataAt = false, -1
+	p.conn.Frontend().Send(&pgproto3.CopyDone{})
+	if !p.flush() {
+		return
+	}
+	if _, err := p.await(false); err != nil {
+		p.fail(fmt.Errorf("the data of the COPY before byte %d failed: %w", off, err))
+		return
+	}
+	p.Sent++
+}
+
+// checkSession compares the session settings the dump's text is read
+// with to the server's: a statement may change client_encoding or
+// standard_conforming_strings in ways no lexer can follow (a function
+// that calls set_config), and the rest of the dump would be split into
+// other statements than the server reads.
+func (p *Plain) checkSession(at int64) {
+	class, std := p.c.Session()
+	server := p.conn.ParameterStatus("client_encoding")
+	serverStd := p.conn.ParameterStatus("standard_conforming_strings") != "off"
+	if dumpstat.EncodingClass(server) != class || serverStd != std {
+		p.fail(fmt.Errorf("%w: the statement at byte %d left the session with client_encoding %q and standard_conforming_strings %v, which the dump's own SET statements do not say: its text would be read otherwise than it was written",
+			ErrRefused, at, server, serverStd))
+	}
+}
+
+// startCopy sends a COPY … FROM stdin and waits for the server to take
+// its data.
+func (p *Plain) startCopy(sql string, at int64) {
+	p.conn.Frontend().SendQuery(&pgproto3.Query{String: sql})
+	if !p.flush() {
+		return
+	}
+	ready, err := p.await(true)
+	if err != nil {
+		p.fail(fmt.Errorf("the COPY at byte %d failed (%s): %w", at, describe([]byte(sql)), err))
+		return
+	}
+	if !ready {
+		p.fail(fmt.Errorf("the COPY at byte %d took no data", at))
+		return
+	}
+	p.copying = true
+}
+
+// sendData sends the COPY data held up to offset end.
+func (p *Plain) sendData(end int64) {
+	if end <= p.dataAt {
+		return
+	}
+	data := p.text(p.dataAt, end)
+	const chunk = 256 << 10
+	for len(data) > 0 {
+		n := min(len(data), chunk)
+		p.conn.Frontend().Send(&pgproto3.CopyData{Data: data[:n]})
+		if !p.flush() {
+			return
+		}
+		data = data[n:]
+	}
+	p.dataAt = end
+}
+
+func (p *Plain) flush() bool {
+	if err := p.conn.Frontend().Flush(); err != nil {
+		p.fail(fmt.Errorf("sending to the server: %w", err))
+		return false
+	}
+	return true
+}
+
+// exec sends one statement of the simple query protocol and reads its
+// answers.
+func (p *Plain) exec(sql string) error {
+	p.conn.Frontend().SendQuery(&pgproto3.Query{String: sql})
+	if err := p.conn.Frontend().Flush(); err != nil {
+		return fmt.Errorf("sending to the server: %w", err)
+	}
+	_, err := p.await(false)
+	return err
+}
+
+// await reads the server's answers to a query: up to ReadyForQuery, or,
+// when copyIn is set, up to the CopyInResponse that asks for the data
+// (ready). The first error the server reports is returned. A COPY the
+// query was not expected to start is failed at once, so that no data is
+// taken from anywhere.
+func (p *Plain) await(copyIn bool) (ready bool, err error) {
+	for {
+		msg, rerr := p.conn.ReceiveMessage(p.ctx)
+		if rerr != nil {
+			return false, rerr
+		}
+		switch m := msg.(type) {
+		case *pgproto3.ErrorResponse:
+			if err == nil {
+				err = pgconn.ErrorResponseToPgError(m)
+			}
+		case *pgproto3.CopyInResponse:
+			if copyIn && err == nil {
+				return true, nil
+			}
+			p.conn.Frontend().Send(&pgproto3.CopyFail{Message: "the restore expected no COPY here"})
+			if ferr := p.conn.Frontend().Flush(); ferr != nil {
+				return false, ferr
+			}
+			if err == nil {
+				err = errors.New("the server asked for COPY data where the dump has none")
+			}
+		case *pgproto3.CopyOutResponse, *pgproto3.CopyBothResponse:
+			// Nothing the restore sends copies out: end the connection
+			// rather than read what it sends.
+			return false, errors.New("the server started to copy data out")
+		case *pgproto3.ReadyForQuery:
+			return false, err
+		}
+	}
+}
