@@ -119,9 +119,9 @@ func TestAgeBackupAndRestore(t *testing.T) {
 		t.Errorf("manifest of %s: %v", key1, b)
 	}
 	// Each recipient on its own, with the stock age.
-	db := restore(t, "s3get s3://backups/"+key1+" | age -d -i "+k.IdentityFile+" | gzip -d | psql -X -q -v ON_ERROR_STOP=1 -d NEWDB >/dev/null")
+	db := restoreOneLiner(t, "s3get s3://backups/"+key1+" | age -d -i "+k.IdentityFile+" | gzip -d | psql -X -q -v ON_ERROR_STOP=1 -d NEWDB >/dev/null")
 	sameDump(t, "app1", db)
-	db = restore(t, "s3get s3://backups/"+key2+" | age -d -i "+sshPriv+" | gzip -d | psql -X -q -v ON_ERROR_STOP=1 -d NEWDB >/dev/null")
+	db = restoreOneLiner(t, "s3get s3://backups/"+key2+" | age -d -i "+sshPriv+" | gzip -d | psql -X -q -v ON_ERROR_STOP=1 -d NEWDB >/dev/null")
 	sameDump(t, "app2", db)
 
 	// verify with the identity (an age file, or the ssh key) decrypts and

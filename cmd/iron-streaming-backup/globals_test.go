@@ -388,7 +388,7 @@ func TestGlobalsFailureKeepsDump(t *testing.T) {
 			}
 			// The dump is a backup: it restores; verify with
 			// DUMP_GLOBALS=true names what is missing.
-			restore(t, "s3get s3://backups/"+dumpKey+" | openssl enc -d -aes-256-cbc -pass file:KEYFILE | gzip -d | psql -X -q -d NEWDB >/dev/null")
+			restoreOneLiner(t, "s3get s3://backups/"+dumpKey+" | openssl enc -d -aes-256-cbc -pass file:KEYFILE | gzip -d | psql -X -q -d NEWDB >/dev/null")
 			if r := runJob(t, env, "verify", "gw"); r.code != 1 || !strings.Contains(r.stderr, "error: gw: "+dumpKey+" has no globals beside it (DUMP_GLOBALS=true)") {
 				t.Errorf("verify: exit %d:\n%s", r.code, r.stderr)
 			}

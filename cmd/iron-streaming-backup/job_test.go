@@ -229,9 +229,9 @@ func backupKey(t *testing.T, keys []string, prefix, ext string) string {
 	return found[0]
 }
 
-// restore runs a restore pipeline (a bash one-liner reading KEYFILE and
+// restoreOneLiner runs a restore pipeline (a bash one-liner reading KEYFILE and
 // writing into database NEWDB) into a new database and returns its name.
-func restore(t *testing.T, oneLiner string, extraEnv ...string) string {
+func restoreOneLiner(t *testing.T, oneLiner string, extraEnv ...string) string {
 	t.Helper()
 	newdb := fmt.Sprintf("restored_%d", time.Now().UnixNano())
 	if err := pg.CreateDatabase(t.Context(), newdb); err != nil {
@@ -431,7 +431,7 @@ func TestBackupAndRestore(t *testing.T) {
 			!strings.Contains(fmt.Sprint(b["restore_command"]), "openssl enc -d -aes-256-cbc") {
 			t.Errorf("manifest of %s: %v", key, m)
 		}
-		db := restore(t, "s3get s3://backups/"+key+" | openssl enc -d -aes-256-cbc -pass file:KEYFILE | gzip -d | psql -X -q -v ON_ERROR_STOP=1 -d NEWDB >/dev/null")
+		db := restoreOneLiner(t, "s3get s3://backups/"+key+" | openssl enc -d -aes-256-cbc -pass file:KEYFILE | gzip -d | psql -X -q -v ON_ERROR_STOP=1 -d NEWDB >/dev/null")
 		sameDump(t, fmt.Sprintf("app%d", i+1), db)
 	}
 }
@@ -474,7 +474,7 @@ func TestOptionsRoundTrip(t *testing.T) {
 			t.Errorf("verify log lacks %s:\n%s", want, r.stderr)
 		}
 	}
-	db := restore(t, "s3get s3://other/"+key+" | openssl enc -d -aes-256-cbc -pbkdf2 -iter 2000 -pass file:KEYFILE | zstd -d | pg_restore --no-owner -d NEWDB")
+	db := restoreOneLiner(t, "s3get s3://other/"+key+" | openssl enc -d -aes-256-cbc -pbkdf2 -iter 2000 -pass file:KEYFILE | zstd -d | pg_restore --no-owner -d NEWDB")
 	sameDump(t, "app2", db)
 }
 
@@ -610,7 +610,7 @@ func TestS3FaultsRetried(t *testing.T) {
 		t.Fatalf("faults injected: SlowDown %d, reset %d; want 1 each (is the dump big enough for 3 parts?)", slow.Hits(p), reset.Hits(p))
 	}
 	key := backupKey(t, objects(t, "backups"), "big", ".gz.aes")
-	db := restore(t, "s3get s3://backups/"+key+" | openssl enc -d -aes-256-cbc -pass file:KEYFILE | gzip -d | psql -X -q -v ON_ERROR_STOP=1 -d NEWDB >/dev/null")
+	db := restoreOneLiner(t, "s3get s3://backups/"+key+" | openssl enc -d -aes-256-cbc -pass file:KEYFILE | gzip -d | psql -X -q -v ON_ERROR_STOP=1 -d NEWDB >/dev/null")
 	a, b := dumpOf(t, "bigdb"), dumpOf(t, db)
 	if a != b {
 		t.Fatal("restored bigdb differs from its source")

@@ -13,6 +13,7 @@ import (
 	"runtime/pprof"
 	"slices"
 	"sort"
+	"strings"
 	"text/tabwriter"
 	"time"
 
@@ -20,6 +21,7 @@ import (
 
 	"github.com/philips-labs/iron-streaming-backup/internal/backup"
 	"github.com/philips-labs/iron-streaming-backup/internal/cli"
+	"github.com/philips-labs/iron-streaming-backup/internal/restore"
 	"github.com/philips-labs/iron-streaming-backup/internal/runner"
 	"github.com/philips-labs/iron-streaming-backup/internal/s3stream"
 )
@@ -28,7 +30,7 @@ const tool = "iron-streaming-backup"
 
 const usage = `Usage:
     iron-streaming-backup [backup] [PREFIX]
-    iron-streaming-backup verify [-max-age DURATION] [-restore-into CONNSTRING] [PREFIX]
+    iron-streaming-backup verify [-max-age DURATION] [-restore-into CONNSTRING [-trust-dump]] [PREFIX]
     iron-streaming-backup list [-json] [PREFIX]
     iron-streaming-backup prune [-dry-run] [PREFIX]
     iron-streaming-backup runner [-payload FILE]
@@ -66,7 +68,20 @@ content was not checked.
     -restore-into CONNSTRING
                          also restore it into this empty scratch database
                          (libpq connection string without a password: use
-                         PGPASSWORD or a pgpass file) and compare row counts
+                         PGPASSWORD or a pgpass file) and compare row counts;
+                         one transaction, committed only when the whole dump
+                         went in; psql's backslash commands and statements
+                         that reach beyond the target (CREATE/DROP DATABASE,
+                         roles, ALTER SYSTEM, COPY … PROGRAM) are refused.
+                         Connect as a role that owns the scratch database and
+                         is no superuser, has no CREATEROLE and no
+                         pg_execute_server_program or pg_*_server_files: the
+                         dump's functions and checks run as that role.
+                         Ownership and privileges are left out, as
+                         pg_restore --no-owner --no-privileges does
+    -trust-dump          restore as any role, superuser included, with the
+                         dump's ownership and privileges: only when you trust
+                         everyone who could change the dumped database
 
 'list' prints the backups in the bucket (S3_BUCKET, S3_PREFIX), newest first
 per prefix: start time, age, size, whether a manifest exists, whether it
@@ -337,8 +352,12 @@ func runVerify(ctx context.Context, args []string, stderr io.Writer) error {
 	fs := cli.NewFlagSet(tool+" verify", usage, stderr)
 	maxAge := fs.Duration("max-age", 0, "")
 	into := fs.String("restore-into", "", "")
+	trust := fs.Bool("trust-dump", false, "")
 	if err := cli.Parse(fs, args); err != nil {
 		return err
+	}
+	if *trust && *into == "" {
+		return cli.Usagef("-trust-dump is for -restore-into")
 	}
 	if fs.NArg() > 1 {
 		return cli.Usagef("verify: too many arguments: %q", fs.Args())
@@ -360,13 +379,39 @@ func runVerify(ctx context.Context, args []string, stderr io.Writer) error {
 		return cli.WithHint(cli.Usagef("-restore-into needs AGE_IDENTITY_FILE to decrypt age backups"),
 			"name a file with an identity of the backups' recipients; restore on a machine that may hold it")
 	}
-	v := &backup.Verifier{Settings: s, Client: client, Log: backup.NewLogger(stderr, tool, s.JSONLogs), MaxAge: *maxAge, RestoreInto: *into}
+	log := backup.NewLogger(stderr, tool, s.JSONLogs)
+	if *into != "" {
+		if err := checkRestoreRole(ctx, *into, *trust, log); err != nil {
+			return err
+		}
+	}
+	v := &backup.Verifier{Settings: s, Client: client, Log: log, MaxAge: *maxAge, RestoreInto: *into, TrustDump: *trust}
 	mon := startMonitor(ctx, "verify", s, v.Log)
 	err = v.Run(ctx)
 	mon.finishVerify(ctx, v.Errs, err)
 	if err != nil {
 		return cli.Silent(false) // each failure is logged
 	}
+	return nil
+}
+
+// checkRestoreRole refuses, unless the dump is trusted, to restore as a
+// role that may do more than a database owner: the dump's code runs as
+// that role (see package restore).
+func checkRestoreRole(ctx context.Context, conn string, trust bool, log *backup.Logger) error {
+	role, err := restore.RoleOf(ctx, conn)
+	if err != nil {
+		return fmt.Errorf("-restore-into: %w", err)
+	}
+	rerr := role.Err()
+	switch {
+	case rerr == nil:
+		return nil
+	case !trust:
+		return cli.WithHint(cli.Usage(rerr),
+			"as a superuser: CREATE ROLE restorer LOGIN; CREATE DATABASE scratch OWNER restorer; then -restore-into 'dbname=scratch user=restorer' (README: Restoring safely)")
+	}
+	log.Warn(fmt.Sprintf("-trust-dump: restoring as %s, which %s: the dump's code runs with these rights", role.Name, strings.Join(role.Reasons, ", ")))
 	return nil
 }
 

@@ -108,7 +108,7 @@ func TestReadmeRestores(t *testing.T) {
 				if !strings.Contains(line, "NEWDB") {
 					t.Fatalf("README line has no newdb: %s", l)
 				}
-				db := restore(t, line+" >/dev/null", "PATH="+binDir+":"+pg.BinDir+":"+os.Getenv("PATH")+":"+awsDir)
+				db := restoreOneLiner(t, line+" >/dev/null", "PATH="+binDir+":"+pg.BinDir+":"+os.Getenv("PATH")+":"+awsDir)
 				sameDump(t, "app1", db)
 			}
 		})

@@ -9,7 +9,6 @@ import (
 	"os"
 	"os/exec"
 	"regexp"
-	"strconv"
 	"strings"
 	"syscall"
 	"time"
@@ -20,6 +19,7 @@ import (
 	"github.com/philips-labs/iron-streaming-backup/internal/dumpstat"
 	"github.com/philips-labs/iron-streaming-backup/internal/osslenc"
 	"github.com/philips-labs/iron-streaming-backup/internal/pgpass"
+	"github.com/philips-labs/iron-streaming-backup/internal/restore"
 	"github.com/philips-labs/iron-streaming-backup/internal/s3stream"
 )
 
@@ -36,6 +36,10 @@ type Verifier struct {
 	Log         *Logger
 	MaxAge      time.Duration // 0: any age
 	RestoreInto string        // libpq connection string of a scratch database
+	// TrustDump restores with the dump's ownership and privileges and
+	// lets the caller restore as a role with more rights than a database
+	// owner (see restore.CheckRole).
+	TrustDump bool
 	// Errs is filled by Run: each target's failure, nil when verified.
 	Errs []error
 
@@ -153,7 +157,7 @@ func (v *Verifier) check(ctx context.Context, b Backup, m *s3stream.Manifest, in
 	if !ok {
 		return st, fmt.Errorf("unknown compression %q", b.Compression)
 	}
-	plain, release, err := c.newReader(dec)
+	dump, release, err := c.newReader(dec)
 	if err != nil {
 		return st, decompressErr(err)
 	}
@@ -161,46 +165,49 @@ func (v *Verifier) check(ctx context.Context, b Backup, m *s3stream.Manifest, in
 
 	var sink io.Writer
 	var counter *dumpstat.Counter
+	var plain *restore.Plain
 	var tool *exec.Cmd
 	var toolIn io.WriteCloser
 	toolErr := &tailBuffer{max: 4096}
-	if b.Format == "plain" {
-		counter = dumpstat.NewCounterEnding(completion(b))
-		sink = counter
-		if v.RestoreInto != "" && b.Companion == "" {
-			tool = exec.CommandContext(ctx, "psql", "--no-psqlrc", "--quiet", "--no-password", "-v", "ON_ERROR_STOP=1", "--dbname", v.RestoreInto)
+	switch {
+	case b.Format == "plain" && v.RestoreInto != "" && b.Companion == "":
+		// Not psql: the dump's statements are sent one by one, and
+		// nothing of it acts but SQL into the target (package restore).
+		conn, err := restore.Connect(ctx, v.RestoreInto)
+		if err != nil {
+			return st, fmt.Errorf("connecting to the scratch database: %w", err)
 		}
-	} else {
-		sink = io.Discard
-		if v.RestoreInto != "" {
-			tool = exec.CommandContext(ctx, "pg_restore", "--no-owner", "--exit-on-error", "--no-password", "--dbname", v.RestoreInto)
-		} else {
-			// pg_restore --list stops after the table of contents; writing
-			// the whole archive as SQL to nowhere reads every data block.
-			tool = exec.CommandContext(ctx, "pg_restore", "--file=/dev/null")
-		}
-	}
-	if tool != nil {
-		tool.Env = restoreEnv()
-		tool.Stdout = io.Discard
-		tool.Stderr = toolErr
-		if toolIn, err = tool.StdinPipe(); err != nil {
+		if plain, err = restore.NewPlain(ctx, conn, restore.Options{Trusted: v.TrustDump, Ending: completion(b)}); err != nil {
 			return st, err
 		}
-		if err := tool.Start(); err != nil {
-			return st, fmt.Errorf("starting %s: %w", tool.Args[0], err)
+		defer plain.Close()
+		counter = plain.Counter()
+		sink = plain
+	case b.Format == "plain":
+		counter = dumpstat.NewCounterEnding(completion(b))
+		sink = counter
+	case v.RestoreInto != "":
+		sink = io.Discard
+		// One transaction, so that a restore stopped anywhere leaves
+		// nothing; never --create or --clean, so that nothing but the
+		// target is touched; ownership and privileges only for a trusted
+		// dump (see restore.CheckRole).
+		args := []string{"--no-owner", "--exit-on-error", "--single-transaction", "--no-password"}
+		if !v.TrustDump {
+			args = append(args, "--no-privileges")
 		}
-		defer func() {
-			if tool.ProcessState == nil {
-				tool.Process.Kill()
-				tool.Wait()
-			}
-		}()
-		sink = io.MultiWriter(sink, toolIn)
+		tool = exec.CommandContext(ctx, "pg_restore", append(args, "--dbname", v.RestoreInto)...)
+	default:
+		sink = io.Discard
+		// pg_restore --list stops after the table of contents; writing
+		// the whole archive as SQL to nowhere reads every data block.
+		tool = exec.CommandContext(ctx, "pg_restore", "--file=/dev/null")
 	}
-
-	n, copyErr := io.CopyBuffer(onlyWriter{sink}, onlyReader{plain}, make([]byte, 256<<10))
+	n, copyErr := io.CopyBuffer(onlyWriter{sink}, onlyReader{dump}, make([]byte, 256<<10))
 	st.plain = n
+	if copyErr != nil && plain != nil && plain.Err() != nil {
+		return st, checksumFirst(r, m, fmt.Errorf("restoring: %w", plain.Err()))
+	}
 	if copyErr != nil {
 		if tool != nil && errors.Is(copyErr, syscall.EPIPE) {
 			// The restore tool stopped reading: its error says why.
@@ -234,6 +241,12 @@ func (v *Verifier) check(ctx context.Context, b Backup, m *s3stream.Manifest, in
 		if !counter.Complete() {
 			return st, fmt.Errorf("the dump is incomplete: it does not end with %q", completion(b))
 		}
+		if err := counter.Problem(); err != nil {
+			return st, fmt.Errorf("the dump holds %v, which pg_dump never writes and psql would read otherwise than it is written", err)
+		}
+		if err := counter.Uncounted(); err != nil {
+			return st, err
+		}
 		rows := counter.Rows()
 		st.tables = int64(len(rows))
 		for _, c := range rows {
@@ -244,7 +257,10 @@ func (v *Verifier) check(ctx context.Context, b Backup, m *s3stream.Manifest, in
 				return st, err
 			}
 		}
-		if v.RestoreInto != "" {
+		if plain != nil {
+			if err := plain.Commit(); err != nil {
+				return st, fmt.Errorf("restoring: %w", err)
+			}
 			got, err := v.countRestored(ctx, counter.Tables())
 			if err != nil {
 				return st, err
@@ -284,89 +300,15 @@ func checksumFirst(r *s3stream.Reader, m *s3stream.Manifest, err error) error {
 	return err
 }
 
-// countScript counts the rows of the tables named in the psql variable
-// tables, a JSON array of {"i": index, "s": schema, "n": name}. The names
-// reach the database only as values: psql quotes the variable as a literal
-// (:'tables'), the catalog is searched by value, and the database quotes
-// the names it found as identifiers (format's %I) to count. A table that
-// is not there counts as NULL. ONLY: pg_dump's COPY of a parent holds its
-// own rows, not its inheritance children's.
-const countScript = `CREATE FUNCTION pg_temp.isb_count(q text) RETURNS bigint LANGUAGE plpgsql AS $f$
-DECLARE n bigint;
-BEGIN
-	EXECUTE q INTO n;
-	RETURN n;
-END
-$f$;
-SELECT t.i, pg_temp.isb_count(pg_catalog.format('SELECT count(*) FROM ONLY %I.%I', r.nspname, r.relname))
-FROM pg_catalog.json_to_recordset(:'tables') AS t(i int, s text, n text)
-LEFT JOIN LATERAL (
-	SELECT ns.nspname, c.relname
-	FROM pg_catalog.pg_class c JOIN pg_catalog.pg_namespace ns ON ns.oid = c.relnamespace
-	WHERE c.relname = t.n AND CASE WHEN t.s = '' THEN c.oid = pg_catalog.to_regclass(pg_catalog.format('%I', t.n)) ELSE ns.nspname = t.s END
-) r ON true
-ORDER BY t.i;
-`
-
-// maxCountBatch caps the JSON of one psql call's tables: it travels in an
-// argument, and Linux caps one at 128 KiB.
-const maxCountBatch = 64 << 10
-
-// countRestored counts the rows of each table in the restored database, by
-// the names the dump gave them.
+// countRestored counts the rows of each table in the restored database,
+// by the names the dump gave them.
 func (v *Verifier) countRestored(ctx context.Context, tables []dumpstat.Table) (map[string]int64, error) {
-	type row struct {
-		I int    `json:"i"`
-		S string `json:"s"`
-		N string `json:"n"`
+	conn, err := restore.Connect(ctx, v.RestoreInto)
+	if err != nil {
+		return nil, fmt.Errorf("counting rows after the restore: %w", err)
 	}
-	got := map[string]int64{}
-	for start := 0; start < len(tables); {
-		var batch []row
-		size := 0
-		for i := start; i < len(tables) && (len(batch) == 0 || size < maxCountBatch); i++ {
-			t := tables[i]
-			if err := t.Check(); err != nil {
-				return nil, fmt.Errorf("counting rows after the restore: %w", err)
-			}
-			batch = append(batch, row{i, t.Schema, t.Name})
-			size += len(t.Schema) + len(t.Name) + 24
-		}
-		js, err := json.Marshal(batch)
-		if err != nil {
-			return nil, err
-		}
-		cmd := exec.CommandContext(ctx, "psql", "--no-psqlrc", "--no-password", "--quiet", "--tuples-only", "--no-align",
-			"-v", "ON_ERROR_STOP=1", "-v", "tables="+string(js), "--dbname", v.RestoreInto)
-		cmd.Env = restoreEnv()
-		cmd.Stdin = strings.NewReader(countScript)
-		errBuf := &tailBuffer{max: 4096}
-		cmd.Stderr = errBuf
-		out, err := cmd.Output()
-		if err != nil {
-			return nil, fmt.Errorf("counting rows after the restore: %v%s", err, errBuf.lastLine(": "))
-		}
-		lines := strings.Split(strings.TrimSpace(string(out)), "\n")
-		if len(lines) != len(batch) {
-			return nil, fmt.Errorf("counting rows after the restore: %d answers for %d tables", len(lines), len(batch))
-		}
-		for k, l := range lines {
-			i, c, _ := strings.Cut(l, "|")
-			if i != strconv.Itoa(batch[k].I) {
-				return nil, fmt.Errorf("counting rows after the restore: answer %q for table %d", l, batch[k].I)
-			}
-			if c == "" {
-				continue // not in the restored database
-			}
-			n, err := strconv.ParseInt(c, 10, 64)
-			if err != nil {
-				return nil, fmt.Errorf("counting rows of %s: %q", tables[batch[k].I].Key, l)
-			}
-			got[tables[batch[k].I].Key] = n
-		}
-		start += len(batch)
-	}
-	return got, nil
+	defer conn.Close(context.WithoutCancel(ctx))
+	return restore.CountRows(ctx, conn, tables)
 }
 
 func compareRows(what string, got, want map[string]int64) error {
