@@ -9,7 +9,6 @@ import (
 	"fmt"
 	"io/fs"
 	"net/http"
-	"os"
 	"slices"
 	"strings"
 	"time"
@@ -18,8 +17,6 @@ import (
 	"github.com/prometheus/common/expfmt"
 	"github.com/prometheus/common/model"
 	"google.golang.org/protobuf/proto"
-
-	"github.com/philips-labs/iron-streaming-backup/internal/iox"
 )
 
 // The metrics: per database (label prefix), gauges named
@@ -132,25 +129,32 @@ func groupPath(job, prefix string) []string {
 // what the file held for other databases and names: the previous success's
 // values when r is a failure, other prefixes, the other action's metrics.
 // The file is replaced atomically (node_exporter never reads half of it).
+// What another user may have planted there is refused: see metricsfile.go.
 func writeMetricsFile(path string, r *Report) error {
-	old := map[string]*dto.MetricFamily{}
-	var data []byte
-	st, err := os.Stat(path)
-	regular := err == nil && st.Mode().IsRegular()
-	if regular {
-		data, err = os.ReadFile(path)
+	t, err := findMetricsFile(path)
+	if err != nil {
+		return err
 	}
+	old := map[string]*dto.MetricFamily{}
+	perm := fs.FileMode(0o644)
 	switch {
-	case err == nil && !regular:
+	case t.st == nil:
+	case !t.st.Mode().IsRegular():
 		// A named pipe, /dev/stdout: nothing to carry over, and reading
 		// it would wait for a writer.
-	case errors.Is(err, fs.ErrNotExist):
-	case err != nil:
-		return err
+	case t.follow:
+		// Stdout redirected to a file since deleted: there is no name
+		// to replace it by.
+		return fmt.Errorf("%s leads to a file that has no name: not replaced", path)
 	default:
+		data, st, err := readMetricsFile(t.path)
+		if err != nil {
+			return err
+		}
+		perm = st.Mode().Perm()
 		p := expfmt.NewTextParser(model.UTF8Validation)
 		if old, err = p.TextToMetricFamilies(bytes.NewReader(data)); err != nil {
-			return fmt.Errorf("the file there is not in Prometheus's text format (%v): not replaced", err)
+			return notTextFormat(err)
 		}
 	}
 	for i := range r.Databases {
@@ -176,16 +180,21 @@ func writeMetricsFile(path string, r *Report) error {
 	if err != nil {
 		return err
 	}
-	f := iox.NewFile(path)
-	if _, err := f.Write(out); err != nil {
-		f.Abort()
-		return err
+	if t.st != nil && !t.st.Mode().IsRegular() {
+		return writeInPlace(t, out)
 	}
-	if err := f.Commit(); err != nil {
-		f.Abort()
-		return err
+	return replaceFile(path, t.path, perm, out)
+}
+
+// notTextFormat says where the file is not in the text format. The
+// parser's messages quote what they stumbled on, and the file may be any
+// the job can read: they are left out, and so is any other error's text.
+func notTextFormat(err error) error {
+	var pe expfmt.ParseError
+	if errors.As(err, &pe) {
+		return fmt.Errorf("the file there is not in Prometheus's text format (line %d): not replaced", pe.Line)
 	}
-	return nil
+	return errors.New("the file there is not in Prometheus's text format: not replaced")
 }
 
 func prefixOf(m *dto.Metric) string {
