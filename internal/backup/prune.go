@@ -58,6 +58,10 @@ type Refusal struct {
 // empty, is the key of the backup this run just committed with its
 // manifest: unless the listing shows both, nothing is deleted.
 //
+// The manifests of the prefix's backups are read first (CheckManifests):
+// a backup whose manifest describes another object is left alone
+// (ReasonMismatch), and one that cannot be read deletes nothing.
+//
 // The object of a backup goes first; then its companions and its
 // manifest; then the companions' manifests. A prune cut short leaves
 // either a whole backup or leftovers (Leftover), which the next prune of
@@ -92,6 +96,9 @@ func (p *Pruner) Prune(ctx context.Context, prefix, committed string) (PruneResu
 	if committed != "" && !hasCommitted(h.Backups, committed) {
 		return res, fmt.Errorf("retention: this run's backup s3://%s/%s and its manifest are not in the listing; nothing pruned", p.Bucket, committed)
 	}
+	if err := CheckManifests(ctx, p.Client, p.Bucket, h.Backups); err != nil {
+		return res, fmt.Errorf("%w; nothing pruned", err)
+	}
 	t := now()
 	res.Decisions = p.Rules.Apply(h.Backups, t)
 	var newestGood time.Time
@@ -99,8 +106,11 @@ func (p *Pruner) Prune(ctx context.Context, prefix, committed string) (PruneResu
 		if d.Keep {
 			res.Kept++
 		}
-		if b := d.Backup; b.HasManifest && b.Size > 0 && !b.Future(t) && b.Time.After(newestGood) {
+		if b := d.Backup; b.HasManifest && b.Size > 0 && !b.Future(t) && b.Mismatched() == "" && b.Time.After(newestGood) {
 			newestGood = b.Time
+		}
+		if len(d.Why) == 1 && d.Why[0] == ReasonMismatch {
+			p.Log.PruneKept(prefix, p.Bucket, d, p.DryRun)
 		}
 	}
 
