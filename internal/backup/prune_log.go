@@ -34,7 +34,8 @@ func (l *Logger) PruneDelete(prefix, bucket string, d Decision, dry bool) {
 
 // PruneKept logs, as a warning, a backup that retention keeps for a reason
 // other than its rules that calls for a look: its manifest describes
-// another object (ReasonMismatch: left alone).
+// another object (ReasonMismatch: left alone), or it is this run's own and
+// newer keys fill the rules (ReasonThisRun).
 func (l *Logger) PruneKept(prefix, bucket string, d Decision, dry bool) {
 	b := d.Backup
 	why := strings.Join(d.Why, ", ")
@@ -45,6 +46,10 @@ func (l *Logger) PruneKept(prefix, bucket string, d Decision, dry bool) {
 			args = append(args, "mismatch", detail)
 		}
 		l.json.Warn("retention keeps", append(args, "dry_run", dry)...)
+		return
+	}
+	if detail == "" {
+		l.text("warning: %s: retention: keeps s3://%s/%s (%s), which no rule keeps: newer keys fill the rules", prefix, bucket, b.Key, why)
 		return
 	}
 	// The manifest's key is anyone's who may write to the bucket.

@@ -368,3 +368,27 @@ func TestRulesApplyMismatch(t *testing.T) {
 		t.Errorf("kept:\n  %s\nwant:\n  %s", strings.Join(got, "\n  "), strings.Join(want, "\n  "))
 	}
 }
+
+// TestRulesApplyThisRun: the backup a run just made is kept by that run,
+// whatever newer keys fill the rules; the others are decided as always.
+func TestRulesApplyThisRun(t *testing.T) {
+	now := at(t, "2026-11-30 06:01")
+	bs := history(t, "2026-11-28", "2026-11-30")
+	// Copies whose manifests were rewritten to match their names: nothing
+	// tells them from backups.
+	bs = append([]Backup{testBackup(at(t, "2026-11-30 06:05"), true), testBackup(at(t, "2026-11-30 06:04"), true)}, bs...)
+	committed := bs[2].Key
+	want := []string{"2026-11-30 06:05 last", "2026-11-30 06:04 last", "2026-11-30 06:00 " + ReasonThisRun}
+	if got := kept(Rules{Last: 2}.apply(bs, now, committed)); !reflect.DeepEqual(got, want) {
+		t.Errorf("kept:\n  %s\nwant:\n  %s", strings.Join(got, "\n  "), strings.Join(want, "\n  "))
+	}
+	// Kept by a rule, it shows the rule.
+	want = []string{"2026-11-30 06:05 daily", "2026-11-29 06:00 daily"}
+	if got := kept(Rules{Daily: 2}.apply(bs, now, bs[3].Key)); !reflect.DeepEqual(got, want) {
+		t.Errorf("kept:\n  %s\nwant:\n  %s", strings.Join(got, "\n  "), strings.Join(want, "\n  "))
+	}
+	want = []string{"2026-11-30 06:05 daily", "2026-11-30 06:00 " + ReasonThisRun, "2026-11-29 06:00 daily"}
+	if got := kept(Rules{Daily: 2}.apply(bs, now, committed)); !reflect.DeepEqual(got, want) {
+		t.Errorf("kept:\n  %s\nwant:\n  %s", strings.Join(got, "\n  "), strings.Join(want, "\n  "))
+	}
+}
