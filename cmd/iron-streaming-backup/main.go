@@ -397,6 +397,20 @@ func runList(ctx context.Context, args []string, stdout, stderr io.Writer) error
 	if err != nil {
 		return err
 	}
+	prefixes := make([]string, 0, len(cat))
+	for p := range cat {
+		prefixes = append(prefixes, p)
+	}
+	sort.Strings(prefixes)
+	// A key's name proves nothing: its manifest tells a copy of an older
+	// backup under a newer name.
+	all := make([][]backup.Backup, len(prefixes))
+	for i, p := range prefixes {
+		all[i] = cat[p]
+	}
+	if err := backup.CheckManifests(ctx, client, s.Bucket, all...); err != nil {
+		return err
+	}
 	now := time.Now()
 	// What the retention rules say of each backup, when rules are set.
 	// With a list in the environment, only its prefixes are pruned: the
@@ -413,11 +427,6 @@ func runList(ctx context.Context, args []string, stdout, stderr io.Writer) error
 			}
 		}
 	}
-	prefixes := make([]string, 0, len(cat))
-	for p := range cat {
-		prefixes = append(prefixes, p)
-	}
-	sort.Strings(prefixes)
 	if *asJSON {
 		type entry struct {
 			Prefix      string    `json:"prefix"`
@@ -434,11 +443,14 @@ func runList(ctx context.Context, args []string, stdout, stderr io.Writer) error
 			Companions map[string]companionEntry `json:"companions,omitempty"`
 			Keep       *bool                     `json:"keep,omitempty"`    // with retention rules: whether they keep it
 			KeptBy     []string                  `json:"kept_by,omitempty"` // and by which
+			// ManifestMismatch says how its manifest describes another
+			// object (backup.Backup.Mismatch).
+			ManifestMismatch string `json:"manifest_mismatch,omitempty"`
 		}
 		list := []entry{}
 		for _, p := range prefixes {
 			for _, b := range cat[p] {
-				e := entry{b.Prefix, b.Key, b.Time, int64(now.Sub(b.Time).Seconds()), b.Size, b.Compression, b.Format, b.Encryption, b.HasManifest, b.Future(now), companionsJSON(b), nil, nil}
+				e := entry{b.Prefix, b.Key, b.Time, int64(now.Sub(b.Time).Seconds()), b.Size, b.Compression, b.Format, b.Encryption, b.HasManifest, b.Future(now), companionsJSON(b), nil, nil, b.Mismatch}
 				if d, ok := decided[b.Key]; ok {
 					e.Keep = &d.Keep
 					if d.Keep {
@@ -464,11 +476,22 @@ func runList(ctx context.Context, args []string, stdout, stderr io.Writer) error
 	}
 	fmt.Fprintln(tw, "PREFIX\tSTARTED (UTC)\tAGE\tSIZE\tMANIFEST\t"+companionHeads(extra)+retention+"KEY")
 	var future []string
+	var mismatched []backup.Backup // dumps and companions, each once
+	warned := map[string]bool{}
 	for _, p := range prefixes {
 		for _, b := range cat[p] {
 			m := "no"
 			if b.HasManifest {
 				m = "yes"
+			}
+			if b.Mismatch != "" {
+				m = "MISMATCH"
+			}
+			for _, o := range append([]backup.Backup{b}, b.Companions...) {
+				if o.Mismatch != "" && !warned[o.Key] {
+					warned[o.Key] = true
+					mismatched = append(mismatched, o)
+				}
 			}
 			age := backup.Age(now, b.Time)
 			if b.Future(now) {
@@ -491,6 +514,9 @@ func runList(ctx context.Context, args []string, stdout, stderr io.Writer) error
 	}
 	for _, k := range future {
 		fmt.Fprintf(stderr, "%s: warning: %s is dated ahead of this machine's clock; verify fails until it is removed or renamed\n", tool, backup.Printable(k))
+	}
+	for _, b := range mismatched {
+		fmt.Fprintf(stderr, "%s: warning: %s: %s; it is not the backup its name says: retention leaves it alone, verify fails it\n", tool, backup.Printable(b.Key), backup.Printable(b.Mismatch))
 	}
 	return nil
 }
