@@ -57,10 +57,13 @@ size and SHA-256, the padding (openssl) or each chunk's authentication
 pg_dump's last line and the row count of every table; custom: pg_restore
 reads it), and checks the backup's globals the same way (pg_dumpall's last
 line; with DUMP_GLOBALS=true a backup without them fails). A missing
-manifest is a warning; the stream is still checked. An age backup is
-decrypted with AGE_IDENTITY_FILE; without it verify checks only the size
-and SHA-256 of the objects against their manifests and says that the
-content was not checked.
+manifest is a warning; the stream is still checked. A manifest that
+describes another object (another key's name, or a start time more than
+5 minutes from the key's) fails: a copy of an older backup under a newer
+name does not pass for the newest. An age backup is decrypted with
+AGE_IDENTITY_FILE; without it verify checks only the size and SHA-256 of
+the objects against their manifests and says that the content was not
+checked.
     -max-age DURATION    fail when the newest backup is older, e.g. 26h,
                          so that a scheduler notices backups that stopped
     -restore-into CONNSTRING
@@ -69,8 +72,9 @@ content was not checked.
                          PGPASSWORD or a pgpass file) and compare row counts
 
 'list' prints the backups in the bucket (S3_BUCKET, S3_PREFIX), newest first
-per prefix: start time, age, size, whether a manifest exists, whether it
-has globals (a GLOBALS column, when any backup has them), and the key.
+per prefix: start time, age, size, whether a manifest exists (MISMATCH,
+with a warning, when it describes another object), whether it has
+globals (a GLOBALS column, when any backup has them), and the key.
 It needs no database list or password. -json prints a JSON array. With
 retention rules set, a RETENTION column (JSON: keep, kept_by) says whether
 the rules keep each backup and which rule does ('-' for a prefix that is
@@ -82,11 +86,13 @@ prefix's backups that no rule keeps, with their manifests and companion
 objects. A backup is kept when any rule keeps it; each rule counts on its
 own. Periods are UTC, from the time in the key, and count from the
 backups that exist, not from the clock. The newest backup with a manifest
-is always kept; a backup dated ahead of the clock is never counted or
-deleted; a failed backup prunes nothing of its prefix. Only keys
-[S3_PREFIX]<prefix>-<UTC YYYYmmddHHMMSS><endings> of the list's prefixes
-are candidates. A delete the store refuses is a warning and never fails a
-backup (prune exits 1). KEEP_ values of 0 are the same as unset.
+is always kept, and so is the backup this run made; a backup dated ahead
+of the clock, or whose manifest describes another object, is never
+counted or deleted; a failed backup prunes nothing of its prefix. Only
+keys [S3_PREFIX]<prefix>-<UTC YYYYmmddHHMMSS><endings> of the list's
+prefixes are candidates. A delete the store refuses is a warning and
+never fails a backup (prune exits 1). KEEP_ values of 0 are the same as
+unset.
     KEEP_LAST=n          the n newest backups
     KEEP_HOURLY=n, KEEP_DAILY=n, KEEP_WEEKLY=n, KEEP_MONTHLY=n, KEEP_YEARLY=n
                          the newest backup of each of the n newest hours,
