@@ -9,9 +9,10 @@ import (
 // companionEntry is a companion object of a backup (its globals) in
 // list -json.
 type companionEntry struct {
-	Key      string `json:"key"`
-	Size     int64  `json:"size"`
-	Manifest bool   `json:"manifest"`
+	Key              string `json:"key"`
+	Size             int64  `json:"size"`
+	Manifest         bool   `json:"manifest"`
+	ManifestMismatch string `json:"manifest_mismatch,omitempty"`
 }
 
 // companionsJSON are b's companions by name, nil when it has none.
@@ -21,7 +22,7 @@ func companionsJSON(b backup.Backup) map[string]companionEntry {
 	}
 	m := map[string]companionEntry{}
 	for _, c := range b.Companions {
-		m[c.Companion] = companionEntry{c.Key, c.Size, c.HasManifest}
+		m[c.Companion] = companionEntry{c.Key, c.Size, c.HasManifest, c.Mismatch}
 	}
 	return m
 }
@@ -44,15 +45,20 @@ func companionColumns(cat map[string][]backup.Backup, prefixes []string) []strin
 }
 
 // companionCells are b's cells of those columns, tab-terminated: "yes",
-// "no manifest" (the object is there, its manifest is not), or "-".
+// "no manifest" (the object is there, its manifest is not), "MISMATCH"
+// (its manifest describes another object), or "-".
 func companionCells(b backup.Backup, names []string) string {
 	var s strings.Builder
 	for _, n := range names {
 		cell := "-"
 		for _, c := range b.Companions {
 			if c.Companion == n {
-				cell = "yes"
-				if !c.HasManifest {
+				switch {
+				case c.Mismatch != "":
+					cell = "MISMATCH"
+				case c.HasManifest:
+					cell = "yes"
+				default:
 					cell = "no manifest"
 				}
 			}

@@ -59,10 +59,13 @@ size and SHA-256, the padding (openssl) or each chunk's authentication
 pg_dump's last line and the row count of every table; custom: pg_restore
 reads it), and checks the backup's globals the same way (pg_dumpall's last
 line; with DUMP_GLOBALS=true a backup without them fails). A missing
-manifest is a warning; the stream is still checked. An age backup is
-decrypted with AGE_IDENTITY_FILE; without it verify checks only the size
-and SHA-256 of the objects against their manifests and says that the
-content was not checked.
+manifest is a warning; the stream is still checked. A manifest that
+describes another object (another key's name, or a start time more than
+5 minutes from the key's) fails: a copy of an older backup under a newer
+name does not pass for the newest. An age backup is decrypted with
+AGE_IDENTITY_FILE; without it verify checks only the size and SHA-256 of
+the objects against their manifests and says that the content was not
+checked.
     -max-age DURATION    fail when the newest backup is older, e.g. 26h,
                          so that a scheduler notices backups that stopped
     -restore-into CONNSTRING
@@ -84,8 +87,9 @@ content was not checked.
                          everyone who could change the dumped database
 
 'list' prints the backups in the bucket (S3_BUCKET, S3_PREFIX), newest first
-per prefix: start time, age, size, whether a manifest exists, whether it
-has globals (a GLOBALS column, when any backup has them), and the key.
+per prefix: start time, age, size, whether a manifest exists (MISMATCH,
+with a warning, when it describes another object), whether it has
+globals (a GLOBALS column, when any backup has them), and the key.
 It needs no database list or password. -json prints a JSON array. With
 retention rules set, a RETENTION column (JSON: keep, kept_by) says whether
 the rules keep each backup and which rule does ('-' for a prefix that is
@@ -97,11 +101,13 @@ prefix's backups that no rule keeps, with their manifests and companion
 objects. A backup is kept when any rule keeps it; each rule counts on its
 own. Periods are UTC, from the time in the key, and count from the
 backups that exist, not from the clock. The newest backup with a manifest
-is always kept; a backup dated ahead of the clock is never counted or
-deleted; a failed backup prunes nothing of its prefix. Only keys
-[S3_PREFIX]<prefix>-<UTC YYYYmmddHHMMSS><endings> of the list's prefixes
-are candidates. A delete the store refuses is a warning and never fails a
-backup (prune exits 1). KEEP_ values of 0 are the same as unset.
+is always kept, and so is the backup this run made; a backup dated ahead
+of the clock, or whose manifest describes another object, is never
+counted or deleted; a failed backup prunes nothing of its prefix. Only
+keys [S3_PREFIX]<prefix>-<UTC YYYYmmddHHMMSS><endings> of the list's
+prefixes are candidates. A delete the store refuses is a warning and
+never fails a backup (prune exits 1). KEEP_ values of 0 are the same as
+unset.
     KEEP_LAST=n          the n newest backups
     KEEP_HOURLY=n, KEEP_DAILY=n, KEEP_WEEKLY=n, KEEP_MONTHLY=n, KEEP_YEARLY=n
                          the newest backup of each of the n newest hours,
@@ -442,6 +448,20 @@ func runList(ctx context.Context, args []string, stdout, stderr io.Writer) error
 	if err != nil {
 		return err
 	}
+	prefixes := make([]string, 0, len(cat))
+	for p := range cat {
+		prefixes = append(prefixes, p)
+	}
+	sort.Strings(prefixes)
+	// A key's name proves nothing: its manifest tells a copy of an older
+	// backup under a newer name.
+	all := make([][]backup.Backup, len(prefixes))
+	for i, p := range prefixes {
+		all[i] = cat[p]
+	}
+	if err := backup.CheckManifests(ctx, client, s.Bucket, all...); err != nil {
+		return err
+	}
 	now := time.Now()
 	// What the retention rules say of each backup, when rules are set.
 	// With a list in the environment, only its prefixes are pruned: the
@@ -458,11 +478,6 @@ func runList(ctx context.Context, args []string, stdout, stderr io.Writer) error
 			}
 		}
 	}
-	prefixes := make([]string, 0, len(cat))
-	for p := range cat {
-		prefixes = append(prefixes, p)
-	}
-	sort.Strings(prefixes)
 	if *asJSON {
 		type entry struct {
 			Prefix      string    `json:"prefix"`
@@ -479,11 +494,14 @@ func runList(ctx context.Context, args []string, stdout, stderr io.Writer) error
 			Companions map[string]companionEntry `json:"companions,omitempty"`
 			Keep       *bool                     `json:"keep,omitempty"`    // with retention rules: whether they keep it
 			KeptBy     []string                  `json:"kept_by,omitempty"` // and by which
+			// ManifestMismatch says how its manifest describes another
+			// object (backup.Backup.Mismatch).
+			ManifestMismatch string `json:"manifest_mismatch,omitempty"`
 		}
 		list := []entry{}
 		for _, p := range prefixes {
 			for _, b := range cat[p] {
-				e := entry{b.Prefix, b.Key, b.Time, int64(now.Sub(b.Time).Seconds()), b.Size, b.Compression, b.Format, b.Encryption, b.HasManifest, b.Future(now), companionsJSON(b), nil, nil}
+				e := entry{b.Prefix, b.Key, b.Time, int64(now.Sub(b.Time).Seconds()), b.Size, b.Compression, b.Format, b.Encryption, b.HasManifest, b.Future(now), companionsJSON(b), nil, nil, b.Mismatch}
 				if d, ok := decided[b.Key]; ok {
 					e.Keep = &d.Keep
 					if d.Keep {
@@ -509,11 +527,22 @@ func runList(ctx context.Context, args []string, stdout, stderr io.Writer) error
 	}
 	fmt.Fprintln(tw, "PREFIX\tSTARTED (UTC)\tAGE\tSIZE\tMANIFEST\t"+companionHeads(extra)+retention+"KEY")
 	var future []string
+	var mismatched []backup.Backup // dumps and companions, each once
+	warned := map[string]bool{}
 	for _, p := range prefixes {
 		for _, b := range cat[p] {
 			m := "no"
 			if b.HasManifest {
 				m = "yes"
+			}
+			if b.Mismatch != "" {
+				m = "MISMATCH"
+			}
+			for _, o := range append([]backup.Backup{b}, b.Companions...) {
+				if o.Mismatch != "" && !warned[o.Key] {
+					warned[o.Key] = true
+					mismatched = append(mismatched, o)
+				}
 			}
 			age := backup.Age(now, b.Time)
 			if b.Future(now) {
@@ -536,6 +565,9 @@ func runList(ctx context.Context, args []string, stdout, stderr io.Writer) error
 	}
 	for _, k := range future {
 		fmt.Fprintf(stderr, "%s: warning: %s is dated ahead of this machine's clock; verify fails until it is removed or renamed\n", tool, backup.Printable(k))
+	}
+	for _, b := range mismatched {
+		fmt.Fprintf(stderr, "%s: warning: %s: %s; it is not the backup its name says: retention leaves it alone, verify fails it\n", tool, backup.Printable(b.Key), backup.Printable(b.Mismatch))
 	}
 	return nil
 }

@@ -36,7 +36,7 @@ func TestPruneSameSecondDumps(t *testing.T) {
 		"r5/db1-20261128060000.gz.aes", "r5/db1-20261128060000.dump.gz.aes", "r5/db1-20261128060000.globals.gz.aes",
 	} {
 		objs[k] = []byte("Salted__ an object of db1")
-		objs[k+".manifest.json"] = []byte("{}")
+		objs[k+".manifest.json"] = manifestOf(t, k, objs[k])
 	}
 	putAll(t, retentionBucket, objs)
 	before := allKeys(t, t.Context(), retentionBucket)

@@ -8,8 +8,11 @@ package main
 import (
 	"bytes"
 	"context"
+	"crypto/sha256"
+	"encoding/hex"
 	"encoding/json"
 	"net/http"
+	"path"
 	"regexp"
 	"slices"
 	"sort"
@@ -22,6 +25,8 @@ import (
 	"github.com/aws/aws-sdk-go-v2/service/s3"
 	"github.com/aws/aws-sdk-go-v2/service/s3/types"
 
+	"github.com/philips-labs/iron-streaming-backup/internal/backup"
+	"github.com/philips-labs/iron-streaming-backup/internal/s3stream"
 	"github.com/philips-labs/iron-streaming-backup/internal/testenv/faultproxy"
 )
 
@@ -120,9 +125,37 @@ func history(t *testing.T, objs map[string][]byte, folder, prefix, first, last, 
 		k := folder + prefix + "-" + d.Format("20060102150405") + ".gz.aes"
 		objs[k] = []byte("Salted__ a backup of " + prefix)
 		if !d.Before(m) {
-			objs[k+".manifest.json"] = []byte("{}")
+			objs[k+".manifest.json"] = manifestOf(t, k, objs[k])
 		}
 	}
+}
+
+// manifestOf is a manifest such as the job writes for the object key with
+// body: its key, size and SHA-256, and the time in the key as its start.
+// Retention reads the manifests, and leaves alone a backup whose manifest
+// does not describe it.
+func manifestOf(t *testing.T, key string, body []byte) []byte {
+	t.Helper()
+	b, ok := backup.ParseKey(path.Base(key))
+	if !ok {
+		t.Fatalf("test error: %s is not a backup's key", key)
+	}
+	info := map[string]any{"prefix": b.Prefix, "started": b.Time}
+	if b.Companion != "" {
+		info["companion"] = b.Companion
+	}
+	facts, err := json.Marshal(info)
+	if err != nil {
+		t.Fatal(err)
+	}
+	sum := sha256.Sum256(body)
+	m := &s3stream.Manifest{Version: s3stream.ManifestVersion, Bucket: retentionBucket, Key: key, Size: int64(len(body)),
+		SHA256: hex.EncodeToString(sum[:]), Parts: 1, Backup: facts}
+	out, err := m.Marshal()
+	if err != nil {
+		t.Fatal(err)
+	}
+	return out
 }
 
 // retentionEnv is the job's environment for the retention bucket.
@@ -162,27 +195,29 @@ func TestPruneTwoYears(t *testing.T) {
 	history(t, objs, "r1/", "db2", "2024-12-01", "2026-11-30", "2026-01-01")
 	// Other endings of db1 in place of the daily one, companions and
 	// leftovers.
-	swap := func(from, to string) { objs[to] = objs[from]; delete(objs, from) }
+	// The object and its manifest, which describes its new name.
+	swap := func(from, to string) {
+		objs[to] = objs[from]
+		objs[to+".manifest.json"] = manifestOf(t, to, objs[to])
+		delete(objs, from)
+		delete(objs, from+".manifest.json")
+	}
 	swap("r1/db1-20261101060000.gz.aes", "r1/db1-20261101060000.gz.age")
-	swap("r1/db1-20261101060000.gz.aes.manifest.json", "r1/db1-20261101060000.gz.age.manifest.json")
 	swap("r1/db1-20260630060000.gz.aes", "r1/db1-20260630060000.dump.zst.aes")
-	swap("r1/db1-20260630060000.gz.aes.manifest.json", "r1/db1-20260630060000.dump.zst.aes.manifest.json")
 	swap("r1/db1-20260615060000.gz.aes", "r1/db1-20260615060000.dump.gz.aes")
-	swap("r1/db1-20260615060000.gz.aes.manifest.json", "r1/db1-20260615060000.dump.gz.aes.manifest.json")
 	for k, v := range map[string]string{
-		"r1/db1-20261130060000.globals.gz.aes":               "globals",
-		"r1/db1-20261130060000.globals.gz.aes.manifest.json": "{}",
-		"r1/db1-20261101060000.globals.gz.age":               "globals",
-		"r1/db1-20261101060000.globals.gz.age.manifest.json": "{}",
-		"r1/db1-20261128120000.gz.aes":                       "", // empty: no backup
-		"r1/db1-20260214030000.globals.gz.aes":               "a companion whose dump is gone",
-		"r1/db1-20260214030000.globals.gz.aes.manifest.json": "{}",
-		"r1/db1-20260215030000.gz.aes.manifest.json":         "{}", // its object is gone
-		"r1/db1-20991231000000.gz.aes":                       "dated in the future",
-		"r1/db1-20991231000000.gz.aes.manifest.json":         "{}",
+		"r1/db1-20261130060000.globals.gz.aes": "globals",
+		"r1/db1-20261101060000.globals.gz.age": "globals",
+		"r1/db1-20261128120000.gz.aes":         "", // empty: no backup
+		"r1/db1-20260214030000.globals.gz.aes": "a companion whose dump is gone",
+		"r1/db1-20991231000000.gz.aes":         "dated in the future",
 	} {
 		objs[k] = []byte(v)
+		if v != "" {
+			objs[k+".manifest.json"] = manifestOf(t, k, objs[k])
+		}
 	}
+	objs["r1/db1-20260215030000.gz.aes.manifest.json"] = manifestOf(t, "r1/db1-20260215030000.gz.aes", nil) // its object is gone
 	// Keys that are not db1's backups, or not in this folder: they stay.
 	lookAlikes := []string{
 		"r1/db10-20250101060000.gz.aes", "r1/db1x-20250101060000.gz.aes", "r1/db1-x-20250101060000.gz.aes",

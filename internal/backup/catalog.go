@@ -2,9 +2,12 @@ package backup
 
 import (
 	"context"
+	"encoding/json"
+	"errors"
 	"fmt"
 	"sort"
 	"strings"
+	"sync"
 	"time"
 
 	"github.com/aws/aws-sdk-go-v2/aws"
@@ -24,6 +27,10 @@ type Backup struct {
 	Format      string // from the name: a format's name
 	Encryption  string // from the name: an encryption's name
 	HasManifest bool
+	// Mismatch says how the manifest of the object does not describe it
+	// (manifestMismatch); "" when it does, when it has none, or when the
+	// manifests were not read (CheckManifests).
+	Mismatch string
 	// Companion is, for a companion object, its name (codec.go); "" for
 	// a dump.
 	Companion string
@@ -186,6 +193,171 @@ const maxClockSkew = 5 * time.Minute
 // a backup is never taken as the newest: it would hide backups that
 // stopped.
 func (b Backup) Future(now time.Time) bool { return b.Time.After(now.Add(maxClockSkew)) }
+
+// Mismatched says how the manifest of b, or of one of its companions, does
+// not describe its object; "" when none is known not to. Such a backup
+// is not what its name says: a copy under another name, or an object
+// that changed since its manifest was written.
+func (b Backup) Mismatched() string {
+	if b.Mismatch != "" {
+		return b.Mismatch
+	}
+	for _, c := range b.Companions {
+		if c.Mismatch != "" {
+			return c.Companion + " " + c.Key + ": " + c.Mismatch
+		}
+	}
+	return ""
+}
+
+// manifestReaders is how many manifests are read at once: years of daily
+// backups in seconds, without a burst a store would throttle.
+const manifestReaders = 16
+
+// A manifestRead is the manifest of an object and the job's facts in it
+// (nil in a manifest without them, such as s3put's).
+type manifestRead struct {
+	m    *s3stream.Manifest
+	info *Info
+}
+
+// CheckManifests reads the manifests of the backups (and of their
+// companions) that have one, and sets each object's Mismatch. A name alone
+// proves nothing: anyone who may write to the bucket can copy an old
+// backup with its manifest under a newer name, and only the manifest
+// tells. A manifest that cannot be read is an error, never taken as a
+// match or a mismatch; one that is gone since the listing is none.
+func CheckManifests(ctx context.Context, client *s3.Client, bucket string, backups ...[]Backup) error {
+	_, err := readManifests(ctx, client, bucket, backups...)
+	return err
+}
+
+// readManifests is CheckManifests, and returns the manifests it read by
+// the key of their object.
+func readManifests(ctx context.Context, client *s3.Client, bucket string, backups ...[]Backup) (map[string]manifestRead, error) {
+	// Two dumps of one second share their companions (the same
+	// elements): each object is read once.
+	var objs []*Backup
+	seen := map[string]bool{}
+	add := func(b *Backup) {
+		if b.HasManifest && !seen[b.Key] {
+			seen[b.Key] = true
+			objs = append(objs, b)
+		}
+	}
+	for _, bs := range backups {
+		for i := range bs {
+			add(&bs[i])
+			for j := range bs[i].Companions {
+				add(&bs[i].Companions[j])
+			}
+		}
+	}
+	readCtx, cancel := context.WithCancel(ctx)
+	defer cancel()
+	var (
+		mu       sync.Mutex
+		wg       sync.WaitGroup
+		firstErr error
+	)
+	read := map[string]manifestRead{}
+	sem := make(chan struct{}, manifestReaders)
+	for _, b := range objs {
+		sem <- struct{}{}
+		if readCtx.Err() != nil {
+			break // failed, or interrupted: the rest is not read
+		}
+		wg.Add(1)
+		go func() {
+			defer wg.Done()
+			defer func() { <-sem }()
+			m, err := s3stream.ReadManifest(readCtx, client, bucket, b.Key)
+			if errors.Is(err, s3stream.ErrNoManifest) {
+				return
+			}
+			var info *Info
+			if err == nil {
+				info, err = manifestInfo(b.Key, m)
+			}
+			mu.Lock()
+			defer mu.Unlock()
+			if err != nil {
+				if firstErr == nil {
+					firstErr = err
+					cancel() // the others' answers no longer matter
+				}
+				return
+			}
+			b.Mismatch = manifestMismatch(*b, m, info)
+			read[b.Key] = manifestRead{m, info}
+		}()
+	}
+	wg.Wait()
+	if firstErr == nil {
+		firstErr = ctx.Err() // interrupted before all were read
+	}
+	if firstErr != nil {
+		return nil, firstErr
+	}
+	return read, nil
+}
+
+// manifestInfo is the job's facts in m, the manifest of key; nil when it
+// has none.
+func manifestInfo(key string, m *s3stream.Manifest) (*Info, error) {
+	if len(m.Backup) == 0 {
+		return nil, nil
+	}
+	info := &Info{}
+	if err := json.Unmarshal(m.Backup, info); err != nil {
+		return nil, fmt.Errorf("manifest of %s: %v", key, err)
+	}
+	return info, nil
+}
+
+// manifestMismatch says how m, read as the manifest of b's object, does not
+// describe it: it names another object (manifestNames), or another size
+// than the listing's. "" when it describes it.
+func manifestMismatch(b Backup, m *s3stream.Manifest, info *Info) string {
+	if why := manifestNames(b, m, info); why != "" {
+		return why
+	}
+	if m.Size != b.Size {
+		return fmt.Sprintf("its manifest says %d bytes, the object has %d", m.Size, b.Size)
+	}
+	return ""
+}
+
+// manifestNames says which other object m, read as the manifest of b's
+// object, describes; "" when it describes b's. The keys are compared by
+// their last part, the name, so that backups moved to another folder (a
+// new S3_PREFIX) or replicated to another bucket keep their manifests.
+// The job's manifests also hold the start time (info; s3put's do not),
+// which the time in the name must match within maxClockSkew; a companion
+// is written after its dump, with the dump's time in its name, so it
+// started no earlier than that.
+func manifestNames(b Backup, m *s3stream.Manifest, info *Info) string {
+	same := baseName(m.Key) == baseName(b.Key)
+	if info != nil {
+		early := info.Started.Before(b.Time.Add(-maxClockSkew))
+		late := b.Companion == "" && info.Started.After(b.Time.Add(maxClockSkew))
+		same = same && !early && !late
+	}
+	if same {
+		return ""
+	}
+	what := m.Key
+	if what == "" {
+		what = "an object without a key"
+	}
+	if info == nil {
+		return "its manifest describes " + what
+	}
+	return fmt.Sprintf("its manifest describes %s, started %s UTC", what, info.Started.UTC().Format("2006-01-02 15:04:05"))
+}
+
+// baseName is the part of key after its last "/".
+func baseName(key string) string { return key[strings.LastIndex(key, "/")+1:] }
 
 // Age formats how long ago t was, coarsely: "3h12m", "2d04h"; a time
 // ahead of now is "in " and how far ahead.

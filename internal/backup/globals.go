@@ -190,7 +190,7 @@ func (l *Logger) GlobalsDone(t pgpass.Entry, i *Info) {
 // output is complete. It returns what the ok line says of them. With
 // DUMP_GLOBALS set, a backup without its globals fails: its run could not
 // store them, and said so then.
-func (v *Verifier) verifyCompanions(ctx context.Context, t pgpass.Entry, b Backup) (string, error) {
+func (v *Verifier) verifyCompanions(ctx context.Context, t pgpass.Entry, b Backup, read map[string]manifestRead) (string, error) {
 	s := v.Settings
 	has := false
 	for _, c := range b.Companions {
@@ -201,7 +201,7 @@ func (v *Verifier) verifyCompanions(ctx context.Context, t pgpass.Entry, b Backu
 	}
 	var what strings.Builder
 	for _, c := range b.Companions {
-		m, info, err := v.readManifest(ctx, t, c.Key, "size or SHA-256")
+		m, info, err := v.manifest(t, c, read, "size or SHA-256")
 		if err != nil {
 			return "", err
 		}

@@ -56,7 +56,12 @@ type Refusal struct {
 
 // Prune applies the rules to the backups of prefix. committed, when not
 // empty, is the key of the backup this run just committed with its
-// manifest: unless the listing shows both, nothing is deleted.
+// manifest: unless the listing shows both, nothing is deleted, and that
+// backup is kept whatever else the bucket holds (ReasonThisRun).
+//
+// The manifests of the prefix's backups are read first (CheckManifests):
+// a backup whose manifest describes another object is left alone
+// (ReasonMismatch), and one that cannot be read deletes nothing.
 //
 // The object of a backup goes first; then its companions and its
 // manifest; then the companions' manifests. A prune cut short leaves
@@ -92,15 +97,21 @@ func (p *Pruner) Prune(ctx context.Context, prefix, committed string) (PruneResu
 	if committed != "" && !hasCommitted(h.Backups, committed) {
 		return res, fmt.Errorf("retention: this run's backup s3://%s/%s and its manifest are not in the listing; nothing pruned", p.Bucket, committed)
 	}
+	if err := CheckManifests(ctx, p.Client, p.Bucket, h.Backups); err != nil {
+		return res, fmt.Errorf("%w; nothing pruned", err)
+	}
 	t := now()
-	res.Decisions = p.Rules.Apply(h.Backups, t)
+	res.Decisions = p.Rules.apply(h.Backups, t, committed)
 	var newestGood time.Time
 	for _, d := range res.Decisions {
 		if d.Keep {
 			res.Kept++
 		}
-		if b := d.Backup; b.HasManifest && b.Size > 0 && !b.Future(t) && b.Time.After(newestGood) {
+		if b := d.Backup; b.HasManifest && b.Size > 0 && !b.Future(t) && b.Mismatched() == "" && b.Time.After(newestGood) {
 			newestGood = b.Time
+		}
+		if len(d.Why) == 1 && (d.Why[0] == ReasonMismatch || d.Why[0] == ReasonThisRun) {
+			p.Log.PruneKept(prefix, p.Bucket, d, p.DryRun)
 		}
 	}
 

@@ -32,6 +32,30 @@ func (l *Logger) PruneDelete(prefix, bucket string, d Decision, dry bool) {
 	l.text("%s: retention: %s s3://%s/%s%s (%s)", prefix, what, bucket, b.Key, extra, why)
 }
 
+// PruneKept logs, as a warning, a backup that retention keeps for a reason
+// other than its rules that calls for a look: its manifest describes
+// another object (ReasonMismatch: left alone), or it is this run's own and
+// newer keys fill the rules (ReasonThisRun).
+func (l *Logger) PruneKept(prefix, bucket string, d Decision, dry bool) {
+	b := d.Backup
+	why := strings.Join(d.Why, ", ")
+	detail := b.Mismatched()
+	if l.json != nil {
+		args := []any{"prefix", prefix, "object", "s3://" + bucket + "/" + b.Key, "started", b.Time, "why", why}
+		if detail != "" {
+			args = append(args, "mismatch", detail)
+		}
+		l.json.Warn("retention keeps", append(args, "dry_run", dry)...)
+		return
+	}
+	if detail == "" {
+		l.text("warning: %s: retention: keeps s3://%s/%s (%s), which no rule keeps: newer keys fill the rules", prefix, bucket, b.Key, why)
+		return
+	}
+	// The manifest's key is anyone's who may write to the bucket.
+	l.text("warning: %s: retention: leaves s3://%s/%s alone (%s: %s)", prefix, bucket, b.Key, why, Printable(detail))
+}
+
 // PruneRefused logs a delete the store refused: a warning, not a failure.
 func (l *Logger) PruneRefused(prefix, bucket, key, reason string) {
 	if l.json != nil {

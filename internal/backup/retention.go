@@ -192,6 +192,13 @@ const (
 	// ReasonFuture leaves alone a backup dated ahead of the clock (see
 	// Backup.Future): the rules neither count nor delete it.
 	ReasonFuture = "dated in the future"
+	// ReasonMismatch leaves alone a backup whose manifest (or a
+	// companion's) does not describe it (see Backup.Mismatched): the
+	// rules neither count nor delete it.
+	ReasonMismatch = "manifest does not match its object"
+	// ReasonThisRun keeps the backup the run just made, whatever else the
+	// bucket holds: keys dated after it cannot make its own run delete it.
+	ReasonThisRun = "this run's backup"
 )
 
 // A Decision is what the rules say about one backup.
@@ -199,8 +206,8 @@ type Decision struct {
 	Backup Backup
 	Keep   bool
 	// Why: the rules that keep it ("last", "daily", "within", ReasonNewest,
-	// ReasonFuture), or, for a backup that goes, why it is no backup when
-	// that is the reason ("empty").
+	// ReasonFuture, ReasonMismatch, ReasonThisRun), or, for a backup that
+	// goes, why it is no backup when that is the reason ("empty").
 	Why []string
 }
 
@@ -209,7 +216,9 @@ type Decision struct {
 // in the future (see Backup.Future): such a backup is never counted, never
 // taken as the newest, and never deleted; a clock that jumped ahead cannot
 // make the rules delete real backups, and a copied or forged key cannot
-// push them out. An empty object (0 bytes) is no backup: it fills no
+// push them out. A backup whose manifest is known not to describe it
+// (Backup.Mismatched: a copy under a newer name) is left alone the same
+// way. An empty object (0 bytes) is no backup: it fills no
 // period of a rule and is not kept. While a counting rule has periods
 // left, it also keeps the oldest backup, as restic does. Without rules,
 // every backup is kept.
@@ -217,7 +226,12 @@ type Decision struct {
 // Periods are UTC hours, days, ISO weeks, months and years of the start
 // time in the key. KEEP_WITHIN counts back from the newest backup that
 // counts, not from now, so backups that stopped keep what they had.
-func (r Rules) Apply(bs []Backup, now time.Time) []Decision {
+func (r Rules) Apply(bs []Backup, now time.Time) []Decision { return r.apply(bs, now, "") }
+
+// apply is Apply for a run that just made the backup committed (its key;
+// "" for none): that backup is kept even when no rule keeps it
+// (ReasonThisRun).
+func (r Rules) apply(bs []Backup, now time.Time, committed string) []Decision {
 	ds := make([]Decision, len(bs))
 	if !r.IsSet() {
 		// No rules, no pruning (restic's empty policy keeps everything).
@@ -233,6 +247,8 @@ func (r Rules) Apply(bs []Backup, now time.Time) []Decision {
 		switch {
 		case b.Future(now):
 			ds[i].Keep, ds[i].Why = true, []string{ReasonFuture}
+		case b.Mismatched() != "":
+			ds[i].Keep, ds[i].Why = true, []string{ReasonMismatch}
 		case b.Size == 0:
 			ds[i].Why = []string{"empty"}
 		default:
@@ -274,6 +290,11 @@ func (r Rules) Apply(bs []Backup, now time.Time) []Decision {
 			if !d.Keep {
 				d.Keep, d.Why = true, []string{ReasonNewest}
 			}
+		}
+	}
+	for i := range ds {
+		if committed != "" && ds[i].Backup.Key == committed && !ds[i].Keep {
+			ds[i].Keep, ds[i].Why = true, []string{ReasonThisRun}
 		}
 	}
 	return ds

@@ -315,3 +315,80 @@ func TestLoadRules(t *testing.T) {
 		t.Errorf("KEEP_LAST=0 alone sets a rule")
 	}
 }
+
+// TestRulesApplyMismatch: backups whose manifest describes another object
+// (copies of an older backup under newer names) are left alone: they fill
+// no period, are not the newest backup with a manifest, and KEEP_WITHIN
+// does not count from them.
+func TestRulesApplyMismatch(t *testing.T) {
+	now := at(t, "2026-11-30 06:10")
+	bs := history(t, "2026-11-26", "2026-11-30")
+	for _, s := range []string{"2026-11-30 06:13", "2026-11-30 06:14"} {
+		b := testBackup(at(t, s), true)
+		b.Mismatch = "its manifest describes db1-20261126060000.gz.aes, started 2026-11-26 06:00:00 UTC"
+		bs = append([]Backup{b}, bs...)
+	}
+	// A real backup whose globals' manifest describes other globals is
+	// not counted either.
+	bs[3].Companions = []Backup{{Key: "db1-20261129060000.globals.gz.aes", Companion: globalsName, Mismatch: "its manifest describes x"}}
+	for _, tc := range []struct {
+		name  string
+		rules Rules
+		want  []string
+	}{
+		{"last", Rules{Last: 2}, []string{
+			"2026-11-30 06:14 " + ReasonMismatch, "2026-11-30 06:13 " + ReasonMismatch,
+			"2026-11-30 06:00 last", "2026-11-29 06:00 " + ReasonMismatch, "2026-11-28 06:00 last"}},
+		{"hourly", Rules{Hourly: 1}, []string{
+			"2026-11-30 06:14 " + ReasonMismatch, "2026-11-30 06:13 " + ReasonMismatch,
+			"2026-11-30 06:00 hourly", "2026-11-29 06:00 " + ReasonMismatch}},
+		{"daily", Rules{Daily: 2}, []string{
+			"2026-11-30 06:14 " + ReasonMismatch, "2026-11-30 06:13 " + ReasonMismatch,
+			"2026-11-30 06:00 daily", "2026-11-29 06:00 " + ReasonMismatch, "2026-11-28 06:00 daily"}},
+		{"within", Rules{Within: Within{Hours: 1}}, []string{
+			"2026-11-30 06:14 " + ReasonMismatch, "2026-11-30 06:13 " + ReasonMismatch,
+			"2026-11-30 06:00 within", "2026-11-29 06:00 " + ReasonMismatch}},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			if got := kept(tc.rules.Apply(bs, now)); !reflect.DeepEqual(got, tc.want) {
+				t.Errorf("kept:\n  %s\nwant:\n  %s", strings.Join(got, "\n  "), strings.Join(tc.want, "\n  "))
+			}
+		})
+	}
+	// Not the newest backup with a manifest: that is the newest that
+	// matches it.
+	old := history(t, "2026-11-26", "2026-11-28")
+	for i := range old {
+		old[i].HasManifest = i > 0
+	}
+	forged := testBackup(at(t, "2026-11-30 06:14"), true)
+	forged.Mismatch = "its manifest describes db1-20261127060000.gz.aes"
+	want := []string{"2026-11-30 06:14 " + ReasonMismatch, "2026-11-28 06:00 last", "2026-11-27 06:00 " + ReasonNewest}
+	if got := kept(Rules{Last: 1}.Apply(append([]Backup{forged}, old...), now)); !reflect.DeepEqual(got, want) {
+		t.Errorf("kept:\n  %s\nwant:\n  %s", strings.Join(got, "\n  "), strings.Join(want, "\n  "))
+	}
+}
+
+// TestRulesApplyThisRun: the backup a run just made is kept by that run,
+// whatever newer keys fill the rules; the others are decided as always.
+func TestRulesApplyThisRun(t *testing.T) {
+	now := at(t, "2026-11-30 06:01")
+	bs := history(t, "2026-11-28", "2026-11-30")
+	// Copies whose manifests were rewritten to match their names: nothing
+	// tells them from backups.
+	bs = append([]Backup{testBackup(at(t, "2026-11-30 06:05"), true), testBackup(at(t, "2026-11-30 06:04"), true)}, bs...)
+	committed := bs[2].Key
+	want := []string{"2026-11-30 06:05 last", "2026-11-30 06:04 last", "2026-11-30 06:00 " + ReasonThisRun}
+	if got := kept(Rules{Last: 2}.apply(bs, now, committed)); !reflect.DeepEqual(got, want) {
+		t.Errorf("kept:\n  %s\nwant:\n  %s", strings.Join(got, "\n  "), strings.Join(want, "\n  "))
+	}
+	// Kept by a rule, it shows the rule.
+	want = []string{"2026-11-30 06:05 daily", "2026-11-29 06:00 daily"}
+	if got := kept(Rules{Daily: 2}.apply(bs, now, bs[3].Key)); !reflect.DeepEqual(got, want) {
+		t.Errorf("kept:\n  %s\nwant:\n  %s", strings.Join(got, "\n  "), strings.Join(want, "\n  "))
+	}
+	want = []string{"2026-11-30 06:05 daily", "2026-11-30 06:00 " + ReasonThisRun, "2026-11-29 06:00 daily"}
+	if got := kept(Rules{Daily: 2}.apply(bs, now, committed)); !reflect.DeepEqual(got, want) {
+		t.Errorf("kept:\n  %s\nwant:\n  %s", strings.Join(got, "\n  "), strings.Join(want, "\n  "))
+	}
+}

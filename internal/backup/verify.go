@@ -94,7 +94,13 @@ func (v *Verifier) verifyOne(ctx context.Context, t pgpass.Entry) error {
 			b.Key, Age(v.now(), b.Time), v.MaxAge)
 	}
 
-	m, info, err := v.readManifest(ctx, t, b.Key, "size, SHA-256 or row counts")
+	// The manifests of the backup and its companions, read once: the
+	// object is checked against what was checked to describe it.
+	read, err := readManifests(ctx, v.Client, s.Bucket, bs[:1])
+	if err != nil {
+		return err
+	}
+	m, info, err := v.manifest(t, b, read, "size, SHA-256 or row counts")
 	if err != nil {
 		return err
 	}
@@ -102,7 +108,7 @@ func (v *Verifier) verifyOne(ctx context.Context, t pgpass.Entry) error {
 	if err != nil {
 		return err
 	}
-	companions, err := v.verifyCompanions(ctx, t, b)
+	companions, err := v.verifyCompanions(ctx, t, b, read)
 	if err != nil {
 		return err
 	}
@@ -399,23 +405,22 @@ func CheckConnString(s string) error {
 	return nil
 }
 
-// readManifest reads the manifest of the object key and the job's facts
-// in it (nil when it has none). An object without a manifest is checked
-// as a stream alone, with a warning that names what cannot be compared.
-func (v *Verifier) readManifest(ctx context.Context, t pgpass.Entry, key, uncompared string) (*s3stream.Manifest, *Info, error) {
-	m, err := s3stream.ReadManifest(ctx, v.Client, v.Settings.Bucket, key)
-	switch {
-	case errors.Is(err, s3stream.ErrNoManifest):
-		v.Log.PrefixWarn(t.Prefix, fmt.Sprintf("%s has no manifest; checking the stream alone (no %s to compare)", key, uncompared))
+// manifest returns the manifest of b's object from read (readManifests)
+// and the job's facts in it (nil when it has none). An object without a
+// manifest is checked as a stream alone, with a warning that names what
+// cannot be compared. A manifest that describes another object fails: a
+// copy of an older backup under a newer name would pass for the newest.
+// Its size is compared with the object's bytes as they are read (check),
+// whose error names a changed object as such.
+func (v *Verifier) manifest(t pgpass.Entry, b Backup, read map[string]manifestRead, uncompared string) (*s3stream.Manifest, *Info, error) {
+	r, ok := read[b.Key]
+	if !ok {
+		v.Log.PrefixWarn(t.Prefix, fmt.Sprintf("%s has no manifest; checking the stream alone (no %s to compare)", b.Key, uncompared))
 		return nil, nil, nil
-	case err != nil:
-		return nil, nil, err
-	case len(m.Backup) == 0:
-		return m, nil, nil
 	}
-	info := &Info{}
-	if err := json.Unmarshal(m.Backup, info); err != nil {
-		return nil, nil, fmt.Errorf("manifest of %s: %v", key, err)
+	if why := manifestNames(b, r.m, r.info); why != "" {
+		return nil, nil, fmt.Errorf("s3://%s/%s: %s: it is not the backup its name says (a copy under another name?); remove or rename it",
+			v.Settings.Bucket, b.Key, why)
 	}
-	return m, info, nil
+	return r.m, r.info, nil
 }
