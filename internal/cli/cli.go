@@ -105,12 +105,24 @@ func WithHint(err error, format string, args ...any) error {
 	return &hintError{err, fmt.Sprintf(format, args...)}
 }
 
-// Hints returns the hints attached to err, outermost first.
+// Hints returns the hints attached to err, outermost first, those inside
+// ScrubArgs showing its arguments as its message does.
 func Hints(err error) []string {
-	var hs []string
+	var (
+		hs, args  []string
+		scrubbing bool // inside ScrubArgs
+	)
 	for err != nil {
-		if h, ok := err.(*hintError); ok {
-			hs = append(hs, h.hint)
+		switch e := err.(type) {
+		case *hintError:
+			h := e.hint
+			if scrubbing {
+				h = scrub(h, args)
+			}
+			hs = append(hs, h)
+		case *scrubbed:
+			scrubbing = true
+			args = append(args, e.args...)
 		}
 		switch u := err.(type) {
 		case interface{ Unwrap() error }:
