@@ -156,6 +156,41 @@ func TestScrubArgs(t *testing.T) {
 	}
 }
 
+// TestParseFlagErrors checks that a bad flag is shown as Arg shows it:
+// escaped, and without the password of a connection string given by
+// mistake.
+func TestParseFlagErrors(t *testing.T) {
+	for _, tc := range []struct {
+		args []string
+		want string
+	}{
+		{[]string{"-nope"}, `flag provided but not defined: "-nope"`},
+		{[]string{"-\x1b[31m"}, `flag provided but not defined: "-\x1b[31m"`},
+		{[]string{"--\u009b2J=x"}, `flag provided but not defined: "-\u009b2J"`},
+		{[]string{"--postgres://u:secret@h/db"}, `flag provided but not defined: "-postgres://u:xxxxx@h/db"`},
+		{[]string{"---\x1b"}, `bad flag syntax: "---\x1b"`},
+		{[]string{"-=password=secret"}, `bad flag syntax: "-=password=xxxxx"`},
+		{[]string{"-s"}, `flag needs an argument: -s`},
+		{[]string{"-b=host=h password=secret"}, `invalid boolean value "host=h password=xxxxx" for -b: parse error`},
+		{[]string{"-s", "host=h password=secret"}, `invalid value "host=h password=xxxxx" for flag -s: no server "host=h password=xxxxx"`},
+		{[]string{"-s=a\x1bb"}, `invalid value "a\x1bb" for flag -s: no server "a\x1bb"`},
+		{[]string{"-s", "a\rb\x1b"}, `invalid value "a\rb\x1b" for flag -s: no server "a\rb\x1b"`},
+	} {
+		fs := NewFlagSet("t", "Usage: t\n", &bytes.Buffer{})
+		fs.Bool("b", false, "")
+		// A flag whose parser repeats its value as it is.
+		fs.Func("s", "", func(v string) error { return fmt.Errorf("no server %s", v) })
+		err := Parse(fs, tc.args)
+		var buf bytes.Buffer
+		if code := Report(&buf, "t", err); code != ExitUsage {
+			t.Errorf("%q: exit %d, want %d", tc.args, code, ExitUsage)
+		}
+		if want := "t: error: " + tc.want + "\nt: hint: run 't -h' for usage\n"; buf.String() != want {
+			t.Errorf("%q: stderr %q, want %q", tc.args, buf.String(), want)
+		}
+	}
+}
+
 // FuzzArg builds connection strings around a password, in the forms libpq
 // reads and as people mistype them, and checks that Arg never shows the
 // password as written, nor a control character.

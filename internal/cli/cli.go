@@ -210,7 +210,8 @@ func NewFlagSet(tool, usage string, stderr io.Writer) *flag.FlagSet {
 var usages sync.Map // *flag.FlagSet → func()
 
 // Parse parses args with fs. On -h it prints the usage and returns
-// flag.ErrHelp; on a bad flag it returns a usage error with a hint to -h.
+// flag.ErrHelp; on a bad flag it returns a usage error, showing the flag as
+// Arg does, with a hint to -h.
 func Parse(fs *flag.FlagSet, args []string) error {
 	err := fs.Parse(args)
 	if err == nil {
@@ -222,7 +223,23 @@ func Parse(fs *flag.FlagSet, args []string) error {
 		}
 		return flag.ErrHelp
 	}
-	return WithHint(Usage(err), "run '%s -h' for usage", fs.Name())
+	return WithHint(Usage(flagError(err, args)), "run '%s -h' for usage", fs.Name())
+}
+
+// flagError returns an error of the flag package with the arguments it
+// repeats shown as Arg shows them. The flag package writes an undefined
+// flag's name, and a malformed flag, as they are, and a flag's value
+// quoted by %q, which escapes it but keeps a password in it; the error of
+// the flag's own parser may repeat the value in any way.
+func flagError(err error, args []string) error {
+	msg := err.Error()
+	for _, prefix := range []string{"flag provided but not defined: ", "bad flag syntax: "} {
+		if name, ok := strings.CutPrefix(msg, prefix); ok {
+			msg = prefix + Arg(name)
+			break
+		}
+	}
+	return errors.New(scrub(msg, args))
 }
 
 // TightGC lowers the garbage collector's heap headroom (GOGC 100 → 50)
