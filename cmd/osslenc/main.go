@@ -91,7 +91,9 @@ Exit status:
   2  usage error; nothing was done
 `
 
-func main() { cli.Main("osslenc", run) }
+// Errors may repeat an argument (a file name, a password source); they
+// show it escaped.
+func main() { cli.Main("osslenc", cli.WithScrubbedArgs(run)) }
 
 func run(ctx context.Context, args []string, stdin io.Reader, stdout, stderr io.Writer) error {
 	warn := func(msg string) { fmt.Fprintf(stderr, "osslenc: warning: %s\n", msg) }

@@ -20,7 +20,15 @@ func TestMain(m *testing.M) {
 }
 
 func TestScripts(t *testing.T) {
-	testscript.Run(t, scripttest.Params())
+	p := scripttest.Params()
+	// Scripts can write control characters only through variables.
+	p.Setup = func(e *testscript.Env) error {
+		e.Setenv("ESC", "\x1b")
+		e.Setenv("CR", "\r")
+		e.Setenv("CSI", "\u009b")
+		return nil
+	}
+	testscript.Run(t, p)
 }
 
 // TestInterrupt cancels a run that waits for input: it must fail and leave

@@ -80,7 +80,9 @@ Examples:
       done
 `
 
-func main() { cli.Main("pgpass-expand", run) }
+// Errors may repeat an argument (a file name, a prefix); they show it
+// escaped, without a connection string's password.
+func main() { cli.Main("pgpass-expand", cli.WithScrubbedArgs(run)) }
 
 func run(ctx context.Context, args []string, stdin io.Reader, stdout, stderr io.Writer) error {
 	flags := cli.NewFlagSet("pgpass-expand", usage, stderr)
@@ -105,7 +107,7 @@ func run(ctx context.Context, args []string, stdin io.Reader, stdout, stderr io.
 	case 1:
 		p := flags.Arg(0)
 		if *only != "" && *only != p {
-			return cli.Usagef("-only %q and argument %q name different prefixes", *only, p)
+			return cli.Usagef("-only %s and argument %s name different prefixes", cli.Arg(*only), cli.Arg(p))
 		}
 		*only = p
 	default:
@@ -133,7 +135,7 @@ func run(ctx context.Context, args []string, stdin io.Reader, stdout, stderr io.
 	}
 	targets, err := pgpass.Targets(entries, *only)
 	if errors.Is(err, pgpass.ErrIgnored) {
-		fmt.Fprintf(stderr, "pgpass-expand: %v; nothing to do\n", err)
+		fmt.Fprintf(stderr, "pgpass-expand: %v; nothing to do\n", cli.ScrubArgs(err, args...))
 		targets, err = nil, nil
 	}
 	if err != nil {

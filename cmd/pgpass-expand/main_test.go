@@ -17,6 +17,13 @@ func TestMain(m *testing.M) {
 func TestScripts(t *testing.T) {
 	p := scripttest.Params()
 	p.Cmds["mode"] = cmdMode
+	// Scripts can write control characters only through variables.
+	p.Setup = func(e *testscript.Env) error {
+		e.Setenv("ESC", "\x1b")
+		e.Setenv("CR", "\r")
+		e.Setenv("CSI", "\u009b")
+		return nil
+	}
 	testscript.Run(t, p)
 }
 

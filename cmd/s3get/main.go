@@ -73,7 +73,9 @@ Exit status:
 
 func main() {
 	cli.TightGC()
-	cli.Main("s3get", s3cli.WithHints(run))
+	// Errors may repeat an argument (an object URL, a file name); they
+	// show it escaped, without a connection string's password.
+	cli.Main("s3get", cli.WithScrubbedArgs(s3cli.WithHints(run)))
 }
 
 func run(ctx context.Context, args []string, stdin io.Reader, stdout, stderr io.Writer) error {
@@ -103,7 +105,7 @@ func run(ctx context.Context, args []string, stdin io.Reader, stdout, stderr io.
 			return err
 		}
 		if opts.RangeSize < 64<<10 || opts.RangeSize > 1<<30 {
-			return cli.Usagef("-range-size %s: want 64KiB to 1GiB", *rangeSize)
+			return cli.Usagef("-range-size %s: want 64KiB to 1GiB", cli.Arg(*rangeSize))
 		}
 	}
 	var out io.Writer = stdout

@@ -13,5 +13,14 @@ func TestMain(m *testing.M) {
 }
 
 func TestScripts(t *testing.T) {
-	testscript.Run(t, s3test.Params())
+	p := s3test.Params()
+	setup := p.Setup
+	// Scripts can write control characters only through variables.
+	p.Setup = func(e *testscript.Env) error {
+		e.Setenv("ESC", "\x1b")
+		e.Setenv("CR", "\r")
+		e.Setenv("CSI", "\u009b")
+		return setup(e)
+	}
+	testscript.Run(t, p)
 }

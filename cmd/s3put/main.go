@@ -84,7 +84,9 @@ Exit status:
 
 func main() {
 	cli.TightGC()
-	cli.Main("s3put", s3cli.WithHints(run))
+	// Errors may repeat an argument (an object URL, a file name); they
+	// show it escaped, without a connection string's password.
+	cli.Main("s3put", cli.WithScrubbedArgs(s3cli.WithHints(run)))
 }
 
 type metadata map[string]string

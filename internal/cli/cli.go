@@ -105,12 +105,24 @@ func WithHint(err error, format string, args ...any) error {
 	return &hintError{err, fmt.Sprintf(format, args...)}
 }
 
-// Hints returns the hints attached to err, outermost first.
+// Hints returns the hints attached to err, outermost first, those inside
+// ScrubArgs showing its arguments as its message does.
 func Hints(err error) []string {
-	var hs []string
+	var (
+		hs, args  []string
+		scrubbing bool // inside ScrubArgs
+	)
 	for err != nil {
-		if h, ok := err.(*hintError); ok {
-			hs = append(hs, h.hint)
+		switch e := err.(type) {
+		case *hintError:
+			h := e.hint
+			if scrubbing {
+				h = scrub(h, args)
+			}
+			hs = append(hs, h)
+		case *scrubbed:
+			scrubbing = true
+			args = append(args, e.args...)
 		}
 		switch u := err.(type) {
 		case interface{ Unwrap() error }:
@@ -198,7 +210,8 @@ func NewFlagSet(tool, usage string, stderr io.Writer) *flag.FlagSet {
 var usages sync.Map // *flag.FlagSet → func()
 
 // Parse parses args with fs. On -h it prints the usage and returns
-// flag.ErrHelp; on a bad flag it returns a usage error with a hint to -h.
+// flag.ErrHelp; on a bad flag it returns a usage error, showing the flag as
+// Arg does, with a hint to -h.
 func Parse(fs *flag.FlagSet, args []string) error {
 	err := fs.Parse(args)
 	if err == nil {
@@ -210,7 +223,23 @@ func Parse(fs *flag.FlagSet, args []string) error {
 		}
 		return flag.ErrHelp
 	}
-	return WithHint(Usage(err), "run '%s -h' for usage", fs.Name())
+	return WithHint(Usage(flagError(err, args)), "run '%s -h' for usage", fs.Name())
+}
+
+// flagError returns an error of the flag package with the arguments it
+// repeats shown as Arg shows them. The flag package writes an undefined
+// flag's name, and a malformed flag, as they are, and a flag's value
+// quoted by %q, which escapes it but keeps a password in it; the error of
+// the flag's own parser may repeat the value in any way.
+func flagError(err error, args []string) error {
+	msg := err.Error()
+	for _, prefix := range []string{"flag provided but not defined: ", "bad flag syntax: "} {
+		if name, ok := strings.CutPrefix(msg, prefix); ok {
+			msg = prefix + Arg(name)
+			break
+		}
+	}
+	return errors.New(scrub(msg, args))
 }
 
 // TightGC lowers the garbage collector's heap headroom (GOGC 100 → 50)

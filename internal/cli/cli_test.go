@@ -51,7 +51,7 @@ func TestParse(t *testing.T) {
 	if code := Report(&buf, "t", err); code != ExitUsage {
 		t.Errorf("bad flag: exit %d, want %d", code, ExitUsage)
 	}
-	if want := "t: error: flag provided but not defined: -nope\nt: hint: run 't -h' for usage\n"; buf.String() != want {
+	if want := "t: error: flag provided but not defined: \"-nope\"\nt: hint: run 't -h' for usage\n"; buf.String() != want {
 		t.Errorf("bad flag: stderr %q, want %q", buf.String(), want)
 	}
 }

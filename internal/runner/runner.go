@@ -4,12 +4,15 @@
 //	{"version": "1", "cmd": ["/app/backup.sh", "db1"], "env": {"NAME": "value", …}}
 //
 // possibly with siderite's other fields (type, token, auth, upstream, mode),
-// which are ignored, and the runner starts cmd with the payload's env added to its own
-// environment, passes stdin, stdout and stderr through, forwards SIGINT and
-// SIGTERM, and exits with cmd's exit status.
+// which are ignored. Keys match fields as they do in siderite, which decodes
+// the payload with encoding/json: in any case ("Cmd", "ENV"). The runner
+// starts cmd with the payload's env added to its own environment, passes
+// stdin, stdout and stderr through, forwards SIGINT and SIGTERM, and exits
+// with cmd's exit status.
 package runner
 
 import (
+	"bytes"
 	"encoding/json"
 	"errors"
 	"fmt"
@@ -39,11 +42,42 @@ type Payload struct {
 	Warnings []string
 }
 
-// ignoredFields are the other fields of siderite's payload type, which the
-// original image's payloads were written with (its env2payload always writes
-// "type": ""). They mean nothing to a runner and are ignored silently; their
-// values (token, auth) can be secrets and are never read.
-var ignoredFields = map[string]bool{"type": true, "token": true, "auth": true, "upstream": true, "mode": true}
+// fields are the fields of siderite's payload type, which its runner
+// decodes with encoding/json: a key names a field when Go's case-insensitive
+// matching says so ("Cmd" and "CMD" are cmd). Each field keeps every value
+// given for it, in order, so that Parse can decode them one after another
+// into the same variable, as json.Unmarshal does into siderite's struct:
+// the last value wins, an object (env) adds to the one before, and null
+// clears cmd and env but leaves the version.
+type fields struct {
+	Version rawValues `json:"version"`
+	Cmd     rawValues `json:"cmd"`
+	Env     rawValues `json:"env"`
+	// The other fields, which the original image's payloads were written
+	// with (siderite's env2payload always writes "type": ""), mean nothing
+	// to a runner. Their values (token, auth) can be secrets and are never
+	// kept.
+	Type     ignored `json:"type"`
+	Token    ignored `json:"token"`
+	Auth     ignored `json:"auth"`
+	Upstream ignored `json:"upstream"`
+	Mode     ignored `json:"mode"`
+}
+
+type rawValues []json.RawMessage
+
+func (r *rawValues) UnmarshalJSON(b []byte) error {
+	*r = append(*r, append(json.RawMessage(nil), b...))
+	return nil
+}
+
+type ignored struct{}
+
+func (*ignored) UnmarshalJSON([]byte) error { return nil }
+
+// maxNamed caps how many unknown fields are named, one warning each, so
+// that a payload of many keys cannot flood the log.
+const maxNamed = 8
 
 // Read reads and checks a payload file. Error messages never quote values
 // from the payload's env, which holds secrets.
@@ -66,10 +100,13 @@ func Read(path string) (*Payload, error) {
 // Parse checks a payload's JSON; name is used in messages. Like siderite's
 // runner, it runs what it can: an unknown or missing version and unknown
 // fields are warnings, while a payload that is not a JSON object, or has no
-// cmd, is an error.
+// cmd, is an error. Keys are matched as siderite's runner matches them (see
+// fields).
 func Parse(data []byte, name string) (*Payload, error) {
-	var fields map[string]json.RawMessage
-	if err := json.Unmarshal(data, &fields); err != nil || fields == nil {
+	var f fields
+	err := json.Unmarshal(data, &f)
+	keys, isObject := keysOf(data)
+	if err != nil || !isObject {
 		var se *json.SyntaxError
 		if errors.As(err, &se) {
 			return nil, fmt.Errorf("payload %s is not valid JSON (at byte %d); an encrypted payload must be decrypted by the scheduler before the task starts", name, se.Offset)
@@ -77,33 +114,34 @@ func Parse(data []byte, name string) (*Payload, error) {
 		return nil, fmt.Errorf("payload %s is not a JSON object with cmd and env", name)
 	}
 	p := &Payload{}
-	names := make([]string, 0, len(fields))
-	for k := range fields {
-		names = append(names, k)
+	// The messages name the field and the type wanted, never a value.
+	for _, raw := range f.Cmd {
+		if json.Unmarshal(raw, &p.Cmd) != nil {
+			return nil, fmt.Errorf("payload %s: field \"cmd\" must be a list of strings", name)
+		}
 	}
-	sort.Strings(names)
-	for _, k := range names {
-		raw := fields[k]
-		var err error
-		switch {
-		case k == "cmd":
-			err = json.Unmarshal(raw, &p.Cmd)
-		case k == "env":
-			err = json.Unmarshal(raw, &p.Env)
-		case k == "version":
+	for _, raw := range f.Env {
+		if json.Unmarshal(raw, &p.Env) != nil {
+			return nil, fmt.Errorf("payload %s: field \"env\" must be an object of strings", name)
+		}
+	}
+	for _, raw := range f.Version {
+		if string(raw) != "null" {
 			p.Version = versionOf(raw)
-		case ignoredFields[k]:
-		default:
-			p.Warnings = append(p.Warnings, fmt.Sprintf("payload %s: ignoring unknown field %s", name, quoteName(k)))
 		}
-		if err != nil {
-			// The message names the field and the type wanted, never a value.
-			want := "a list of strings"
-			if k == "env" {
-				want = "an object of strings"
-			}
-			return nil, fmt.Errorf("payload %s: field %q must be %s", name, k, want)
+	}
+	var unknown []string
+	for _, k := range keys {
+		if !known(k) {
+			unknown = append(unknown, quoteName(k))
 		}
+	}
+	for i, k := range unknown {
+		if i == maxNamed {
+			p.Warnings = append(p.Warnings, fmt.Sprintf("payload %s: ignoring %d more unknown fields", name, len(unknown)-i))
+			break
+		}
+		p.Warnings = append(p.Warnings, fmt.Sprintf("payload %s: ignoring unknown field %s", name, k))
 	}
 	switch {
 	case p.Version == "":
@@ -112,7 +150,8 @@ func Parse(data []byte, name string) (*Payload, error) {
 		p.Warnings = append(p.Warnings, fmt.Sprintf("payload %s: version %s is unknown; running its cmd as version \"1\"", name, p.Version))
 	}
 	if len(p.Cmd) == 0 || p.Cmd[0] == "" {
-		return nil, fmt.Errorf("payload %s: cmd is missing or empty; use [\"/app/backup.sh\"]", name)
+		// A misspelt cmd ("command", "args") is the usual cause.
+		return nil, fmt.Errorf("payload %s: cmd is missing or empty; use [\"/app/backup.sh\"]%s", name, listUnknown(unknown))
 	}
 	for k := range p.Env {
 		if k == "" || strings.ContainsAny(k, "=\x00") {
@@ -120,6 +159,62 @@ func Parse(data []byte, name string) (*Payload, error) {
 		}
 	}
 	return p, nil
+}
+
+// keysOf returns the keys of the JSON object data, each once, in the order
+// they are first written; isObject is false when data is not an object.
+func keysOf(data []byte) (keys []string, isObject bool) {
+	d := json.NewDecoder(bytes.NewReader(data))
+	if t, err := d.Token(); err != nil || t != json.Delim('{') {
+		return nil, false
+	}
+	seen := map[string]bool{}
+	for d.More() {
+		t, err := d.Token()
+		if err != nil {
+			return keys, true
+		}
+		k, _ := t.(string)
+		var skip json.RawMessage
+		if err := d.Decode(&skip); err != nil {
+			return keys, true
+		}
+		if !seen[k] {
+			seen[k] = true
+			keys = append(keys, k)
+		}
+	}
+	return keys, true
+}
+
+// known reports whether encoding/json matches key to a field of siderite's
+// payload type. It asks the decoder itself, rather than comparing names
+// here, so that the rule is exactly Go's, Unicode case folding included.
+func known(key string) bool {
+	obj, err := json.Marshal(map[string]any{key: nil})
+	if err != nil {
+		return false
+	}
+	d := json.NewDecoder(bytes.NewReader(obj))
+	d.DisallowUnknownFields()
+	return d.Decode(&fields{}) == nil
+}
+
+// listUnknown is " (unknown fields: …)" naming the quoted unknown fields,
+// or "" when there are none.
+func listUnknown(quoted []string) string {
+	switch len(quoted) {
+	case 0:
+		return ""
+	case 1:
+		return " (unknown field: " + quoted[0] + ")"
+	}
+	more := ""
+	if len(quoted) > maxNamed {
+		more = fmt.Sprintf(" and %d more", len(quoted)-maxNamed)
+		quoted = quoted[:maxNamed]
+	}
+	return " (unknown fields: " + strings.Join(quoted, ", ") + more + ")"
 }
 
 // versionOf returns "1" for the version every payload has, and otherwise a

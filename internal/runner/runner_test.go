@@ -2,7 +2,9 @@ package runner
 
 import (
 	"bytes"
+	"encoding/json"
 	"fmt"
+	"maps"
 	"os"
 	"path/filepath"
 	"slices"
@@ -155,5 +157,139 @@ func TestRunMissingCommand(t *testing.T) {
 func TestReadMissingFile(t *testing.T) {
 	if _, err := Read(filepath.Join(t.TempDir(), "none.json")); err == nil {
 		t.Fatal("no error for a missing payload file")
+	}
+}
+
+// TestParseKeysAsSiderite checks that keys are matched as siderite's runner
+// matches them: it decodes the payload with json.Unmarshal into its struct,
+// so a key in any case (Unicode folding included) names a field, and of
+// keys naming the same field the last wins, objects adding to each other.
+// Parse must agree with json.Unmarshal into siderite's payload type.
+func TestParseKeysAsSiderite(t *testing.T) {
+	type sideritePayload struct {
+		Version  string            `json:"version"`
+		Env      map[string]string `json:"env,omitempty"`
+		Cmd      []string          `json:"cmd,omitempty"`
+		Type     string            `json:"type"`
+		Token    string            `json:"token,omitempty"`
+		Auth     string            `json:"auth,omitempty"`
+		Upstream string            `json:"upstream,omitempty"`
+		Mode     string            `json:"mode,omitempty"`
+	}
+	for _, tc := range []struct{ name, json string }{
+		{"Cmd", `{"version":"1","Cmd":["/app/backup.sh","db1"]}`},
+		{"CMD and Env", `{"Version":"1","CMD":["/app/backup.sh"],"Env":{"A":"supersecret"}}`},
+		{"ENV and TYPE", `{"VERSION":"1","cmd":["/app/backup.sh"],"ENV":{"A":"1"},"TYPE":"","Token":"supersecret"}`},
+		{"cmd then Cmd", `{"version":"1","cmd":["/app/first.sh"],"Cmd":["/app/backup.sh","db2"]}`},
+		{"Cmd then cmd", `{"version":"1","Cmd":["/app/first.sh","db1"],"cmd":["/app/backup.sh"]}`},
+		{"cmd twice", `{"version":"1","cmd":["/app/first.sh"],"cmd":["/app/backup.sh"]}`},
+		{"null between", `{"version":"1","cmd":["/app/first.sh"],"CMD":null,"Cmd":["/app/backup.sh"]}`},
+		{"env then Env", `{"version":"1","cmd":["/app/backup.sh"],"env":{"A":"1","B":"2"},"Env":{"B":"3","C":"4"}}`},
+		{"env then null", `{"version":"1","cmd":["/app/backup.sh"],"env":{"A":"1"},"ENV":null}`},
+		{"version then null", `{"version":"1","Version":null,"cmd":["/app/backup.sh"]}`},
+		{"version 2 then 1", `{"version":"2","VERSION":"1","cmd":["/app/backup.sh"]}`},
+		{"Kelvin sign", "{\"version\":\"1\",\"cmd\":[\"/app/backup.sh\"],\"to\u212aen\":\"supersecret\"}"},
+		{"long s", "{\"ver\u017fion\":\"1\",\"cmd\":[\"/app/backup.sh\"]}"},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			var want sideritePayload
+			if err := json.Unmarshal([]byte(tc.json), &want); err != nil {
+				t.Fatal(err)
+			}
+			p, err := Parse([]byte(tc.json), "p.json")
+			if err != nil {
+				t.Fatal(err)
+			}
+			if !slices.Equal(p.Cmd, want.Cmd) || !maps.Equal(p.Env, want.Env) || (p.Version == "1") != (want.Version == "1") {
+				t.Errorf("parsed cmd %q, env %v, version %s; json.Unmarshal: %q, %v, %q", p.Cmd, p.Env, p.Version, want.Cmd, want.Env, want.Version)
+			}
+			if len(p.Warnings) > 0 {
+				t.Errorf("warnings %q, want none: every key names a field", p.Warnings)
+			}
+		})
+	}
+}
+
+// TestParseUnknownFields checks what is said about keys that name no field:
+// a warning each, naming the key and never its value, and in the error for
+// a missing cmd, since a misspelt cmd is the usual cause.
+func TestParseUnknownFields(t *testing.T) {
+	for _, tc := range []struct {
+		name, json string
+		err        string   // the error wanted, "" for none
+		warnings   []string // the warnings wanted, in order
+	}{
+		{"command and args", `{"version":"1","command":"/app/backup.sh","args":["supersecret"],"env":{"A":"supersecret"}}`,
+			`payload p.json: cmd is missing or empty; use ["/app/backup.sh"] (unknown fields: "command", "args")`, nil},
+		{"one misspelt", `{"version":"1","cmds":["/app/backup.sh"],"Env":{"A":"supersecret"}}`,
+			`payload p.json: cmd is missing or empty; use ["/app/backup.sh"] (unknown field: "cmds")`, nil},
+		{"written twice", `{"version":"1","command":"supersecret","command":"supersecret"}`,
+			`payload p.json: cmd is missing or empty; use ["/app/backup.sh"] (unknown field: "command")`, nil},
+		{"known fields only", `{"version":"1","Env":{"A":"supersecret"},"TOKEN":"supersecret"}`,
+			`payload p.json: cmd is missing or empty; use ["/app/backup.sh"]`, nil},
+		{"many", `{"a":1,"b":2,"c":3,"d":4,"e":5,"f":6,"g":7,"h":8,"i":9,"j":10}`,
+			`payload p.json: cmd is missing or empty; use ["/app/backup.sh"] (unknown fields: "a", "b", "c", "d", "e", "f", "g", "h" and 2 more)`, nil},
+		{"control characters in a name", "{\"cmd\\u001b[2J\":\"supersecret\"}",
+			`payload p.json: cmd is missing or empty; use ["/app/backup.sh"] (unknown field: "cmd\x1b[2J")`, nil},
+		{"zero-width space", "{\"version\":\"1\",\"cmd\":[\"/app/backup.sh\"],\"env\u200b\":{\"A\":\"supersecret\"}}",
+			"", []string{`payload p.json: ignoring unknown field "env\u200b"`}},
+		{"warnings in order", `{"version":"1","zz":"supersecret","cmd":["/app/backup.sh"],"aa":"supersecret"}`,
+			"", []string{`payload p.json: ignoring unknown field "zz"`, `payload p.json: ignoring unknown field "aa"`}},
+		{"warnings capped", `{"cmd":["/app/backup.sh"],"version":"1","a":1,"b":2,"c":3,"d":4,"e":5,"f":6,"g":7,"h":8,"i":9,"j":10}`,
+			"", []string{
+				`payload p.json: ignoring unknown field "a"`, `payload p.json: ignoring unknown field "b"`,
+				`payload p.json: ignoring unknown field "c"`, `payload p.json: ignoring unknown field "d"`,
+				`payload p.json: ignoring unknown field "e"`, `payload p.json: ignoring unknown field "f"`,
+				`payload p.json: ignoring unknown field "g"`, `payload p.json: ignoring unknown field "h"`,
+				`payload p.json: ignoring 2 more unknown fields`,
+			}},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			p, err := Parse([]byte(tc.json), "p.json")
+			switch {
+			case tc.err != "" && (err == nil || err.Error() != tc.err):
+				t.Fatalf("got error %v, want %s", err, tc.err)
+			case tc.err == "" && err != nil:
+				t.Fatal(err)
+			case err == nil && !slices.Equal(p.Warnings, tc.warnings):
+				t.Errorf("warnings %q, want %q", p.Warnings, tc.warnings)
+			}
+		})
+	}
+}
+
+// TestParseNeverShowsEnvValues parses payloads whose env holds a secret,
+// in every way a payload can be wrong or odd, and checks that no error or
+// warning shows it.
+func TestParseNeverShowsEnvValues(t *testing.T) {
+	const secret = "supersecret-pgpass"
+	for _, env := range []string{
+		`"env":{"PGPASSWORD":"supersecret-pgpass"}`,
+		`"Env":{"PGPASSWORD":"supersecret-pgpass"}`,
+		`"env":{"PGPASSWORD":"supersecret-pgpass"},"ENV":{"A":"1"}`,
+		`"env":{"PGPASSWORD":["supersecret-pgpass"]}`,
+		`"env":{"PGPASSWORD":"supersecret-pgpass","A=B":"1"}`,
+		`"env":{"A":"supersecret-pgpass","":"1"}`,
+		`"env":"supersecret-pgpass"`,
+		`"envs":{"PGPASSWORD":"supersecret-pgpass"}`,
+	} {
+		for _, rest := range []string{
+			`"version":"1","cmd":["/app/backup.sh"]`,
+			`"version":2,"cmd":["/app/backup.sh"]`,
+			`"version":"1"`,
+			`"version":"1","command":["/app/backup.sh"]`,
+			`"version":"1","cmd":"/app/backup.sh"`,
+			`"version":"1","cmd":["/app/backup.sh"],"cmd":[]`,
+		} {
+			payload := "{" + env + "," + rest + "}"
+			p, err := Parse([]byte(payload), "p.json")
+			shown := fmt.Sprint(err)
+			if p != nil {
+				shown += strings.Join(p.Warnings, "\n")
+			}
+			if strings.Contains(shown, secret) {
+				t.Errorf("%s: the secret is shown: %s", payload, shown)
+			}
+		}
 	}
 }

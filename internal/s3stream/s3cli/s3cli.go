@@ -52,9 +52,9 @@ func (f *Flags) Target(fs *flag.FlagSet) (bucket, key string, err error) {
 	case len(args) > 1:
 		extra := args[1]
 		if strings.HasPrefix(extra, "-") {
-			return "", "", cli.WithHint(cli.Usagef("flag %s after the object URL", extra), "flags go before s3://BUCKET/KEY")
+			return "", "", cli.WithHint(cli.Usagef("flag %s after the object URL", cli.Arg(extra)), "flags go before s3://BUCKET/KEY")
 		}
-		return "", "", usageHint(fmt.Errorf("unexpected argument %q", extra))
+		return "", "", usageHint(fmt.Errorf("unexpected argument %s", cli.Arg(extra)))
 	case len(args) == 1 && (f.Bucket != "" || f.Key != ""):
 		return "", "", usageHint(fmt.Errorf("give either s3://BUCKET/KEY or -b and -k, not both"))
 	case len(args) == 1:
