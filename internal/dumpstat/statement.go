@@ -10,9 +10,6 @@ import (
 // isCopy reports whether stmt (a statement's start) may be a COPY.
 func isCopy(stmt []byte) bool { return startsWith(stmt, "COPY") }
 
-// isSet reports whether stmt (a statement's start) may be a SET.
-func isSet(stmt []byte) bool { return startsWith(stmt, "SET") }
-
 // startsWith reports whether stmt may start with the keyword kw.
 func startsWith(stmt []byte, kw string) bool {
 	n := min(len(stmt), len(kw))
