@@ -213,7 +213,7 @@ ENCRYPTION=age (an identity of one of the recipients in key.txt):
 
 func main() {
 	cli.TightGC()
-	cli.Main(tool, withHints(run))
+	cli.Main(tool, cli.WithScrubbedArgs(withHints(run)))
 }
 
 // withHints adds to run's error the hint that names the setting behind
@@ -266,7 +266,7 @@ func run(ctx context.Context, args []string, stdin io.Reader, stdout, stderr io.
 		}
 	}
 	if len(args) > 1 {
-		return cli.WithHint(cli.Usagef("too many arguments: %q", args), "give at most one prefix")
+		return cli.WithHint(cli.Usagef("too many arguments: %s", cli.Args(args)), "give at most one prefix")
 	}
 	only := ""
 	if len(args) == 1 {
@@ -366,7 +366,7 @@ func runVerify(ctx context.Context, args []string, stderr io.Writer) error {
 		return cli.Usagef("-trust-dump is for -restore-into")
 	}
 	if fs.NArg() > 1 {
-		return cli.Usagef("verify: too many arguments: %q", fs.Args())
+		return cli.Usagef("verify: too many arguments: %s", cli.Args(fs.Args()))
 	}
 	if *maxAge < 0 {
 		return cli.Usagef("-max-age %v: must be positive", *maxAge)
@@ -428,7 +428,7 @@ func runList(ctx context.Context, args []string, stdout, stderr io.Writer) error
 		return err
 	}
 	if fs.NArg() > 1 {
-		return cli.Usagef("list: too many arguments: %q", fs.Args())
+		return cli.Usagef("list: too many arguments: %s", cli.Args(fs.Args()))
 	}
 	// Listing needs no database list, but a scheduled "backup.sh list"
 	// may be meant as the backup of a database whose prefix is "list".

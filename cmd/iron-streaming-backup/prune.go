@@ -25,7 +25,7 @@ func runPrune(ctx context.Context, args []string, stdout, stderr io.Writer) erro
 		return err
 	}
 	if fs.NArg() > 1 {
-		return cli.Usagef("prune: too many arguments: %q", fs.Args())
+		return cli.Usagef("prune: too many arguments: %s", cli.Args(fs.Args()))
 	}
 	s, client, err := load(ctx, fs.Arg(0), "prune", stderr)
 	if s == nil {

@@ -31,6 +31,8 @@ func TestScripts(t *testing.T) {
 		e.Setenv("S3_SECRET", srv.SecretKey)
 		e.Setenv("S3_ACCESS_KEY", srv.AccessKey)
 		e.Setenv("S3_REGION", srv.Region)
+		e.Setenv("ESC", "\x1b")
+		e.Setenv("CR", "\r")
 		return nil
 	}
 	if _, err := os.Stat("testdata"); err != nil {
