@@ -45,6 +45,26 @@ func readmeRestores(t *testing.T) map[string][]string {
 	return out
 }
 
+// readmeBlock returns the lines of the README's ```sh block that starts
+// with the line first (not included).
+func readmeBlock(t *testing.T, first string) []string {
+	t.Helper()
+	root, err := testenv.RepoRoot()
+	if err != nil {
+		t.Fatal(err)
+	}
+	data, err := os.ReadFile(filepath.Join(root, "README.md"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	_, rest, ok := strings.Cut(string(data), "```sh\n"+first+"\n")
+	if !ok {
+		t.Fatalf("README.md has no block starting %q", first)
+	}
+	block, _, _ := strings.Cut(rest, "```\n")
+	return strings.Split(strings.TrimSpace(block), "\n")
+}
+
 var readmeKey = regexp.MustCompile(`s3://my-bucket/db1-\d{14}((\.dump)?\.(gz|zst)\.(aes|age))`)
 
 // TestReadmeRestores makes a backup for every combination the README

@@ -3,7 +3,6 @@ package main
 import (
 	"bytes"
 	"encoding/json"
-	"fmt"
 	"io"
 	"os"
 	"path/filepath"
@@ -165,11 +164,7 @@ func TestVerify(t *testing.T) {
 func TestVerifyRestoreInto(t *testing.T) {
 	emptyBucket(t, "backups")
 	env, _ := freshBackup(t, "v2")
-	scratch := "scratch_restore"
-	if err := pg.CreateDatabase(t.Context(), scratch); err != nil {
-		t.Fatal(err)
-	}
-	conn := fmt.Sprintf("host=%s port=%d dbname=%s user=%s", pg.SocketDir, pg.Port, scratch, pg.User)
+	scratch, conn := restorer(t)
 	r := runJob(t, env, "verify", "-restore-into", conn, "db1")
 	if r.code != 0 || !strings.Contains(r.stderr, "restored and row counts compared") {
 		t.Fatalf("verify -restore-into: exit %d:\n%s", r.code, r.stderr)
@@ -262,11 +257,9 @@ COMMENT ON FUNCTION public.f() IS E'back\\slash \' quote\nCOPY public.t FROM std
 func TestVerifyHostileDump(t *testing.T) {
 	emptyBucket(t, "backups")
 	marker := filepath.Join(t.TempDir(), "pwned")
-	db, scratch := "hostile", "hostile_restore"
-	for _, d := range []string{db, scratch} {
-		if err := pg.CreateDatabase(t.Context(), d); err != nil {
-			t.Fatal(err)
-		}
+	db := "hostile"
+	if err := pg.CreateDatabase(t.Context(), db); err != nil {
+		t.Fatal(err)
 	}
 	if _, err := pg.Psql(t.Context(), db, strings.ReplaceAll(hostileSQL, "MARKER", marker)+
 		"GRANT USAGE ON SCHEMA \"we.ird \"\"sch\"\"\" TO backup1;\nGRANT SELECT ON ALL TABLES IN SCHEMA public, \"we.ird \"\"sch\"\"\" TO backup1;\n"); err != nil {
@@ -282,7 +275,7 @@ func TestVerifyHostileDump(t *testing.T) {
 		t.Errorf("manifest rows %v, want %v", got, want)
 	}
 
-	conn := fmt.Sprintf("host=%s port=%d dbname=%s user=%s", pg.SocketDir, pg.Port, scratch, pg.User)
+	_, conn := restorer(t)
 	r := runJob(t, env, "verify", "-restore-into", conn, "hostile")
 	if _, err := os.Stat(marker); err == nil {
 		t.Fatalf("verify -restore-into ran the shell command hidden in a table comment:\n%s", r.stderr)

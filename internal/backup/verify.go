@@ -2,7 +2,6 @@ package backup
 
 import (
 	"context"
-	"encoding/json"
 	"errors"
 	"fmt"
 	"io"
@@ -209,6 +208,25 @@ func (v *Verifier) check(ctx context.Context, b Backup, m *s3stream.Manifest, in
 		// the whole archive as SQL to nowhere reads every data block.
 		tool = exec.CommandContext(ctx, "pg_restore", "--file=/dev/null")
 	}
+	if tool != nil {
+		tool.Env = restoreEnv()
+		tool.Stdout = io.Discard
+		tool.Stderr = toolErr
+		if toolIn, err = tool.StdinPipe(); err != nil {
+			return st, err
+		}
+		if err := tool.Start(); err != nil {
+			return st, fmt.Errorf("starting %s: %w", tool.Args[0], err)
+		}
+		defer func() {
+			if tool.ProcessState == nil {
+				tool.Process.Kill()
+				tool.Wait()
+			}
+		}()
+		sink = io.MultiWriter(sink, toolIn)
+	}
+
 	n, copyErr := io.CopyBuffer(onlyWriter{sink}, onlyReader{dump}, make([]byte, 256<<10))
 	st.plain = n
 	if copyErr != nil && plain != nil && plain.Err() != nil {
