@@ -3,7 +3,7 @@ package main
 import (
 	"strings"
 
-	"github.com/philips-labs/iron-streaming-backup/internal/backup"
+	"github.com/philips-labs/iron-streaming-backup/internal/catalog"
 )
 
 // companionEntry is a companion object of a backup (its globals) in
@@ -16,7 +16,7 @@ type companionEntry struct {
 }
 
 // companionsJSON are b's companions by name, nil when it has none.
-func companionsJSON(b backup.Backup) map[string]companionEntry {
+func companionsJSON(b catalog.Backup) map[string]companionEntry {
 	if len(b.Companions) == 0 {
 		return nil
 	}
@@ -30,7 +30,7 @@ func companionsJSON(b backup.Backup) map[string]companionEntry {
 // companionColumns names the kinds of companion that the listed backups
 // have, in the order first seen: one column of list's table each. Without
 // any, the table is as it always was.
-func companionColumns(cat map[string][]backup.Backup, prefixes []string) []string {
+func companionColumns(cat map[string][]catalog.Backup, prefixes []string) []string {
 	var names []string
 	for _, p := range prefixes {
 		for _, b := range cat[p] {
@@ -47,7 +47,7 @@ func companionColumns(cat map[string][]backup.Backup, prefixes []string) []strin
 // companionCells are b's cells of those columns, tab-terminated: "yes",
 // "no manifest" (the object is there, its manifest is not), "MISMATCH"
 // (its manifest describes another object), or "-".
-func companionCells(b backup.Backup, names []string) string {
+func companionCells(b catalog.Backup, names []string) string {
 	var s strings.Builder
 	for _, n := range names {
 		cell := "-"

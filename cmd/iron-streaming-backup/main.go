@@ -20,6 +20,7 @@ import (
 	"github.com/aws/aws-sdk-go-v2/service/s3"
 
 	"github.com/philips-labs/iron-streaming-backup/internal/backup"
+	"github.com/philips-labs/iron-streaming-backup/internal/catalog"
 	"github.com/philips-labs/iron-streaming-backup/internal/cli"
 	"github.com/philips-labs/iron-streaming-backup/internal/restore"
 	"github.com/philips-labs/iron-streaming-backup/internal/runner"
@@ -444,7 +445,7 @@ func runList(ctx context.Context, args []string, stdout, stderr io.Writer) error
 	if err != nil {
 		return cli.Usage(err)
 	}
-	cat, err := backup.Catalog(ctx, client, s.Bucket, s.KeyPrefix, fs.Arg(0))
+	cat, err := catalog.Catalog(ctx, client, s.Bucket, s.KeyPrefix, fs.Arg(0))
 	if err != nil {
 		return err
 	}
@@ -455,18 +456,18 @@ func runList(ctx context.Context, args []string, stdout, stderr io.Writer) error
 	sort.Strings(prefixes)
 	// A key's name proves nothing: its manifest tells a copy of an older
 	// backup under a newer name.
-	all := make([][]backup.Backup, len(prefixes))
+	all := make([][]catalog.Backup, len(prefixes))
 	for i, p := range prefixes {
 		all[i] = cat[p]
 	}
-	if err := backup.CheckManifests(ctx, client, s.Bucket, all...); err != nil {
+	if err := catalog.CheckManifests(ctx, client, s.Bucket, all...); err != nil {
 		return err
 	}
 	now := time.Now()
 	// What the retention rules say of each backup, when rules are set.
 	// With a list in the environment, only its prefixes are pruned: the
 	// others' backups get no verdict.
-	decided := map[string]backup.Decision{}
+	decided := map[string]catalog.Decision{}
 	if rules.IsSet() {
 		pruned := prunedPrefixes(os.Getenv)
 		for p, bs := range cat {
@@ -495,7 +496,7 @@ func runList(ctx context.Context, args []string, stdout, stderr io.Writer) error
 			Keep       *bool                     `json:"keep,omitempty"`    // with retention rules: whether they keep it
 			KeptBy     []string                  `json:"kept_by,omitempty"` // and by which
 			// ManifestMismatch says how its manifest describes another
-			// object (backup.Backup.Mismatch).
+			// object (catalog.Backup.Mismatch).
 			ManifestMismatch string `json:"manifest_mismatch,omitempty"`
 		}
 		list := []entry{}
@@ -527,7 +528,7 @@ func runList(ctx context.Context, args []string, stdout, stderr io.Writer) error
 	}
 	fmt.Fprintln(tw, "PREFIX\tSTARTED (UTC)\tAGE\tSIZE\tMANIFEST\t"+companionHeads(extra)+retention+"KEY")
 	var future []string
-	var mismatched []backup.Backup // dumps and companions, each once
+	var mismatched []catalog.Backup // dumps and companions, each once
 	warned := map[string]bool{}
 	for _, p := range prefixes {
 		for _, b := range cat[p] {
@@ -538,13 +539,13 @@ func runList(ctx context.Context, args []string, stdout, stderr io.Writer) error
 			if b.Mismatch != "" {
 				m = "MISMATCH"
 			}
-			for _, o := range append([]backup.Backup{b}, b.Companions...) {
+			for _, o := range append([]catalog.Backup{b}, b.Companions...) {
 				if o.Mismatch != "" && !warned[o.Key] {
 					warned[o.Key] = true
 					mismatched = append(mismatched, o)
 				}
 			}
-			age := backup.Age(now, b.Time)
+			age := catalog.Age(now, b.Time)
 			if b.Future(now) {
 				age = "FUTURE: " + age
 				future = append(future, b.Key)

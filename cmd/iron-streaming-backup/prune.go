@@ -8,6 +8,7 @@ import (
 	"strings"
 
 	"github.com/philips-labs/iron-streaming-backup/internal/backup"
+	"github.com/philips-labs/iron-streaming-backup/internal/catalog"
 	"github.com/philips-labs/iron-streaming-backup/internal/cli"
 	"github.com/philips-labs/iron-streaming-backup/internal/pgpass"
 )
@@ -35,7 +36,7 @@ func runPrune(ctx context.Context, args []string, stdout, stderr io.Writer) erro
 		return cli.Usagef("prune: %s", noRules)
 	}
 	log := backup.NewLogger(stderr, tool, s.JSONLogs)
-	p := &backup.Pruner{Client: client, Bucket: s.Bucket, Folder: s.KeyPrefix, Rules: s.Retention, DryRun: *dryRun, Log: log}
+	p := &catalog.Pruner{Client: client, Bucket: s.Bucket, Folder: s.KeyPrefix, Rules: s.Retention, DryRun: *dryRun, Log: log}
 	var failed []string
 	var kept, deleted, refused int
 	for _, t := range s.Targets {
@@ -83,7 +84,7 @@ func prunedPrefixes(getenv func(string) string) map[string]bool {
 
 // keepColumn is list's RETENTION column: "keep: daily,weekly", or "delete"
 // ("delete: empty" for an empty object).
-func keepColumn(d backup.Decision) string {
+func keepColumn(d catalog.Decision) string {
 	if d.Keep {
 		return "keep: " + strings.Join(d.Why, ",")
 	}

@@ -25,7 +25,7 @@ import (
 	"github.com/aws/aws-sdk-go-v2/service/s3"
 	"github.com/aws/aws-sdk-go-v2/service/s3/types"
 
-	"github.com/philips-labs/iron-streaming-backup/internal/backup"
+	"github.com/philips-labs/iron-streaming-backup/internal/catalog"
 	"github.com/philips-labs/iron-streaming-backup/internal/s3stream"
 	"github.com/philips-labs/iron-streaming-backup/internal/testenv/faultproxy"
 )
@@ -136,7 +136,7 @@ func history(t *testing.T, objs map[string][]byte, folder, prefix, first, last, 
 // does not describe it.
 func manifestOf(t *testing.T, key string, body []byte) []byte {
 	t.Helper()
-	b, ok := backup.ParseKey(path.Base(key))
+	b, ok := catalog.ParseKey(path.Base(key))
 	if !ok {
 		t.Fatalf("test error: %s is not a backup's key", key)
 	}

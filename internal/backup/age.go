@@ -13,6 +13,7 @@ import (
 	"filippo.io/age/agessh"
 	"golang.org/x/crypto/ssh"
 
+	"github.com/philips-labs/iron-streaming-backup/internal/catalog"
 	"github.com/philips-labs/iron-streaming-backup/internal/s3stream"
 )
 
@@ -105,9 +106,9 @@ func (s *Settings) loadAge(getenv func(string) string, p purpose) []error {
 	bad := func(format string, args ...any) { s.bad(&errs, format, args...) }
 	warn := func(format string, args ...any) { s.Warnings = append(s.Warnings, fmt.Sprintf(format, args...)) }
 
-	name := strings.ToLower(or(getenv(envEncryption), encryptions[0].name))
-	if _, ok := encryptionNamed(name); !ok {
-		bad("%s=%q: use %s", envEncryption, name, names(encryptions, func(e encryption) string { return e.name }))
+	name := strings.ToLower(or(getenv(envEncryption), catalog.Encryptions[0].Name))
+	if _, ok := catalog.EncryptionNamed(name); !ok {
+		bad("%s=%q: use %s", envEncryption, name, catalog.Names(catalog.Encryptions, func(e catalog.Encryption) string { return e.Name }))
 		return errs
 	}
 	s.Encryption = name

@@ -16,6 +16,7 @@ import (
 	"filippo.io/age"
 	"golang.org/x/crypto/ssh"
 
+	"github.com/philips-labs/iron-streaming-backup/internal/catalog"
 	"github.com/philips-labs/iron-streaming-backup/internal/testenv"
 )
 
@@ -282,13 +283,13 @@ func TestLoadAge(t *testing.T) {
 	if got := s.ObjectKey("db1", mustTime("2026-11-27T06:00:00Z")); got != "db1-20261127060000.gz.age" {
 		t.Errorf("key %q", got)
 	}
-	info := &Info{Bucket: "b", Key: "db1-20261127060000.gz.age", Compression: "gzip", Format: "plain"}
-	info.setEncryption(s)
+	info := &catalog.Info{Bucket: "b", Key: "db1-20261127060000.gz.age", Compression: "gzip", Format: "plain"}
+	setEncryption(info, s)
 	if info.Encryption != "age" || info.Cipher != "" || len(info.Recipients) != 2 || info.Recipients[0] != k.Recipient ||
 		info.Recipients[1] != strings.TrimSuffix(sshPub, " backup@offline") {
 		t.Errorf("manifest: %+v", info)
 	}
-	if rc := info.restoreCommand(); rc != "aws s3 cp s3://b/db1-20261127060000.gz.age - | age -d -i key.txt | gzip -d | psql -d NEWDB" {
+	if rc := info.StockRestore(); rc != "aws s3 cp s3://b/db1-20261127060000.gz.age - | age -d -i key.txt | gzip -d | psql -d NEWDB" {
 		t.Errorf("restore command %q", rc)
 	}
 

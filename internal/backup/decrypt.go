@@ -4,6 +4,7 @@ import (
 	"fmt"
 	"io"
 
+	"github.com/philips-labs/iron-streaming-backup/internal/catalog"
 	"github.com/philips-labs/iron-streaming-backup/internal/osslenc"
 	"github.com/philips-labs/iron-streaming-backup/internal/s3stream"
 )
@@ -20,7 +21,7 @@ func (e *noKeyError) Error() string { return e.why }
 // the key from the settings: the password for openssl (how it was derived
 // from the manifest, since the settings may have changed), the identities
 // of AGE_IDENTITY_FILE for age. Without that key it returns a *noKeyError.
-func (v *Verifier) newDecrypter(r io.Reader, b Backup, info *Info) (io.Reader, error) {
+func (v *Verifier) newDecrypter(r io.Reader, b catalog.Backup, info *catalog.Info) (io.Reader, error) {
 	s := v.Settings
 	if b.Encryption == "age" {
 		if len(s.identities) == 0 {
@@ -52,7 +53,7 @@ func (v *Verifier) newDecrypter(r io.Reader, b Backup, info *Info) (io.Reader, e
 // result says that its content was not checked. Without a manifest there
 // is nothing to compare with, which is a failure, as is a restore of a
 // dump (companions are not restored).
-func (v *Verifier) checkStored(r *s3stream.Reader, b Backup, m *s3stream.Manifest, st streamStats, nokey *noKeyError) (streamStats, error) {
+func (v *Verifier) checkStored(r *s3stream.Reader, b catalog.Backup, m *s3stream.Manifest, st streamStats, nokey *noKeyError) (streamStats, error) {
 	if v.RestoreInto != "" && b.Companion == "" {
 		return st, fmt.Errorf("cannot restore it: %s", nokey.why)
 	}

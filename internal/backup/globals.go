@@ -26,6 +26,7 @@ import (
 	"path/filepath"
 	"strings"
 
+	"github.com/philips-labs/iron-streaming-backup/internal/catalog"
 	"github.com/philips-labs/iron-streaming-backup/internal/dumpstat"
 	"github.com/philips-labs/iron-streaming-backup/internal/pgpass"
 	"github.com/philips-labs/iron-streaming-backup/internal/s3stream"
@@ -117,7 +118,7 @@ func mayNotReadPasswords(stderr *tailBuffer) bool {
 // backupGlobals stores the globals of the server of t beside its dump,
 // whose manifest is dump, and returns their manifest. Its error says that
 // the dump is kept.
-func (j *Job) backupGlobals(ctx context.Context, t pgpass.Entry, client Client, dump *Info) (*Info, error) {
+func (j *Job) backupGlobals(ctx context.Context, t pgpass.Entry, client Client, dump *catalog.Info) (*catalog.Info, error) {
 	// The dump's facts (connection, compression, encryption, versions),
 	// with the globals' own key and stream.
 	info := *dump
@@ -146,7 +147,7 @@ func (j *Job) backupGlobals(ctx context.Context, t pgpass.Entry, client Client, 
 
 // streamGlobals runs one pg_dumpall into the globals' object, with a
 // password file of its own: the dump's went once pg_dump had read it.
-func (j *Job) streamGlobals(ctx context.Context, t pgpass.Entry, d dumpCommand, info *Info) error {
+func (j *Job) streamGlobals(ctx context.Context, t pgpass.Entry, d dumpCommand, info *catalog.Info) error {
 	pass, err := writePassFile(j.dir, t)
 	if err != nil {
 		return err
@@ -167,7 +168,7 @@ func (l *Logger) GlobalsWithoutPasswords(t pgpass.Entry) {
 }
 
 // GlobalsDone logs stored globals, and whether they hold the passwords.
-func (l *Logger) GlobalsDone(t pgpass.Entry, i *Info) {
+func (l *Logger) GlobalsDone(t pgpass.Entry, i *catalog.Info) {
 	if l.results != nil {
 		l.results.GlobalsDone(t, i)
 	}
@@ -190,7 +191,7 @@ func (l *Logger) GlobalsDone(t pgpass.Entry, i *Info) {
 // output is complete. It returns what the ok line says of them. With
 // DUMP_GLOBALS set, a backup without its globals fails: its run could not
 // store them, and said so then.
-func (v *Verifier) verifyCompanions(ctx context.Context, t pgpass.Entry, b Backup, read map[string]manifestRead) (string, error) {
+func (v *Verifier) verifyCompanions(ctx context.Context, t pgpass.Entry, b catalog.Backup, read map[string]catalog.ManifestRead) (string, error) {
 	s := v.Settings
 	has := false
 	for _, c := range b.Companions {
@@ -227,7 +228,7 @@ func (v *Verifier) verifyCompanions(ctx context.Context, t pgpass.Entry, b Backu
 
 // completion is the comment that ends the complete plain output of b's
 // object: pg_dumpall's for the globals, pg_dump's for a dump.
-func completion(b Backup) string {
+func completion(b catalog.Backup) string {
 	if b.Companion == globalsName {
 		return dumpstat.ClusterComplete
 	}

@@ -8,6 +8,7 @@ import (
 	"strings"
 	"testing"
 
+	"github.com/philips-labs/iron-streaming-backup/internal/catalog"
 	"github.com/philips-labs/iron-streaming-backup/internal/pgpass"
 )
 
@@ -140,13 +141,13 @@ func TestGlobalsKeyAndRestore(t *testing.T) {
 	if key != "db1-20261127060000.globals.gz.aes" {
 		t.Errorf("key %q", key)
 	}
-	b, ok := ParseKey(key)
+	b, ok := catalog.ParseKey(key)
 	if !ok || b.Companion != globalsName || completion(b) != "-- PostgreSQL database cluster dump complete" {
 		t.Errorf("ParseKey(%q) = %+v, %v", key, b, ok)
 	}
-	i := &Info{Bucket: "my-bucket", Key: key, Format: "plain", Compression: "gzip", Companion: globalsName}
-	i.setEncryption(s)
-	if got, want := i.restoreCommand(), "aws s3 cp s3://my-bucket/db1-20261127060000.globals.gz.aes - | openssl enc -d -aes-256-cbc -md sha256 -pass file:KEYFILE | gzip -d | psql -d postgres"; got != want {
+	i := &catalog.Info{Bucket: "my-bucket", Key: key, Format: "plain", Compression: "gzip", Companion: globalsName}
+	setEncryption(i, s)
+	if got, want := i.StockRestore(), "aws s3 cp s3://my-bucket/db1-20261127060000.globals.gz.aes - | openssl enc -d -aes-256-cbc -md sha256 -pass file:KEYFILE | gzip -d | psql -d postgres"; got != want {
 		t.Errorf("restore command\n%s\nwant\n%s", got, want)
 	}
 }
@@ -154,7 +155,7 @@ func TestGlobalsKeyAndRestore(t *testing.T) {
 func TestGlobalsLogLines(t *testing.T) {
 	e := pgpass.Entry{Host: "h", Port: "5432", Database: "d", User: "u", Password: "secret-pw", Prefix: "db1"}
 	no := false
-	i := &Info{Bucket: "b", Key: "db1-20261127060000.globals.gz.aes", PlainSize: 2048, StoredSize: 900, RolePasswords: &no}
+	i := &catalog.Info{Bucket: "b", Key: "db1-20261127060000.globals.gz.aes", PlainSize: 2048, StoredSize: 900, RolePasswords: &no}
 	var text, js strings.Builder
 	for _, l := range []*Logger{NewLogger(&text, "tool", false), NewLogger(&js, "tool", true)} {
 		l.GlobalsWithoutPasswords(e)

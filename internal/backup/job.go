@@ -20,6 +20,7 @@ import (
 
 	"github.com/aws/aws-sdk-go-v2/service/s3"
 
+	"github.com/philips-labs/iron-streaming-backup/internal/catalog"
 	"github.com/philips-labs/iron-streaming-backup/internal/dumpstat"
 	"github.com/philips-labs/iron-streaming-backup/internal/iox"
 	"github.com/philips-labs/iron-streaming-backup/internal/pgpass"
@@ -41,8 +42,8 @@ type Job struct {
 type Result struct {
 	Target   pgpass.Entry
 	Key      string
-	Manifest *Info
-	Globals  *Info // the globals' manifest, when they were saved (DUMP_GLOBALS)
+	Manifest *catalog.Info
+	Globals  *catalog.Info // the globals' manifest, when they were saved (DUMP_GLOBALS)
 	Err      error
 }
 
@@ -152,7 +153,7 @@ func (j *Job) backupOne(ctx context.Context, t pgpass.Entry) (res Result) {
 	}
 	j.Log.Client(t, serverVer, client)
 
-	info := &Info{
+	info := &catalog.Info{
 		Database: t.Database, Host: t.Host, Port: t.Port, User: t.User, Prefix: t.Prefix,
 		Bucket: j.Settings.Bucket, Key: res.Key,
 		Started: start.UTC(), Format: j.Settings.Format,
@@ -160,7 +161,7 @@ func (j *Job) backupOne(ctx context.Context, t pgpass.Entry) (res Result) {
 		PgDumpVersion: client.Version.String(), ServerVersion: serverVer.String(),
 		Tool: "iron-streaming-backup " + j.Version,
 	}
-	info.setEncryption(j.Settings)
+	setEncryption(info, j.Settings)
 	if err := j.stream(ctx, t, dumpCommand{name: "pg_dump", path: client.PgDump, args: j.dumpArgs(t), complete: dumpstat.Complete}, info, pass); err != nil {
 		res.Err = err
 		return res
@@ -186,7 +187,7 @@ type dumpCommand struct {
 
 // stream runs the dump command into the pipeline and commits the object
 // only when everything succeeded.
-func (j *Job) stream(ctx context.Context, t pgpass.Entry, d dumpCommand, info *Info, pass *passFile) (err error) {
+func (j *Job) stream(ctx context.Context, t pgpass.Entry, d dumpCommand, info *catalog.Info, pass *passFile) (err error) {
 	ctx, cancel := context.WithCancel(ctx)
 	defer cancel()
 
@@ -209,8 +210,8 @@ func (j *Job) stream(ctx context.Context, t pgpass.Entry, d dumpCommand, info *I
 	if err != nil {
 		return err
 	}
-	c, _ := compressionNamed(j.Settings.Compression)
-	comp, err := c.newWriter(enc, j.Settings.Level)
+	c, _ := catalog.CompressionNamed(j.Settings.Compression)
+	comp, err := c.NewWriter(enc, j.Settings.Level)
 	if err != nil {
 		return err
 	}
@@ -287,7 +288,7 @@ func (j *Job) stream(ctx context.Context, t pgpass.Entry, d dumpCommand, info *I
 	info.Finished = j.now().UTC()
 	r := up.Result()
 	info.StoredSize, info.SHA256, info.Parts = r.Size, r.SHA256, r.Parts
-	info.RestoreCommand = info.restoreCommand()
+	info.RestoreCommand = info.StockRestore()
 	if err := j.writeManifest(ctx, r, info); err != nil {
 		return fmt.Errorf("the backup s3://%s/%s is complete, but writing its manifest failed: %w", info.Bucket, info.Key, err)
 	}
@@ -368,7 +369,7 @@ func fileExists(p string) bool {
 
 // progress logs a line every Settings.Progress until the returned function
 // is called.
-func (j *Job) progress(t pgpass.Entry, info *Info, plain *countingWriter, stored func() int64) (stop func()) {
+func (j *Job) progress(t pgpass.Entry, info *catalog.Info, plain *countingWriter, stored func() int64) (stop func()) {
 	if j.Settings.Progress <= 0 {
 		return func() {}
 	}

@@ -3,6 +3,7 @@ package backup
 import (
 	"context"
 	"fmt"
+	"github.com/philips-labs/iron-streaming-backup/internal/catalog"
 )
 
 // PruneTotals add up what retention did in one run of the job.
@@ -23,7 +24,7 @@ func (j *Job) prune(ctx context.Context, results []Result) *PruneTotals {
 	if !rules.IsSet() {
 		return nil
 	}
-	p := &Pruner{Client: j.Client, Bucket: j.Settings.Bucket, Folder: j.Settings.KeyPrefix, Rules: rules, Log: j.Log, now: j.now}
+	p := &catalog.Pruner{Client: j.Client, Bucket: j.Settings.Bucket, Folder: j.Settings.KeyPrefix, Rules: rules, Log: j.Log, Now: j.now}
 	t := &PruneTotals{}
 	for _, r := range results {
 		if r.Err != nil || r.Manifest == nil || r.Key == "" {

@@ -9,6 +9,7 @@ import (
 	"sync"
 	"time"
 
+	"github.com/philips-labs/iron-streaming-backup/internal/catalog"
 	"github.com/philips-labs/iron-streaming-backup/internal/pgpass"
 	"github.com/philips-labs/iron-streaming-backup/internal/s3stream"
 )
@@ -94,7 +95,7 @@ func (l *Logger) Client(t pgpass.Entry, server Version, c Client) {
 }
 
 // Done logs a completed backup.
-func (l *Logger) Done(t pgpass.Entry, i *Info) {
+func (l *Logger) Done(t pgpass.Entry, i *catalog.Info) {
 	if l.results != nil {
 		l.results.Done(t, i)
 	}

@@ -8,6 +8,7 @@ import (
 	"testing"
 	"time"
 
+	"github.com/philips-labs/iron-streaming-backup/internal/catalog"
 	"github.com/philips-labs/iron-streaming-backup/internal/pgpass"
 )
 
@@ -23,8 +24,8 @@ func TestTeeResults(t *testing.T) {
 		l.Start(e, "bucket", "db1-20261127060000.gz.aes")
 		l.Progress(e, 1<<20, 1<<10, time.Second)
 		l.Warn("something to look at")
-		l.Done(e, &Info{Bucket: "bucket", Key: "db1-20261127060000.gz.aes", PlainSize: 1 << 20, StoredSize: 1 << 18, Started: start, Finished: start.Add(2 * time.Second)})
-		l.GlobalsDone(e, &Info{Bucket: "bucket", Key: "db1-20261127060000.globals.gz.aes", PlainSize: 2048, StoredSize: 1024})
+		l.Done(e, &catalog.Info{Bucket: "bucket", Key: "db1-20261127060000.gz.aes", PlainSize: 1 << 20, StoredSize: 1 << 18, Started: start, Finished: start.Add(2 * time.Second)})
+		l.GlobalsDone(e, &catalog.Info{Bucket: "bucket", Key: "db1-20261127060000.globals.gz.aes", PlainSize: 2048, StoredSize: 1024})
 		l.Failed(e, errors.New("cannot connect\nsecond line"))
 		l.Summary(2, 1, []string{"db1"}, 1<<20, 1<<18, 3*time.Second, nil)
 		l.result("%d of %d backups verified", 1, 1)

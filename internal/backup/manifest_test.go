@@ -6,6 +6,7 @@ import (
 	"testing"
 	"time"
 
+	"github.com/philips-labs/iron-streaming-backup/internal/catalog"
 	"github.com/philips-labs/iron-streaming-backup/internal/s3stream"
 )
 
@@ -14,8 +15,8 @@ import (
 func TestReadmeManifest(t *testing.T) {
 	started := time.Date(2026, 11, 27, 6, 0, 0, 0, time.UTC)
 	finished := started.Add(9800 * time.Millisecond)
-	s := &Settings{Compression: "gzip", Level: DefaultGzipLevel}
-	info := &Info{
+	s := &Settings{Compression: "gzip", Level: catalog.DefaultGzipLevel}
+	info := &catalog.Info{
 		Prefix: "db1", Database: "hsdp_pg", Host: "db.example.com", Port: "5432", User: "backup",
 		Bucket: "my-bucket", Key: "db1-20261127060000.gz.aes",
 		Started: started, Finished: finished, Format: "plain", PlainSize: 1620000000,
@@ -23,8 +24,8 @@ func TestReadmeManifest(t *testing.T) {
 		Compression: s.Compression, CompressionLevel: s.Level,
 		PgDumpVersion: "16.10", ServerVersion: "16.4", Tool: "iron-streaming-backup v1.0.0",
 	}
-	info.setEncryption(s)
-	info.RestoreCommand = info.restoreCommand()
+	setEncryption(info, s)
+	info.RestoreCommand = info.StockRestore()
 	r := s3stream.Result{
 		Bucket: info.Bucket, Key: info.Key, Size: 204103338,
 		SHA256: "9f86d081884c7d659a2feaa0c55ad015a3bf4f1b2b0b822cd15d6c15b0f00a08",

@@ -8,6 +8,7 @@ import (
 	"io"
 	"strings"
 
+	"github.com/philips-labs/iron-streaming-backup/internal/catalog"
 	"github.com/philips-labs/iron-streaming-backup/internal/osslenc"
 	"github.com/philips-labs/iron-streaming-backup/internal/s3stream"
 )
@@ -17,7 +18,7 @@ import (
 // "openssl enc -d -aes-256-cbc -pass file:KEY" reads, with ENCRYPTION=age
 // what "age -d" reads. Its Close flushes and does not close w.
 func (j *Job) newEncrypter(w io.Writer) (io.WriteCloser, error) {
-	if j.Settings.encryption().name == "age" {
+	if j.Settings.encryption().Name == "age" {
 		return newAgeWriter(w, j.Settings.Recipients)
 	}
 	return osslenc.NewWriter(w, osslenc.Options{
@@ -88,7 +89,7 @@ func (r *raceError) Error() string {
 func (r *raceError) Unwrap() error { return r.err }
 
 // writeManifest stores the manifest of a committed backup next to it.
-func (j *Job) writeManifest(ctx context.Context, r s3stream.Result, info *Info) error {
+func (j *Job) writeManifest(ctx context.Context, r s3stream.Result, info *catalog.Info) error {
 	m, err := manifest(r, info)
 	if err != nil {
 		return err
@@ -98,7 +99,7 @@ func (j *Job) writeManifest(ctx context.Context, r s3stream.Result, info *Info) 
 
 // manifest is the manifest of a committed backup: the upload's facts, and
 // the job's under "backup".
-func manifest(r s3stream.Result, info *Info) (*s3stream.Manifest, error) {
+func manifest(r s3stream.Result, info *catalog.Info) (*s3stream.Manifest, error) {
 	raw, err := json.Marshal(info)
 	if err != nil {
 		return nil, err

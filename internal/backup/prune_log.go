@@ -1,12 +1,13 @@
 package backup
 
 import (
+	"github.com/philips-labs/iron-streaming-backup/internal/catalog"
 	"strconv"
 	"strings"
 )
 
 // PruneDelete logs a backup that retention deletes (or, dry, would).
-func (l *Logger) PruneDelete(prefix, bucket string, d Decision, dry bool) {
+func (l *Logger) PruneDelete(prefix, bucket string, d catalog.Decision, dry bool) {
 	b := d.Backup
 	what := "deleted"
 	if dry {
@@ -35,8 +36,8 @@ func (l *Logger) PruneDelete(prefix, bucket string, d Decision, dry bool) {
 // PruneKept logs, as a warning, a backup that retention keeps for a reason
 // other than its rules that calls for a look: its manifest describes
 // another object (ReasonMismatch: left alone), or it is this run's own and
-// newer keys fill the rules (ReasonThisRun).
-func (l *Logger) PruneKept(prefix, bucket string, d Decision, dry bool) {
+// newer keys fill the rules (catalog.ReasonThisRun).
+func (l *Logger) PruneKept(prefix, bucket string, d catalog.Decision, dry bool) {
 	b := d.Backup
 	why := strings.Join(d.Why, ", ")
 	detail := b.Mismatched()
@@ -66,7 +67,7 @@ func (l *Logger) PruneRefused(prefix, bucket, key, reason string) {
 }
 
 // Pruned logs what retention did for one prefix.
-func (l *Logger) Pruned(r PruneResult, rules Rules, dry bool) {
+func (l *Logger) Pruned(r catalog.PruneResult, rules catalog.Rules, dry bool) {
 	deleted := "deleted"
 	if dry {
 		deleted = "to delete"

@@ -16,6 +16,7 @@ import (
 	"github.com/aws/aws-sdk-go-v2/service/s3"
 	smithyhttp "github.com/aws/smithy-go/transport/http"
 
+	"github.com/philips-labs/iron-streaming-backup/internal/catalog"
 	"github.com/philips-labs/iron-streaming-backup/internal/monitor"
 	"github.com/philips-labs/iron-streaming-backup/internal/osslenc"
 	"github.com/philips-labs/iron-streaming-backup/internal/pgpass"
@@ -83,7 +84,7 @@ type Settings struct {
 	JSONLogs    bool
 	MaxMemory   int64         // bytes of part buffers per upload
 	Progress    time.Duration // interval of progress lines; 0: none
-	Retention   Rules         // what prune keeps (retention.go); unset: no pruning
+	Retention   catalog.Rules // what prune keeps (retention.go); unset: no pruning
 
 	Monitor monitor.Settings // where a run reports its outcome
 }
@@ -180,14 +181,14 @@ func load(getenv func(string) string, only string, p purpose) (*Settings, error)
 		bad("%s needs %s=aws:kms", envSSEKMSKeyID, envSSE)
 	}
 
-	s.Compression = strings.ToLower(or(getenv(envCompression), compressions[0].name))
-	if c, ok := compressionNamed(s.Compression); ok {
-		s.Level = c.defaultLevel
-		if err := envInt(getenv, envLevel, 1, c.maxLevel, &s.Level); err != nil {
+	s.Compression = strings.ToLower(or(getenv(envCompression), catalog.Compressions[0].Name))
+	if c, ok := catalog.CompressionNamed(s.Compression); ok {
+		s.Level = c.DefaultLevel
+		if err := envInt(getenv, envLevel, 1, c.MaxLevel, &s.Level); err != nil {
 			errs = append(errs, err)
 		}
 	} else {
-		bad("%s=%q: use %s", envCompression, s.Compression, names(compressions, func(c compression) string { return c.name }))
+		bad("%s=%q: use %s", envCompression, s.Compression, catalog.Names(catalog.Compressions, func(c catalog.Compression) string { return c.Name }))
 	}
 
 	switch kdf := strings.ToLower(or(getenv(envKDF), "evp")); kdf {
@@ -209,9 +210,9 @@ func load(getenv func(string) string, only string, p purpose) (*Settings, error)
 	if err := envInt(getenv, envParallel, 1, 64, &s.Parallel); err != nil {
 		errs = append(errs, err)
 	}
-	s.Format = strings.ToLower(or(getenv(envFormat), formats[0].name))
-	if _, ok := formatNamed(s.Format); !ok {
-		bad("%s=%q: use %s", envFormat, s.Format, names(formats, func(f format) string { return f.name }))
+	s.Format = strings.ToLower(or(getenv(envFormat), catalog.Formats[0].Name))
+	if _, ok := catalog.FormatNamed(s.Format); !ok {
+		bad("%s=%q: use %s", envFormat, s.Format, catalog.Names(catalog.Formats, func(f catalog.Format) string { return f.Name }))
 	}
 	s.PgDumpArgs = strings.Fields(getenv(envPgDumpArgs))
 	for _, a := range s.PgDumpArgs {

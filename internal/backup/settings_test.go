@@ -2,6 +2,7 @@ package backup
 
 import (
 	"encoding/base64"
+	"github.com/philips-labs/iron-streaming-backup/internal/catalog"
 	"os"
 	"path/filepath"
 	"strings"
@@ -37,7 +38,7 @@ func TestLoadSeedPayload(t *testing.T) {
 	if string(s.Password) != "MySecretPassword" {
 		t.Errorf("password has %d bytes, want the 16 of MySecretPassword", len(s.Password))
 	}
-	if s.Compression != "gzip" || s.Level != DefaultGzipLevel || s.PBKDF2 || s.Parallel != 1 || s.Format != "plain" || s.KeyPrefix != "" {
+	if s.Compression != "gzip" || s.Level != catalog.DefaultGzipLevel || s.PBKDF2 || s.Parallel != 1 || s.Format != "plain" || s.KeyPrefix != "" {
 		t.Errorf("defaults: %+v", s)
 	}
 	if k := s.ObjectKey("db1", mustTime("2026-11-27T06:00:00Z")); k != "db1-20261127060000.gz.aes" {

@@ -15,6 +15,7 @@ import (
 	"github.com/aws/aws-sdk-go-v2/service/s3"
 	"github.com/klauspost/compress/gzip"
 
+	"github.com/philips-labs/iron-streaming-backup/internal/catalog"
 	"github.com/philips-labs/iron-streaming-backup/internal/dumpstat"
 	"github.com/philips-labs/iron-streaming-backup/internal/osslenc"
 	"github.com/philips-labs/iron-streaming-backup/internal/pgpass"
@@ -75,7 +76,7 @@ func (v *Verifier) Run(ctx context.Context) error {
 
 func (v *Verifier) verifyOne(ctx context.Context, t pgpass.Entry) error {
 	s := v.Settings
-	cat, err := Catalog(ctx, v.Client, s.Bucket, s.KeyPrefix, t.Prefix)
+	cat, err := catalog.Catalog(ctx, v.Client, s.Bucket, s.KeyPrefix, t.Prefix)
 	if err != nil {
 		return err
 	}
@@ -86,16 +87,16 @@ func (v *Verifier) verifyOne(ctx context.Context, t pgpass.Entry) error {
 	b := bs[0]
 	if b.Future(v.now()) {
 		return fmt.Errorf("s3://%s/%s is dated %s UTC, %s ahead of this machine's clock: a clock was wrong when it was made, or it was copied there; it hides the real newest backup, so remove or rename it (or set this machine's clock)",
-			s.Bucket, b.Key, b.Time.Format("2006-01-02 15:04:05"), strings.TrimPrefix(Age(v.now(), b.Time), "in "))
+			s.Bucket, b.Key, b.Time.Format("2006-01-02 15:04:05"), strings.TrimPrefix(catalog.Age(v.now(), b.Time), "in "))
 	}
 	if age := v.now().Sub(b.Time); v.MaxAge > 0 && age > v.MaxAge {
 		return fmt.Errorf("the newest backup, %s, is %s old: older than the allowed %s (have backups stopped?)",
-			b.Key, Age(v.now(), b.Time), v.MaxAge)
+			b.Key, catalog.Age(v.now(), b.Time), v.MaxAge)
 	}
 
 	// The manifests of the backup and its companions, read once: the
 	// object is checked against what was checked to describe it.
-	read, err := readManifests(ctx, v.Client, s.Bucket, bs[:1])
+	read, err := catalog.ReadManifests(ctx, v.Client, s.Bucket, bs[:1])
 	if err != nil {
 		return err
 	}
@@ -111,7 +112,7 @@ func (v *Verifier) verifyOne(ctx context.Context, t pgpass.Entry) error {
 	if err != nil {
 		return err
 	}
-	what := fmt.Sprintf("%s: ok: %s (%s old), %s stored, %s dump", t.Prefix, b.Key, Age(v.now(), b.Time), s3stream.FormatSize(b.Size), s3stream.FormatSize(st.plain))
+	what := fmt.Sprintf("%s: ok: %s (%s old), %s stored, %s dump", t.Prefix, b.Key, catalog.Age(v.now(), b.Time), s3stream.FormatSize(b.Size), s3stream.FormatSize(st.plain))
 	if st.tables >= 0 {
 		what += fmt.Sprintf(", %d tables, %d rows", st.tables, st.rows)
 	}
@@ -121,7 +122,7 @@ func (v *Verifier) verifyOne(ctx context.Context, t pgpass.Entry) error {
 	if st.unchecked != "" {
 		// Nothing was decrypted: no dump size, rows or restore to report.
 		what = fmt.Sprintf("%s: ok (stored object only): %s (%s old), %s stored, size and sha256 match the manifest; its content was NOT checked: %s",
-			t.Prefix, b.Key, Age(v.now(), b.Time), s3stream.FormatSize(b.Size), st.unchecked)
+			t.Prefix, b.Key, catalog.Age(v.now(), b.Time), s3stream.FormatSize(b.Size), st.unchecked)
 	}
 	if v.RestoreInto != "" {
 		what += ", restored and row counts compared"
@@ -139,7 +140,7 @@ type streamStats struct {
 
 // check streams the object through decryption and decompression into the
 // completeness checks (and the restore).
-func (v *Verifier) check(ctx context.Context, b Backup, m *s3stream.Manifest, info *Info) (st streamStats, err error) {
+func (v *Verifier) check(ctx context.Context, b catalog.Backup, m *s3stream.Manifest, info *catalog.Info) (st streamStats, err error) {
 	st.tables = -1
 	ctx, cancel := context.WithCancel(ctx)
 	defer cancel()
@@ -158,11 +159,11 @@ func (v *Verifier) check(ctx context.Context, b Backup, m *s3stream.Manifest, in
 	if err != nil {
 		return st, checksumFirst(r, m, err)
 	}
-	c, ok := compressionNamed(b.Compression)
+	c, ok := catalog.CompressionNamed(b.Compression)
 	if !ok {
 		return st, fmt.Errorf("unknown compression %q", b.Compression)
 	}
-	dump, release, err := c.newReader(dec)
+	dump, release, err := c.NewReader(dec)
 	if err != nil {
 		return st, decompressErr(err)
 	}
@@ -423,22 +424,22 @@ func CheckConnString(s string) error {
 	return nil
 }
 
-// manifest returns the manifest of b's object from read (readManifests)
+// manifest returns the manifest of b's object from read (catalog.ReadManifests)
 // and the job's facts in it (nil when it has none). An object without a
 // manifest is checked as a stream alone, with a warning that names what
 // cannot be compared. A manifest that describes another object fails: a
 // copy of an older backup under a newer name would pass for the newest.
 // Its size is compared with the object's bytes as they are read (check),
 // whose error names a changed object as such.
-func (v *Verifier) manifest(t pgpass.Entry, b Backup, read map[string]manifestRead, uncompared string) (*s3stream.Manifest, *Info, error) {
+func (v *Verifier) manifest(t pgpass.Entry, b catalog.Backup, read map[string]catalog.ManifestRead, uncompared string) (*s3stream.Manifest, *catalog.Info, error) {
 	r, ok := read[b.Key]
 	if !ok {
 		v.Log.PrefixWarn(t.Prefix, fmt.Sprintf("%s has no manifest; checking the stream alone (no %s to compare)", b.Key, uncompared))
 		return nil, nil, nil
 	}
-	if why := manifestNames(b, r.m, r.info); why != "" {
+	if why := catalog.ManifestNames(b, r.M, r.Info); why != "" {
 		return nil, nil, fmt.Errorf("s3://%s/%s: %s: it is not the backup its name says (a copy under another name?); remove or rename it",
 			v.Settings.Bucket, b.Key, why)
 	}
-	return r.m, r.info, nil
+	return r.M, r.Info, nil
 }

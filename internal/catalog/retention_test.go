@@ -1,4 +1,4 @@
-package backup
+package catalog
 
 import (
 	"reflect"
@@ -28,7 +28,7 @@ func history(t *testing.T, first, last string) []Backup {
 }
 
 func testBackup(tm time.Time, manifest bool) Backup {
-	return Backup{Prefix: "db1", Key: objectName("db1", tm, ".gz", ".aes"), Time: tm, Size: 100, HasManifest: manifest,
+	return Backup{Prefix: "db1", Key: ObjectName("db1", tm, ".gz", ".aes"), Time: tm, Size: 100, HasManifest: manifest,
 		Compression: "gzip", Format: "plain", Encryption: "openssl"}
 }
 
@@ -157,7 +157,7 @@ func TestRulesApply(t *testing.T) {
 		{
 			// The largest values the settings take overflow nothing.
 			name:  "within the largest durations",
-			rules: Rules{Within: Within{maxKeep, maxKeep, maxKeep, maxKeep}, Last: maxKeep},
+			rules: Rules{Within: Within{MaxKeep, MaxKeep, MaxKeep, MaxKeep}, Last: MaxKeep},
 			bs:    times("2026-03-31 06:00", "0001-01-01 00:00"),
 			want:  []string{"2026-03-31 06:00 last,within", "0001-01-01 00:00 last,within"},
 		},
@@ -285,41 +285,6 @@ func TestParseWithin(t *testing.T) {
 	}
 }
 
-// TestLoadRules: every bad value is one line naming its setting.
-func TestLoadRules(t *testing.T) {
-	env := map[string]string{
-		"KEEP_LAST": "3", "KEEP_DAILY": "7", "KEEP_WEEKLY": "five", "KEEP_MONTHLY": "-1",
-		"KEEP_YEARLY": "0", "KEEP_HOURLY": "", "KEEP_WITHIN": "2w",
-	}
-	_, err := LoadRules(func(k string) string { return env[k] })
-	if err == nil {
-		t.Fatal("no error")
-	}
-	lines := strings.Split(err.Error(), "\n")
-	if len(lines) != 3 || !strings.HasPrefix(lines[0], `KEEP_WEEKLY="five"`) || !strings.HasPrefix(lines[1], `KEEP_MONTHLY="-1"`) ||
-		!strings.HasPrefix(lines[2], `KEEP_WITHIN="2w": unknown unit 'w'`) {
-		t.Errorf("errors:\n%v", err)
-	}
-	env["KEEP_WEEKLY"], env["KEEP_MONTHLY"], env["KEEP_WITHIN"] = "5", "12", "1y2m"
-	r, err := LoadRules(func(k string) string { return env[k] })
-	if err != nil || r != (Rules{Last: 3, Daily: 7, Weekly: 5, Monthly: 12, Within: Within{Years: 1, Months: 2}}) || !r.IsSet() {
-		t.Errorf("LoadRules: %+v, %v", r, err)
-	}
-	if s := r.String(); s != "KEEP_LAST=3 KEEP_DAILY=7 KEEP_WEEKLY=5 KEEP_MONTHLY=12 KEEP_WITHIN=1y2m" {
-		t.Errorf("String: %q", s)
-	}
-	if r, err := LoadRules(func(string) string { return "" }); err != nil || r.IsSet() {
-		t.Errorf("unset: %+v, %v", r, err)
-	}
-	if r, _ := LoadRules(func(k string) string { return map[string]string{"KEEP_LAST": "0"}[k] }); r.IsSet() {
-		t.Errorf("KEEP_LAST=0 alone sets a rule")
-	}
-}
-
-// TestRulesApplyMismatch: backups whose manifest describes another object
-// (copies of an older backup under newer names) are left alone: they fill
-// no period, are not the newest backup with a manifest, and KEEP_WITHIN
-// does not count from them.
 func TestRulesApplyMismatch(t *testing.T) {
 	now := at(t, "2026-11-30 06:10")
 	bs := history(t, "2026-11-26", "2026-11-30")
@@ -330,7 +295,7 @@ func TestRulesApplyMismatch(t *testing.T) {
 	}
 	// A real backup whose globals' manifest describes other globals is
 	// not counted either.
-	bs[3].Companions = []Backup{{Key: "db1-20261129060000.globals.gz.aes", Companion: globalsName, Mismatch: "its manifest describes x"}}
+	bs[3].Companions = []Backup{{Key: "db1-20261129060000.globals.gz.aes", Companion: "globals", Mismatch: "its manifest describes x"}}
 	for _, tc := range []struct {
 		name  string
 		rules Rules

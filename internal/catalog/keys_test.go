@@ -1,4 +1,4 @@
-package backup
+package catalog
 
 import (
 	"reflect"
@@ -11,13 +11,13 @@ import (
 func TestKeysRoundTrip(t *testing.T) {
 	at := time.Date(2026, 11, 27, 6, 0, 0, 0, time.FixedZone("CET", 3600))
 	n := 0
-	for _, f := range formats {
-		for _, c := range compressions {
-			for _, e := range encryptions {
+	for _, f := range Formats {
+		for _, c := range Compressions {
+			for _, e := range Encryptions {
 				for _, prefix := range []string{"db1", "my-db-2", "a.dump", "x-20261127060000", "ünï"} {
-					name := objectName(prefix, at, f.ext, c.ext, e.ext)
+					name := ObjectName(prefix, at, f.Ext, c.Ext, e.Ext)
 					b, ok := ParseKey(name)
-					want := Backup{Prefix: prefix, Time: at.UTC(), Compression: c.name, Format: f.name, Encryption: e.name}
+					want := Backup{Prefix: prefix, Time: at.UTC(), Compression: c.Name, Format: f.Name, Encryption: e.Name}
 					if !ok || !reflect.DeepEqual(b, want) {
 						t.Errorf("%s: %+v, %v; want %+v", name, b, ok, want)
 					}
@@ -26,32 +26,30 @@ func TestKeysRoundTrip(t *testing.T) {
 			}
 		}
 	}
-	if n != len(formats)*len(compressions)*len(encryptions)*5 {
+	if n != len(Formats)*len(Compressions)*len(Encryptions)*5 {
 		t.Fatal("no combinations")
 	}
-	for _, k := range companions {
-		for _, c := range compressions {
-			for _, e := range encryptions {
-				name := objectName("db-1.globals", at, k.ext, c.ext, e.ext)
+	for _, k := range Companions {
+		for _, c := range Compressions {
+			for _, e := range Encryptions {
+				name := ObjectName("db-1.globals", at, k.Ext, c.Ext, e.Ext)
 				b, ok := ParseKey(name)
-				want := Backup{Prefix: "db-1.globals", Time: at.UTC(), Compression: c.name, Format: "plain", Encryption: e.name, Companion: k.name}
+				want := Backup{Prefix: "db-1.globals", Time: at.UTC(), Compression: c.Name, Format: "plain", Encryption: e.Name, Companion: k.Name}
 				if !ok || !reflect.DeepEqual(b, want) {
 					t.Errorf("%s: %+v, %v; want %+v", name, b, ok, want)
 				}
 			}
 		}
 	}
-	s := &Settings{KeyPrefix: "nightly/", Format: "custom", Compression: "zstd"}
-	if k := s.ObjectKey("db1", at); k != "nightly/db1-20261127050000.dump.zst.aes" {
-		t.Errorf("ObjectKey: %q", k)
+	if k := DumpKey("nightly/", "db1", at, "custom", "zstd", "openssl"); k != "nightly/db1-20261127050000.dump.zst.aes" {
+		t.Errorf("DumpKey: %q", k)
 	}
 	// A companion takes the format's place: its content is plain SQL.
-	if k := s.CompanionKey("db1", at, "globals"); k != "nightly/db1-20261127050000.globals.zst.aes" {
+	if k := CompanionKey("nightly/", "db1", at, "globals", "zstd", "openssl"); k != "nightly/db1-20261127050000.globals.zst.aes" {
 		t.Errorf("CompanionKey: %q", k)
 	}
-	s.Encryption, s.Format, s.Compression = "age", "plain", "gzip"
-	if k := s.ObjectKey("db1", at); k != "nightly/db1-20261127050000.gz.age" {
-		t.Errorf("ObjectKey with age: %q", k)
+	if k := DumpKey("nightly/", "db1", at, "plain", "gzip", "age"); k != "nightly/db1-20261127050000.gz.age" {
+		t.Errorf("DumpKey with age: %q", k)
 	}
 }
 
@@ -89,13 +87,13 @@ func FuzzParseKey(f *testing.F) {
 		if !ok {
 			return
 		}
-		c, _ := compressionNamed(b.Compression)
-		slot, _ := formatNamed(b.Format)
-		if k, ok := companionNamed(b.Companion); ok {
-			slot.ext = k.ext
+		c, _ := CompressionNamed(b.Compression)
+		slot, _ := FormatNamed(b.Format)
+		if k, ok := CompanionNamed(b.Companion); ok {
+			slot.Ext = k.Ext
 		}
-		e, _ := encryptionNamed(b.Encryption)
-		if again := objectName(b.Prefix, b.Time, slot.ext, c.ext, e.ext); again != name {
+		e, _ := EncryptionNamed(b.Encryption)
+		if again := ObjectName(b.Prefix, b.Time, slot.Ext, c.Ext, e.Ext); again != name {
 			t.Errorf("%q read as %+v, which names %q", name, b, again)
 		}
 	})

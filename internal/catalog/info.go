@@ -1,4 +1,4 @@
-package backup
+package catalog
 
 import (
 	"fmt"
@@ -53,37 +53,25 @@ type Info struct {
 	RolePasswords *bool `json:"role_passwords,omitempty"`
 }
 
-func (i *Info) setEncryption(s *Settings) {
-	i.Encryption = s.encryption().name
-	if i.Encryption == "age" {
-		i.Recipients = ageRecipientKeys(s.Recipients)
-		return
-	}
-	i.Cipher, i.Digest, i.KDF = "aes-256-cbc", "sha256", "evp"
-	if s.PBKDF2 {
-		i.KDF, i.Iter = "pbkdf2", s.Iter
-	}
-}
-
-// restoreCommand is the stock-tools one-liner that restores this backup,
+// StockRestore is the stock-tools one-liner that restores this backup,
 // the encryption password in the file KEYFILE (age: an identity of one of
 // the recipients in key.txt).
-func (i *Info) restoreCommand() string {
+func (i *Info) StockRestore() string {
 	var b strings.Builder
-	c, _ := compressionNamed(i.Compression)
-	f, _ := formatNamed(i.Format)
-	restore := f.restore
-	if k, ok := companionNamed(i.Companion); ok {
-		restore = k.restore
+	c, _ := CompressionNamed(i.Compression)
+	f, _ := FormatNamed(i.Format)
+	restore := f.Restore
+	if k, ok := CompanionNamed(i.Companion); ok {
+		restore = k.Restore
 	}
 	if i.Encryption == "age" {
-		fmt.Fprintf(&b, "aws s3 cp s3://%s/%s - | age -d -i key.txt | %s | %s", i.Bucket, i.Key, c.unpack, restore)
+		fmt.Fprintf(&b, "aws s3 cp s3://%s/%s - | age -d -i key.txt | %s | %s", i.Bucket, i.Key, c.Unpack, restore)
 		return b.String()
 	}
 	fmt.Fprintf(&b, "aws s3 cp s3://%s/%s - | openssl enc -d -%s -md %s", i.Bucket, i.Key, i.Cipher, i.Digest)
 	if i.KDF == "pbkdf2" {
 		fmt.Fprintf(&b, " -pbkdf2 -iter %d", i.Iter)
 	}
-	fmt.Fprintf(&b, " -pass file:KEYFILE | %s | %s", c.unpack, restore)
+	fmt.Fprintf(&b, " -pass file:KEYFILE | %s | %s", c.Unpack, restore)
 	return b.String()
 }

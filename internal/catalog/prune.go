@@ -1,4 +1,4 @@
-package backup
+package catalog
 
 import (
 	"context"
@@ -19,16 +19,26 @@ import (
 // Pruner deletes, one prefix at a time, the backups the retention rules do
 // not keep. Its only candidates are the keys ParseKey names for that
 // prefix directly under Folder (see inventory): the backups' objects, their
-// companions and manifests, and leftovers of those.
+// Companions and manifests, and leftovers of those.
 type Pruner struct {
 	Client *s3.Client
 	Bucket string
 	Folder string // S3_PREFIX: "" or ending in "/"
 	Rules  Rules
 	DryRun bool // decide and report, delete nothing
-	Log    *Logger
+	Log    PruneLog
 
-	now func() time.Time // test hook
+	// Now is the clock that tells a backup dated in the future; nil is
+	// time.Now.
+	Now func() time.Time
+}
+
+// PruneLog is told what a prune decides and does, as it happens.
+type PruneLog interface {
+	PruneDelete(prefix, bucket string, d Decision, dry bool)
+	PruneKept(prefix, bucket string, d Decision, dry bool)
+	PruneRefused(prefix, bucket, key, reason string)
+	Pruned(r PruneResult, rules Rules, dry bool)
 }
 
 // maxDeleteBatch is the most keys one DeleteObjects request may name.
@@ -63,8 +73,8 @@ type Refusal struct {
 // a backup whose manifest describes another object is left alone
 // (ReasonMismatch), and one that cannot be read deletes nothing.
 //
-// The object of a backup goes first; then its companions and its
-// manifest; then the companions' manifests. A prune cut short leaves
+// The object of a backup goes first; then its Companions and its
+// manifest; then the Companions' manifests. A prune cut short leaves
 // either a whole backup or leftovers (Leftover), which the next prune of
 // the prefix removes; a refused delete of the object leaves the whole
 // backup. A
@@ -83,8 +93,8 @@ func (p *Pruner) Prune(ctx context.Context, prefix, committed string) (PruneResu
 		return res, errors.New("retention: no rules set")
 	}
 	now := time.Now
-	if p.now != nil {
-		now = p.now
+	if p.Now != nil {
+		now = p.Now
 	}
 	inv, err := inventory(ctx, p.Client, p.Bucket, p.Folder, prefix)
 	if err != nil {
@@ -225,10 +235,10 @@ func staying(ds []Decision, gone func(key string) bool) map[int64]bool {
 }
 
 // withCompanions returns the decision to delete d's dump with the
-// companions that go with it. Companions belong to every dump of their
+// Companions that go with it. Companions belong to every dump of their
 // time (two dumps of one second, in another format or encryption, have
 // the same ones): they go with the first of those dumps to go, and not
-// while one of them stays. taken holds the times whose companions stay
+// while one of them stays. taken holds the times whose Companions stay
 // or went already; d's is added.
 func withCompanions(d Decision, taken map[int64]bool) Decision {
 	if taken[d.Backup.Time.Unix()] {
@@ -238,7 +248,7 @@ func withCompanions(d Decision, taken map[int64]bool) Decision {
 	return d
 }
 
-// objectKeys are the keys of b's objects: its dump, its companions, and
+// objectKeys are the keys of b's objects: its dump, its Companions, and
 // their manifests.
 func objectKeys(b Backup) []string {
 	keys := []string{b.Key}

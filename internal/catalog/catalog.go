@@ -1,4 +1,4 @@
-package backup
+package catalog
 
 import (
 	"context"
@@ -184,17 +184,17 @@ func inventory(ctx context.Context, client *s3.Client, bucket, folder, only stri
 	return out, nil
 }
 
-// maxClockSkew is how far ahead of this machine's clock a backup's time
+// MaxClockSkew is how far ahead of this machine's clock a backup's time
 // may be before the backup counts as dated in the future (clock skew on
 // the machine that made it, or an object copied under a made-up name).
-const maxClockSkew = 5 * time.Minute
+const MaxClockSkew = 5 * time.Minute
 
 // Future reports whether b is dated more than MaxClockSkew after now. Such
 // a backup is never taken as the newest: it would hide backups that
 // stopped.
-func (b Backup) Future(now time.Time) bool { return b.Time.After(now.Add(maxClockSkew)) }
+func (b Backup) Future(now time.Time) bool { return b.Time.After(now.Add(MaxClockSkew)) }
 
-// Mismatched says how the manifest of b, or of one of its companions, does
+// Mismatched says how the manifest of b, or of one of its Companions, does
 // not describe its object; "" when none is known not to. Such a backup
 // is not what its name says: a copy under another name, or an object
 // that changed since its manifest was written.
@@ -214,28 +214,28 @@ func (b Backup) Mismatched() string {
 // backups in seconds, without a burst a store would throttle.
 const manifestReaders = 16
 
-// A manifestRead is the manifest of an object and the job's facts in it
+// A ManifestRead is the manifest of an object and the job's facts in it
 // (nil in a manifest without them, such as s3put's).
-type manifestRead struct {
-	m    *s3stream.Manifest
-	info *Info
+type ManifestRead struct {
+	M    *s3stream.Manifest
+	Info *Info // its "backup" object; nil when it has none
 }
 
 // CheckManifests reads the manifests of the backups (and of their
-// companions) that have one, and sets each object's Mismatch. A name alone
+// Companions) that have one, and sets each object's Mismatch. A name alone
 // proves nothing: anyone who may write to the bucket can copy an old
 // backup with its manifest under a newer name, and only the manifest
 // tells. A manifest that cannot be read is an error, never taken as a
 // match or a mismatch; one that is gone since the listing is none.
 func CheckManifests(ctx context.Context, client *s3.Client, bucket string, backups ...[]Backup) error {
-	_, err := readManifests(ctx, client, bucket, backups...)
+	_, err := ReadManifests(ctx, client, bucket, backups...)
 	return err
 }
 
-// readManifests is CheckManifests, and returns the manifests it read by
+// ReadManifests is CheckManifests, and returns the manifests it read by
 // the key of their object.
-func readManifests(ctx context.Context, client *s3.Client, bucket string, backups ...[]Backup) (map[string]manifestRead, error) {
-	// Two dumps of one second share their companions (the same
+func ReadManifests(ctx context.Context, client *s3.Client, bucket string, backups ...[]Backup) (map[string]ManifestRead, error) {
+	// Two dumps of one second share their Companions (the same
 	// elements): each object is read once.
 	var objs []*Backup
 	seen := map[string]bool{}
@@ -260,7 +260,7 @@ func readManifests(ctx context.Context, client *s3.Client, bucket string, backup
 		wg       sync.WaitGroup
 		firstErr error
 	)
-	read := map[string]manifestRead{}
+	read := map[string]ManifestRead{}
 	sem := make(chan struct{}, manifestReaders)
 	for _, b := range objs {
 		sem <- struct{}{}
@@ -289,7 +289,7 @@ func readManifests(ctx context.Context, client *s3.Client, bucket string, backup
 				return
 			}
 			b.Mismatch = manifestMismatch(*b, m, info)
-			read[b.Key] = manifestRead{m, info}
+			read[b.Key] = ManifestRead{m, info}
 		}()
 	}
 	wg.Wait()
@@ -316,10 +316,10 @@ func manifestInfo(key string, m *s3stream.Manifest) (*Info, error) {
 }
 
 // manifestMismatch says how m, read as the manifest of b's object, does not
-// describe it: it names another object (manifestNames), or another size
+// describe it: it names another object (ManifestNames), or another size
 // than the listing's. "" when it describes it.
 func manifestMismatch(b Backup, m *s3stream.Manifest, info *Info) string {
-	if why := manifestNames(b, m, info); why != "" {
+	if why := ManifestNames(b, m, info); why != "" {
 		return why
 	}
 	if m.Size != b.Size {
@@ -328,19 +328,19 @@ func manifestMismatch(b Backup, m *s3stream.Manifest, info *Info) string {
 	return ""
 }
 
-// manifestNames says which other object m, read as the manifest of b's
+// ManifestNames says which other object m, read as the manifest of b's
 // object, describes; "" when it describes b's. The keys are compared by
 // their last part, the name, so that backups moved to another folder (a
 // new S3_PREFIX) or replicated to another bucket keep their manifests.
 // The job's manifests also hold the start time (info; s3put's do not),
-// which the time in the name must match within maxClockSkew; a companion
+// which the time in the name must match within MaxClockSkew; a companion
 // is written after its dump, with the dump's time in its name, so it
 // started no earlier than that.
-func manifestNames(b Backup, m *s3stream.Manifest, info *Info) string {
+func ManifestNames(b Backup, m *s3stream.Manifest, info *Info) string {
 	same := baseName(m.Key) == baseName(b.Key)
 	if info != nil {
-		early := info.Started.Before(b.Time.Add(-maxClockSkew))
-		late := b.Companion == "" && info.Started.After(b.Time.Add(maxClockSkew))
+		early := info.Started.Before(b.Time.Add(-MaxClockSkew))
+		late := b.Companion == "" && info.Started.After(b.Time.Add(MaxClockSkew))
 		same = same && !early && !late
 	}
 	if same {
@@ -359,7 +359,7 @@ func manifestNames(b Backup, m *s3stream.Manifest, info *Info) string {
 // baseName is the part of key after its last "/".
 func baseName(key string) string { return key[strings.LastIndex(key, "/")+1:] }
 
-// Age formats how long ago t was, coarsely: "3h12m", "2d04h"; a time
+// Age Formats how long ago t was, coarsely: "3h12m", "2d04h"; a time
 // ahead of now is "in " and how far ahead.
 func Age(now, t time.Time) string {
 	d := now.Sub(t)

@@ -1,7 +1,6 @@
-package backup
+package catalog
 
 import (
-	"errors"
 	"fmt"
 	"sort"
 	"strconv"
@@ -19,7 +18,8 @@ const (
 	envKeepMonthly = "KEEP_MONTHLY" // … months
 	envKeepYearly  = "KEEP_YEARLY"  // … years
 	envKeepWithin  = "KEEP_WITHIN"  // every backup newer than the newest minus this
-	maxKeep        = 1_000_000
+	// MaxKeep is the largest count a rule takes.
+	MaxKeep = 1_000_000
 )
 
 // Rules are the retention rules. A backup is kept when any rule keeps it,
@@ -83,7 +83,7 @@ func ParseWithin(s string) (Within, error) {
 			return Within{}, fmt.Errorf("not a number followed by y, m, d or h")
 		}
 		n, err := strconv.Atoi(rest[:i])
-		if err != nil || n > maxKeep {
+		if err != nil || n > MaxKeep {
 			return Within{}, fmt.Errorf("%s is too large", rest[:i])
 		}
 		unit := rest[i]
@@ -152,36 +152,6 @@ func (r Rules) counts() []count {
 		{envKeepMonthly, "monthly", r.Monthly, func(t time.Time, _ int) int64 { return int64(t.Year())*100 + int64(t.Month()) }},
 		{envKeepYearly, "yearly", r.Yearly, func(t time.Time, _ int) int64 { return int64(t.Year()) }},
 	}
-}
-
-// loadRules reads the retention settings; each bad value is one error.
-func loadRules(getenv func(string) string) (Rules, []error) {
-	var r Rules
-	var errs []error
-	for _, f := range []struct {
-		env string
-		v   *int
-	}{{envKeepLast, &r.Last}, {envKeepHourly, &r.Hourly}, {envKeepDaily, &r.Daily}, {envKeepWeekly, &r.Weekly}, {envKeepMonthly, &r.Monthly}, {envKeepYearly, &r.Yearly}} {
-		if err := envInt(getenv, f.env, 0, maxKeep, f.v); err != nil {
-			errs = append(errs, err)
-		}
-	}
-	if v := strings.TrimSpace(getenv(envKeepWithin)); v != "" {
-		w, err := ParseWithin(v)
-		if err != nil {
-			errs = append(errs, fmt.Errorf("%s=%q: %v; use a duration of years (y), months (m), days (d) and hours (h) such as 36h, 30d or 1y2m", envKeepWithin, v, err))
-		} else {
-			r.Within = w
-		}
-	}
-	return r, errs
-}
-
-// LoadRules reads the retention settings alone, for actions that need no
-// database list (list). All problems are reported at once.
-func LoadRules(getenv func(string) string) (Rules, error) {
-	r, errs := loadRules(getenv)
-	return r, errors.Join(errs...)
 }
 
 // Reasons a backup is kept beyond the rules, or left alone.

@@ -1,4 +1,4 @@
-package backup
+package catalog
 
 import (
 	"encoding/json"
@@ -15,7 +15,7 @@ func TestManifestMismatch(t *testing.T) {
 	keyTime := mustTime("2026-11-30T06:00:00Z")
 	dump := Backup{Prefix: "db1", Key: "nightly/db1-20261130060000.gz.aes", Time: keyTime, Size: 1000, HasManifest: true}
 	globals := dump
-	globals.Key, globals.Companion = "nightly/db1-20261130060000.globals.gz.aes", globalsName
+	globals.Key, globals.Companion = "nightly/db1-20261130060000.globals.gz.aes", "globals"
 	manifest := func(key string, size int64, started string) (*s3stream.Manifest, *Info) {
 		m := &s3stream.Manifest{Version: 1, Bucket: "backups", Key: key, Size: size, SHA256: "00"}
 		if started == "" {
@@ -73,8 +73,8 @@ func TestManifestMismatch(t *testing.T) {
 				t.Errorf("manifestMismatch = %q, want %q", got, tc.want)
 			}
 			// verify compares the size with what it reads instead.
-			if names := manifestNames(tc.b, m, info); tc.size != tc.b.Size && names != "" {
-				t.Errorf("manifestNames = %q for a manifest of the same object", names)
+			if names := ManifestNames(tc.b, m, info); tc.size != tc.b.Size && names != "" {
+				t.Errorf("ManifestNames = %q for a manifest of the same object", names)
 			}
 		})
 	}
@@ -87,7 +87,7 @@ func TestManifestMismatch(t *testing.T) {
 // companion's is.
 func TestMismatched(t *testing.T) {
 	b := testBackup(at(t, "2026-11-30 06:00"), true)
-	g := Backup{Key: "db1-20261130060000.globals.gz.aes", Companion: globalsName, HasManifest: true}
+	g := Backup{Key: "db1-20261130060000.globals.gz.aes", Companion: "globals", HasManifest: true}
 	b.Companions = []Backup{g}
 	if why := b.Mismatched(); why != "" {
 		t.Errorf("Mismatched = %q, want none", why)

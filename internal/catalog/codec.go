@@ -1,4 +1,4 @@
-package backup
+package catalog
 
 import (
 	"fmt"
@@ -21,39 +21,39 @@ import (
 // for an object stored beside that backup's dump.
 
 // A compression is one of COMPRESSION's values.
-type compression struct {
-	name         string // the setting's value, the manifest's "compression"
-	ext          string
-	defaultLevel int
-	maxLevel     int    // levels are 1 to maxLevel
-	unpack       string // the stock command that decompresses a stream
+type Compression struct {
+	Name         string // the setting's value, the manifest's "compression"
+	Ext          string
+	DefaultLevel int
+	MaxLevel     int    // levels are 1 to maxLevel
+	Unpack       string // the stock command that decompresses a stream
 	// newWriter returns a writer whose Close flushes the compressed
 	// stream into w without closing w.
-	newWriter func(w io.Writer, level int) (io.WriteCloser, error)
+	NewWriter func(w io.Writer, level int) (io.WriteCloser, error)
 	// newReader returns the decompressed stream of r and what releases it.
-	newReader func(r io.Reader) (io.Reader, func(), error)
+	NewReader func(r io.Reader) (io.Reader, func(), error)
 }
 
 // A format is one of DUMP_FORMAT's values: pg_dump's output format.
-type format struct {
-	name    string // the setting's value, the manifest's "format"
-	ext     string
-	restore string // the stock command that restores a dump into NEWDB
+type Format struct {
+	Name    string // the setting's value, the manifest's "format"
+	Ext     string
+	Restore string // the stock command that restores a dump into NEWDB
 }
 
 // An encryption is how the stream is encrypted.
-type encryption struct {
-	name string // the manifest's "encryption"
-	ext  string
+type Encryption struct {
+	Name string // the manifest's "encryption"
+	Ext  string
 }
 
 // A companion is an object that belongs to a backup but is not its dump:
 // it is named as the dump with its own ending in the format's place, is
 // always plain SQL, and has a manifest of its own.
-type companion struct {
-	name    string // what list shows, the manifest's "companion"
-	ext     string
-	restore string // the stock command that restores it
+type Companion struct {
+	Name    string // what list shows, the manifest's "companion"
+	Ext     string
+	Restore string // the stock command that restores it
 }
 
 // Default compression levels, chosen from scripts/bench-job.sh -levels on
@@ -72,10 +72,10 @@ const gzipBlock = 1 << 20
 
 var zstdLevels = []zstd.EncoderLevel{zstd.SpeedFastest, zstd.SpeedDefault, zstd.SpeedBetterCompression, zstd.SpeedBestCompression}
 
-var compressions = []compression{
+var Compressions = []Compression{
 	{
-		name: "gzip", ext: ".gz", defaultLevel: DefaultGzipLevel, maxLevel: 9, unpack: "gzip -d",
-		newWriter: func(w io.Writer, level int) (io.WriteCloser, error) {
+		Name: "gzip", Ext: ".gz", DefaultLevel: DefaultGzipLevel, MaxLevel: 9, Unpack: "gzip -d",
+		NewWriter: func(w io.Writer, level int) (io.WriteCloser, error) {
 			// pgzip compresses blocks on every core and writes one gzip
 			// member that any gzip -d reads.
 			zw, err := pgzip.NewWriterLevel(w, level)
@@ -87,7 +87,7 @@ var compressions = []compression{
 			}
 			return zw, nil
 		},
-		newReader: func(r io.Reader) (io.Reader, func(), error) {
+		NewReader: func(r io.Reader) (io.Reader, func(), error) {
 			gr, err := gzip.NewReader(r)
 			if err != nil {
 				return nil, nil, err
@@ -96,14 +96,14 @@ var compressions = []compression{
 		},
 	},
 	{
-		name: "zstd", ext: ".zst", defaultLevel: DefaultZstdLevel, maxLevel: len(zstdLevels), unpack: "zstd -d",
-		newWriter: func(w io.Writer, level int) (io.WriteCloser, error) {
+		Name: "zstd", Ext: ".zst", DefaultLevel: DefaultZstdLevel, MaxLevel: len(zstdLevels), Unpack: "zstd -d",
+		NewWriter: func(w io.Writer, level int) (io.WriteCloser, error) {
 			if level < 1 || level > len(zstdLevels) {
 				return nil, fmt.Errorf("zstd level %d: use 1 to %d", level, len(zstdLevels))
 			}
 			return zstd.NewWriter(w, zstd.WithEncoderLevel(zstdLevels[level-1]))
 		},
-		newReader: func(r io.Reader) (io.Reader, func(), error) {
+		NewReader: func(r io.Reader) (io.Reader, func(), error) {
 			zr, err := zstd.NewReader(r, zstd.WithDecoderConcurrency(1))
 			if err != nil {
 				return nil, nil, err
@@ -113,19 +113,19 @@ var compressions = []compression{
 	},
 }
 
-var formats = []format{
-	{name: "plain", ext: "", restore: "psql -d NEWDB"},
-	{name: "custom", ext: ".dump", restore: "pg_restore --no-owner -d NEWDB"},
+var Formats = []Format{
+	{Name: "plain", Ext: "", Restore: "psql -d NEWDB"},
+	{Name: "custom", Ext: ".dump", Restore: "pg_restore --no-owner -d NEWDB"},
 }
 
-var encryptions = []encryption{
-	{name: "openssl", ext: ".aes"},
-	{name: "age", ext: ".age"},
+var Encryptions = []Encryption{
+	{Name: "openssl", Ext: ".aes"},
+	{Name: "age", Ext: ".age"},
 }
 
-var companions = []companion{
+var Companions = []Companion{
 	// pg_dumpall --globals-only: the roles and tablespaces of the server.
-	{name: "globals", ext: ".globals", restore: "psql -d postgres"},
+	{Name: "globals", Ext: ".globals", Restore: "psql -d postgres"},
 }
 
 // lookup finds the entry of table whose key is k.
@@ -139,24 +139,24 @@ func lookup[T any](table []T, key func(T) string, k string) (T, bool) {
 	return zero, false
 }
 
-func compressionNamed(name string) (compression, bool) {
-	return lookup(compressions, func(c compression) string { return c.name }, name)
+func CompressionNamed(name string) (Compression, bool) {
+	return lookup(Compressions, func(c Compression) string { return c.Name }, name)
 }
 
-func formatNamed(name string) (format, bool) {
-	return lookup(formats, func(f format) string { return f.name }, name)
+func FormatNamed(name string) (Format, bool) {
+	return lookup(Formats, func(f Format) string { return f.Name }, name)
 }
 
-func encryptionNamed(name string) (encryption, bool) {
-	return lookup(encryptions, func(e encryption) string { return e.name }, name)
+func EncryptionNamed(name string) (Encryption, bool) {
+	return lookup(Encryptions, func(e Encryption) string { return e.Name }, name)
 }
 
-func companionNamed(name string) (companion, bool) {
-	return lookup(companions, func(c companion) string { return c.name }, name)
+func CompanionNamed(name string) (Companion, bool) {
+	return lookup(Companions, func(c Companion) string { return c.Name }, name)
 }
 
 // names lists the names of table's entries, for messages: "gzip or zstd".
-func names[T any](table []T, name func(T) string) string {
+func Names[T any](table []T, name func(T) string) string {
 	var ns []string
 	for _, e := range table {
 		ns = append(ns, name(e))
