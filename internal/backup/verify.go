@@ -175,34 +175,35 @@ func (v *Verifier) check(ctx context.Context, b catalog.Backup, m *s3stream.Mani
 	var tool *exec.Cmd
 	var toolIn io.WriteCloser
 	toolErr := &tailBuffer{max: 4096}
-	switch {
-	case b.Format == "plain" && v.RestoreInto != "" && b.Companion == "":
-		// Not psql: the dump's statements are sent one by one, and
-		// nothing of it acts but SQL into the target (package restore).
+	if v.RestoreInto != "" && b.Companion == "" {
+		// Not psql, not pg_restore into the database: the dump's
+		// statements are sent one by one into one transaction, which is
+		// rolled back once the rows are counted, and nothing of the dump
+		// acts but SQL into the target (package restore). A custom dump
+		// becomes that SQL through pg_restore, which connects nowhere.
 		conn, err := restore.Connect(ctx, v.RestoreInto)
 		if err != nil {
 			return st, fmt.Errorf("connecting to the scratch database: %w", err)
 		}
-		if plain, err = restore.NewPlain(ctx, conn, restore.Options{Trusted: v.TrustDump, Ending: completion(b)}); err != nil {
+		if plain, err = restore.NewPlain(ctx, conn, restore.Options{Trusted: v.TrustDump, Ending: dumpstat.Complete}); err != nil {
 			return st, err
 		}
 		defer plain.Close()
 		counter = plain.Counter()
+	}
+	switch {
+	case plain != nil && b.Format == "plain":
 		sink = plain
 	case b.Format == "plain":
 		counter = dumpstat.NewCounterEnding(completion(b))
 		sink = counter
-	case v.RestoreInto != "":
+	case plain != nil:
 		sink = io.Discard
-		// One transaction, so that a restore stopped anywhere leaves
-		// nothing; never --create or --clean, so that nothing but the
-		// target is touched; ownership and privileges only for a trusted
-		// dump (see restore.CheckRole).
-		args := []string{"--no-owner", "--exit-on-error", "--single-transaction", "--no-password"}
+		args := []string{"--file=-"}
 		if !v.TrustDump {
-			args = append(args, "--no-privileges")
+			args = append(args, "--no-owner", "--no-privileges")
 		}
-		tool = exec.CommandContext(ctx, "pg_restore", append(args, "--dbname", v.RestoreInto)...)
+		tool = exec.CommandContext(ctx, "pg_restore", args...)
 	default:
 		sink = io.Discard
 		// pg_restore --list stops after the table of contents; writing
@@ -212,6 +213,9 @@ func (v *Verifier) check(ctx context.Context, b catalog.Backup, m *s3stream.Mani
 	if tool != nil {
 		tool.Env = restoreEnv()
 		tool.Stdout = io.Discard
+		if plain != nil {
+			tool.Stdout = plain
+		}
 		tool.Stderr = toolErr
 		if toolIn, err = tool.StdinPipe(); err != nil {
 			return st, err
@@ -230,15 +234,19 @@ func (v *Verifier) check(ctx context.Context, b catalog.Backup, m *s3stream.Mani
 
 	n, copyErr := io.CopyBuffer(onlyWriter{sink}, onlyReader{dump}, make([]byte, 256<<10))
 	st.plain = n
-	if copyErr != nil && plain != nil && plain.Err() != nil {
-		return st, checksumFirst(r, m, fmt.Errorf("restoring: %w", plain.Err()))
-	}
 	if copyErr != nil {
 		if tool != nil && errors.Is(copyErr, syscall.EPIPE) {
-			// The restore tool stopped reading: its error says why.
+			// The restore tool stopped reading: its error says why, or
+			// the restore it wrote into (read only once it has exited).
 			if err := tool.Wait(); err != nil {
+				if plain != nil && plain.Err() != nil {
+					return st, checksumFirst(r, m, fmt.Errorf("restoring: %w", plain.Err()))
+				}
 				return st, fmt.Errorf("%s failed (%v)%s", tool.Args[0], err, toolErr.lastLine(": "))
 			}
+		}
+		if tool == nil && plain != nil && plain.Err() != nil {
+			return st, checksumFirst(r, m, fmt.Errorf("restoring: %w", plain.Err()))
 		}
 		return st, checksumFirst(r, m, streamErr(copyErr))
 	}
@@ -259,6 +267,9 @@ func (v *Verifier) check(ctx context.Context, b catalog.Backup, m *s3stream.Mani
 	if tool != nil {
 		toolIn.Close()
 		if err := tool.Wait(); err != nil {
+			if plain != nil && plain.Err() != nil {
+				return st, fmt.Errorf("restoring: %w", plain.Err())
+			}
 			return st, fmt.Errorf("%s failed (%v)%s", tool.Args[0], err, toolErr.lastLine(": "))
 		}
 	}
@@ -283,12 +294,9 @@ func (v *Verifier) check(ctx context.Context, b catalog.Backup, m *s3stream.Mani
 			}
 		}
 		if plain != nil {
-			if err := plain.Commit(); err != nil {
-				return st, fmt.Errorf("restoring: %w", err)
-			}
-			got, err := v.countRestored(ctx, counter.Tables())
+			got, err := plain.CountRows(counter.Tables())
 			if err != nil {
-				return st, err
+				return st, fmt.Errorf("restoring: %w", err)
 			}
 			if err := compareRows("the restored database", got, rows); err != nil {
 				return st, err
@@ -323,17 +331,6 @@ func checksumFirst(r *s3stream.Reader, m *s3stream.Manifest, err error) error {
 		return fmt.Errorf("%w; %v", cerr, err)
 	}
 	return err
-}
-
-// countRestored counts the rows of each table in the restored database,
-// by the names the dump gave them.
-func (v *Verifier) countRestored(ctx context.Context, tables []dumpstat.Table) (map[string]int64, error) {
-	conn, err := restore.Connect(ctx, v.RestoreInto)
-	if err != nil {
-		return nil, fmt.Errorf("counting rows after the restore: %w", err)
-	}
-	defer conn.Close(context.WithoutCancel(ctx))
-	return restore.CountRows(ctx, conn, tables)
 }
 
 func compareRows(what string, got, want map[string]int64) error {

@@ -48,8 +48,10 @@ const MaxStatement = 1 << 20
 // needs it: enough for every setting the lexer follows.
 const maxSet = 1 << 10
 
-// maxTag caps a dollar-quote tag; longer ones are taken as not a tag.
-const maxTag = 1 << 10
+// maxTag caps a dollar-quote tag. Neither psql nor the server has a cap:
+// a longer one is read as not a tag, and flagged (Problem), since the
+// server would read it as one.
+const maxTag = MaxStatement
 
 // A Listener is told where a Counter found the parts of the stream psql
 // acts on. Offsets count bytes from the start of the stream. The calls

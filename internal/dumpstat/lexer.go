@@ -229,6 +229,9 @@ func (c *Counter) step(b byte) bool {
 		case (identStart(b) || isDigit(b) && len(c.tag) > 1) && len(c.tag) < maxTag:
 			c.tag = append(c.tag, b)
 		default:
+			if len(c.tag) >= maxTag {
+				c.flag("a dollar-quote tag longer than %d bytes at byte %d", maxTag, c.off)
+			}
 			// Not a dollar quote ($1, a lone $): psql throws back all
 			// but the $ and lexes the rest again, a word among them.
 			c.st, c.prev = normal, '$'

@@ -34,44 +34,57 @@ type Role struct {
 	Reasons []string // empty when it may not
 }
 
-// roleQuery reads the role's rights that let code run by a restore reach
-// beyond its database: superuser (anything, programs on the server with
-// COPY … TO PROGRAM), CREATEROLE, the predefined roles that read and write
-// the server's files and run its programs, and membership in a role that
-// has any of these (SET ROLE reaches it).
-const roleQuery = `SELECT r.rolname, r.rolsuper, r.rolcreaterole,
-	pg_catalog.pg_has_role(r.oid, 'pg_execute_server_program', 'MEMBER'),
-	pg_catalog.pg_has_role(r.oid, 'pg_read_server_files', 'MEMBER'),
-	pg_catalog.pg_has_role(r.oid, 'pg_write_server_files', 'MEMBER'),
+// roleQuery reads the rights of the role a connection logged in as (the
+// session user: a restore may RESET ROLE to it, whatever role the
+// connection options set) that let code run by a restore reach beyond its
+// database: superuser (anything, programs on the server with COPY … TO
+// PROGRAM), CREATEROLE, REPLICATION (slots that keep WAL for ever), the
+// predefined roles that run the server's programs, read and write its
+// files, signal other sessions or create subscriptions, roles it may
+// become (SET ROLE) that have any of these, and databases and tablespaces
+// it owns or may act as the owner of, other than the target. Operators
+// and functions are named with their schema: the database's search_path
+// is the tenant's to set.
+const roleQuery = `SELECT r.rolname, r.rolsuper, r.rolcreaterole, r.rolreplication,
+	coalesce((SELECT pg_catalog.string_agg(p.rolname::text, ', ' ORDER BY p.rolname)
+		FROM pg_catalog.pg_roles p
+		WHERE p.rolname OPERATOR(pg_catalog.=) ANY (ARRAY['pg_execute_server_program', 'pg_read_server_files', 'pg_write_server_files', 'pg_signal_backend', 'pg_create_subscription']::pg_catalog.name[])
+			AND pg_catalog.pg_has_role(r.oid, p.oid, 'MEMBER')), ''),
 	coalesce((SELECT pg_catalog.string_agg(pg_catalog.quote_ident(s.rolname), ', ' ORDER BY s.rolname)
 		FROM pg_catalog.pg_roles s
-		WHERE (s.rolsuper OR s.rolcreaterole) AND s.oid <> r.oid AND pg_catalog.pg_has_role(r.oid, s.oid, 'MEMBER')), '')
-FROM pg_catalog.pg_roles r WHERE r.rolname = current_user`
+		WHERE (s.rolsuper OR s.rolcreaterole OR s.rolreplication) AND s.oid OPERATOR(pg_catalog.<>) r.oid AND pg_catalog.pg_has_role(r.oid, s.oid, 'MEMBER')), ''),
+	coalesce((SELECT pg_catalog.string_agg(pg_catalog.quote_ident(d.datname), ', ' ORDER BY d.datname)
+		FROM pg_catalog.pg_database d
+		WHERE d.datname OPERATOR(pg_catalog.<>) pg_catalog.current_database() AND pg_catalog.pg_has_role(r.oid, d.datdba, 'MEMBER')), ''),
+	coalesce((SELECT pg_catalog.string_agg(pg_catalog.quote_ident(t.spcname), ', ' ORDER BY t.spcname)
+		FROM pg_catalog.pg_tablespace t
+		WHERE pg_catalog.pg_has_role(r.oid, t.spcowner, 'MEMBER')), ''),
+	current_user::pg_catalog.text
+FROM pg_catalog.pg_roles r WHERE r.rolname OPERATOR(pg_catalog.=) session_user`
 
-// CheckRole reads the rights of the role conn is logged in as.
+// CheckRole reads the rights of the role conn logged in as.
 func CheckRole(ctx context.Context, conn *pgconn.PgConn) (Role, error) {
 	res := conn.ExecParams(ctx, roleQuery, nil, nil, nil, nil).Read()
 	if res.Err != nil {
 		return Role{}, fmt.Errorf("reading the restoring role's rights: %w", res.Err)
 	}
-	if len(res.Rows) != 1 || len(res.Rows[0]) != 7 {
-		return Role{}, errors.New("reading the restoring role's rights: no answer for the current user")
+	if len(res.Rows) != 1 || len(res.Rows[0]) != 9 {
+		return Role{}, errors.New("reading the restoring role's rights: no answer for the session user")
 	}
 	row := res.Rows[0]
 	r := Role{Name: string(row[0])}
-	for i, why := range []string{
-		1: "is a superuser",
-		2: "has CREATEROLE",
-		3: "is a member of pg_execute_server_program",
-		4: "is a member of pg_read_server_files",
-		5: "is a member of pg_write_server_files",
-	} {
+	for i, why := range []string{1: "is a superuser", 2: "has CREATEROLE", 3: "has REPLICATION"} {
 		if why != "" && string(row[i]) == "t" {
 			r.Reasons = append(r.Reasons, why)
 		}
 	}
-	if len(row[6]) > 0 {
-		r.Reasons = append(r.Reasons, "may SET ROLE to "+string(row[6]))
+	for i, why := range []string{4: "is a member of %s", 5: "may SET ROLE to %s", 6: "owns or may act as the owner of the databases %s", 7: "owns or may act as the owner of the tablespaces %s"} {
+		if why != "" && len(row[i]) > 0 {
+			r.Reasons = append(r.Reasons, fmt.Sprintf(why, row[i]))
+		}
+	}
+	if acting := string(row[8]); acting != r.Name && len(r.Reasons) > 0 {
+		r.Reasons = append(r.Reasons, fmt.Sprintf("(it logged in as %s, acting as %s, and the dump may RESET ROLE)", strconv.Quote(r.Name), strconv.Quote(acting)))
 	}
 	return r, nil
 }
@@ -101,16 +114,19 @@ func (r Role) Err() error {
 // as values. A name without a schema is looked up on the search path, as
 // the dump's COPY found it.
 const resolveQuery = `SELECT t.i, ns.nspname, c.relname
-FROM pg_catalog.json_to_recordset($1::json) AS t(i int, s text, n text)
-JOIN pg_catalog.pg_class c ON c.relname = t.n
-JOIN pg_catalog.pg_namespace ns ON ns.oid = c.relnamespace
-WHERE CASE WHEN t.s = '' THEN c.oid = pg_catalog.to_regclass(pg_catalog.quote_ident(t.n)) ELSE ns.nspname = t.s END
+FROM pg_catalog.json_to_recordset($1::pg_catalog.json) AS t(i pg_catalog.int4, s pg_catalog.text, n pg_catalog.text)
+JOIN pg_catalog.pg_class c ON c.relname OPERATOR(pg_catalog.=) t.n AND c.relkind OPERATOR(pg_catalog.=) ANY (ARRAY['r', 'p']::pg_catalog."char"[])
+JOIN pg_catalog.pg_namespace ns ON ns.oid OPERATOR(pg_catalog.=) c.relnamespace
+WHERE CASE WHEN t.s OPERATOR(pg_catalog.=) '' THEN c.oid OPERATOR(pg_catalog.=) pg_catalog.to_regclass(pg_catalog.quote_ident(t.n))
+	ELSE ns.nspname OPERATOR(pg_catalog.=) t.s END
 ORDER BY t.i`
 
 // CountRows counts the rows of each table in the database of conn (its
 // own rows, ONLY, as pg_dump's COPY of a parent holds them), by the names
 // the dump gave them (Table.Key). A table that is not there is not in the
-// result.
+// result. Every name in the queries is schema-qualified, so that a
+// search_path the restored dump set cannot put its own operators or
+// functions in their place.
 func CountRows(ctx context.Context, conn *pgconn.PgConn, tables []dumpstat.Table) (map[string]int64, error) {
 	type row struct {
 		I int    `json:"i"`

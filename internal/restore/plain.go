@@ -4,9 +4,9 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"io"
 
 	"github.com/jackc/pgx/v5/pgconn"
-	"github.com/jackc/pgx/v5/pgproto3"
 
 	"github.com/philips-labs/iron-streaming-backup/internal/dumpstat"
 )
@@ -39,6 +39,8 @@ type Plain struct {
 
 	copying bool  // a COPY … FROM stdin runs: its data goes to the server
 	dataAt  int64 // the first data byte not yet sent, or -1 before DataStart
+	copyIn  *io.PipeWriter
+	copyErr chan error // the COPY's result, once its data ended
 
 	err  error
 	done bool // committed or closed
@@ -58,10 +60,22 @@ type Options struct {
 	Ending string
 }
 
-// NewPlain starts a restore over conn, which it then owns: it begins the
-// transaction. The connection's client_encoding must be UTF8 (Connect
-// sets it); the dump's own SET client_encoding is followed from there.
+// NewPlain starts a restore over conn, which it then owns: it checks the
+// role conn acts as (CheckRole; unless o.Trusted, a role that may do more
+// than a database owner is refused) and begins the transaction. The
+// connection's client_encoding must be UTF8 (Connect sets it); the dump's
+// own SET client_encoding is followed from there.
 func NewPlain(ctx context.Context, conn *pgconn.PgConn, o Options) (*Plain, error) {
+	if !o.Trusted {
+		role, err := CheckRole(ctx, conn)
+		if err == nil {
+			err = role.Err()
+		}
+		if err != nil {
+			conn.Close(ctx)
+			return nil, err
+		}
+	}
 	p := &Plain{ctx: ctx, conn: conn, trusted: o.Trusted, dataAt: -1}
 	p.c = dumpstat.NewCounterEnding(o.Ending)
 	p.c.SetSession(conn.ParameterStatus("client_encoding"), conn.ParameterStatus("standard_conforming_strings") != "off")
@@ -116,10 +130,10 @@ func (p *Plain) Write(b []byte) (int, error) {
 	return len(b), nil
 }
 
-// Commit commits the restore: the dump must have ended between
-// statements, with nothing left to send. The caller checks that it is
-// complete (its completion comment) and intact (its checksum) first.
-func (p *Plain) Commit() error {
+// End checks that the dump ended between statements, with nothing left
+// to send. The caller checks that it is complete (its completion comment)
+// and intact (its checksum) too, before Commit.
+func (p *Plain) End() error {
 	if p.err != nil {
 		return p.err
 	}
@@ -129,8 +143,27 @@ func (p *Plain) Commit() error {
 	case p.c.InStatement():
 		p.fail(errors.New("the dump ends inside a statement"))
 	}
-	if p.err != nil {
-		return p.err
+	return p.err
+}
+
+// CountRows counts, inside the restore's transaction, the rows of each
+// table the dump named (see the package function CountRows).
+func (p *Plain) CountRows(tables []dumpstat.Table) (map[string]int64, error) {
+	if err := p.End(); err != nil {
+		return nil, err
+	}
+	// The dump's client encoding would read the names otherwise.
+	if err := p.exec("RESET client_encoding"); err != nil {
+		p.fail(err)
+		return nil, err
+	}
+	return CountRows(p.ctx, p.conn, tables)
+}
+
+// Commit commits the restore (see End).
+func (p *Plain) Commit() error {
+	if err := p.End(); err != nil {
+		return err
 	}
 	if err := p.exec("COMMIT"); err != nil {
 		p.fail(fmt.Errorf("committing the restore: %w", err))
@@ -145,6 +178,7 @@ func (p *Plain) Commit() error {
 func (p *Plain) Close() {
 	if !p.done {
 		p.done = true
+		p.stopCopy(errors.New("the restore was closed"))
 		p.conn.Close(context.WithoutCancel(p.ctx))
 	}
 }
@@ -152,6 +186,7 @@ func (p *Plain) Close() {
 func (p *Plain) fail(err error) {
 	if p.err == nil {
 		p.err = err
+		p.stopCopy(err)
 		p.conn.Close(context.WithoutCancel(p.ctx))
 		p.done = true
 	}
@@ -194,6 +229,15 @@ func (l listener) Statement(s dumpstat.Statement) {
 	p.checkSession(s.Start)
 }
 
+// inTransaction fails the restore when a statement ended its transaction
+// (a COMMIT or ROLLBACK the lexer did not see as one): what follows must
+// not be committed statement by statement.
+func (p *Plain) inTransaction(at int64) {
+	if p.err == nil && p.conn.TxStatus() != 'T' {
+		p.fail(fmt.Errorf("%w: the statement at byte %d ended the restore's transaction", ErrRefused, at))
+	}
+}
+
 func (l listener) Command(start, end int64, inStatement bool) {
 	p := l.p
 	if p.err != nil {
@@ -220,16 +264,15 @@ func (l listener) DataEnd(off int64) {
 	if p.err != nil {
 		return
 	}
-	p.copying, p.dataAt = false, -1
-	p.conn.Frontend().Send(&pgproto3.CopyDone{})
-	if !p.flush() {
-		return
-	}
-	if _, err := p.await(false); err != nil {
+	p.copyIn.Close()
+	err := <-p.copyErr
+	p.copying, p.dataAt, p.copyIn = false, -1, nil
+	if err != nil {
 		p.fail(fmt.Errorf("the data of the COPY before byte %d failed: %w", off, err))
 		return
 	}
 	p.Sent++
+	p.inTransaction(off)
 }
 
 // checkSession compares the session settings the dump's text is read
@@ -241,29 +284,27 @@ func (p *Plain) checkSession(at int64) {
 	class, std := p.c.Session()
 	server := p.conn.ParameterStatus("client_encoding")
 	serverStd := p.conn.ParameterStatus("standard_conforming_strings") != "off"
-	if dumpstat.EncodingClass(server) != class || serverStd != std {
+	p.inTransaction(at)
+	if p.err == nil && (dumpstat.EncodingClass(server) != class || serverStd != std) {
 		p.fail(fmt.Errorf("%w: the statement at byte %d left the session with client_encoding %q and standard_conforming_strings %v, which the dump's own SET statements do not say: its text would be read otherwise than it was written",
 			ErrRefused, at, server, serverStd))
 	}
 }
 
-// startCopy sends a COPY … FROM stdin and waits for the server to take
-// its data.
+// startCopy starts a COPY … FROM stdin; its data goes to the server as
+// it arrives (sendData) while pgconn reads the server's answers, so that
+// warnings the data's checks raise never fill the connection and stall it.
+// The statement is sent as one query: policy's copyFromStdin allows only
+// the one statement pg_dump writes.
 func (p *Plain) startCopy(sql string, at int64) {
-	p.conn.Frontend().SendQuery(&pgproto3.Query{String: sql})
-	if !p.flush() {
-		return
-	}
-	ready, err := p.await(true)
-	if err != nil {
-		p.fail(fmt.Errorf("the COPY at byte %d failed (%s): %w", at, describe([]byte(sql)), err))
-		return
-	}
-	if !ready {
-		p.fail(fmt.Errorf("the COPY at byte %d took no data", at))
-		return
-	}
-	p.copying = true
+	r, w := io.Pipe()
+	p.copyIn, p.copyErr, p.copying = w, make(chan error, 1), true
+	go func() {
+		_, err := p.conn.CopyFrom(p.ctx, r, sql)
+		// Whatever the COPY stopped at, no more data is taken.
+		r.CloseWithError(fmt.Errorf("the COPY at byte %d ended: %v", at, err))
+		p.copyErr <- err
+	}()
 }
 
 // sendData sends the COPY data held up to offset end.
@@ -271,71 +312,28 @@ func (p *Plain) sendData(end int64) {
 	if end <= p.dataAt {
 		return
 	}
-	data := p.text(p.dataAt, end)
-	const chunk = 256 << 10
-	for len(data) > 0 {
-		n := min(len(data), chunk)
-		p.conn.Frontend().Send(&pgproto3.CopyData{Data: data[:n]})
-		if !p.flush() {
-			return
-		}
-		data = data[n:]
+	if _, err := p.copyIn.Write(p.text(p.dataAt, end)); err != nil {
+		err = <-p.copyErr
+		p.copying = false
+		p.fail(fmt.Errorf("the data of a COPY failed: %w", err))
+		return
 	}
 	p.dataAt = end
 }
 
-func (p *Plain) flush() bool {
-	if err := p.conn.Frontend().Flush(); err != nil {
-		p.fail(fmt.Errorf("sending to the server: %w", err))
-		return false
+// stopCopy ends a COPY whose data will not come, and waits for it.
+func (p *Plain) stopCopy(err error) {
+	if p.copying {
+		p.copying = false
+		p.copyIn.CloseWithError(err)
+		<-p.copyErr
 	}
-	return true
 }
 
-// exec sends one statement of the simple query protocol and reads its
-// answers.
+// exec sends one statement with the extended query protocol, which takes
+// exactly one statement: text that the server would read as several (a
+// dump crafted to be read otherwise by the lexer and by the server) is
+// an error, never a second statement.
 func (p *Plain) exec(sql string) error {
-	p.conn.Frontend().SendQuery(&pgproto3.Query{String: sql})
-	if err := p.conn.Frontend().Flush(); err != nil {
-		return fmt.Errorf("sending to the server: %w", err)
-	}
-	_, err := p.await(false)
-	return err
-}
-
-// await reads the server's answers to a query: up to ReadyForQuery, or,
-// when copyIn is set, up to the CopyInResponse that asks for the data
-// (ready). The first error the server reports is returned. A COPY the
-// query was not expected to start is failed at once, so that no data is
-// taken from anywhere.
-func (p *Plain) await(copyIn bool) (ready bool, err error) {
-	for {
-		msg, rerr := p.conn.ReceiveMessage(p.ctx)
-		if rerr != nil {
-			return false, rerr
-		}
-		switch m := msg.(type) {
-		case *pgproto3.ErrorResponse:
-			if err == nil {
-				err = pgconn.ErrorResponseToPgError(m)
-			}
-		case *pgproto3.CopyInResponse:
-			if copyIn && err == nil {
-				return true, nil
-			}
-			p.conn.Frontend().Send(&pgproto3.CopyFail{Message: "the restore expected no COPY here"})
-			if ferr := p.conn.Frontend().Flush(); ferr != nil {
-				return false, ferr
-			}
-			if err == nil {
-				err = errors.New("the server asked for COPY data where the dump has none")
-			}
-		case *pgproto3.CopyOutResponse, *pgproto3.CopyBothResponse:
-			// Nothing the restore sends copies out: end the connection
-			// rather than read what it sends.
-			return false, errors.New("the server started to copy data out")
-		case *pgproto3.ReadyForQuery:
-			return false, err
-		}
-	}
+	return p.conn.ExecParams(p.ctx, sql, nil, nil, nil, nil).Read().Err
 }

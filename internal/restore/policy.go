@@ -46,6 +46,10 @@ func decide(s dumpstat.Statement, trusted bool) (action, string) {
 		}
 	case "load":
 		return refuse, "LOAD"
+	case "do":
+		// pg_dump writes none; its code would run as the restoring role
+		// before anything of the dump needs it.
+		return refuse, "a DO block"
 	case "reassign":
 		return refuse, "REASSIGN OWNED"
 	case "copy":
@@ -87,12 +91,45 @@ func ownerTo(ts []dumpstat.Token) bool {
 }
 
 // copyFromStdin reports whether a COPY statement is exactly as pg_dump
-// writes it: COPY name [(columns)] FROM stdin; with no options, so that the
-// server reads its data from the dump and from nowhere else.
+// writes it, with nothing else in it:
+//
+//	COPY [schema.]table [( column [, …] )] FROM stdin ;
+//
+// so that the server reads its data from the dump and from nowhere else,
+// and the statement is one statement however it is read.
 func copyFromStdin(ts []dumpstat.Token) bool {
-	n := len(ts)
-	return n >= 4 && ts[n-1].Kind == ';' && ts[n-2].Kind == 'w' && ts[n-2].Text == "stdin" &&
-		ts[n-3].Kind == 'w' && ts[n-3].Text == "from"
+	i := 1
+	name := func() bool {
+		if i < len(ts) && (ts[i].Kind == 'w' || ts[i].Kind == 'q') {
+			i++
+			return true
+		}
+		return false
+	}
+	is := func(kind byte, text string) bool {
+		if i < len(ts) && ts[i].Kind == kind && ts[i].Text == text {
+			i++
+			return true
+		}
+		return false
+	}
+	if !name() || is('.', "") && !name() {
+		return false
+	}
+	if is('(', "") {
+		for {
+			if !name() {
+				return false
+			}
+			if !is(',', "") {
+				break
+			}
+		}
+		if !is(')', "") {
+			return false
+		}
+	}
+	return is('w', "from") && is('w', "stdin") && is(';', "") && i == len(ts)
 }
 
 // restrictLine is pg_dump's \restrict and \unrestrict line: psql's guard

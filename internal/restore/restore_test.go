@@ -11,6 +11,7 @@ import (
 	"strings"
 	"sync/atomic"
 	"testing"
+	"time"
 
 	"github.com/philips-labs/iron-streaming-backup/internal/dumpstat"
 	"github.com/philips-labs/iron-streaming-backup/internal/testenv"
@@ -42,9 +43,18 @@ CREATE ROLE restorer LOGIN;
 var dbSeq atomic.Int32
 
 // database creates a database owned by owner and runs sql in it as owner.
+// A database for "restorer" gets a least-privileged owner of its own,
+// named "r_" and the database's name, as the README's recipe sets one up:
+// a restore role that owns other databases is refused.
 func database(t *testing.T, owner, sql string) string {
 	t.Helper()
 	name := fmt.Sprintf("db%d", dbSeq.Add(1))
+	if owner == "restorer" {
+		owner = "r_" + name
+		if _, err := pg.Psql(t.Context(), "postgres", "CREATE ROLE "+owner+" LOGIN"); err != nil {
+			t.Fatal(err)
+		}
+	}
 	if _, err := pg.Psql(t.Context(), "postgres", fmt.Sprintf("CREATE DATABASE %s OWNER %s", name, owner)); err != nil {
 		t.Fatal(err)
 	}
@@ -134,7 +144,7 @@ func TestPlainRestoresAsOwner(t *testing.T) {
 		t.Fatalf("the dump lacks what the test is about:\n%s", d)
 	}
 	dst := database(t, "restorer", "")
-	p, err := restore(t, "restorer", dst, d, false)
+	p, err := restore(t, "r_"+dst, dst, d, false)
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -144,7 +154,7 @@ func TestPlainRestoresAsOwner(t *testing.T) {
 	if got, want := schemaAndData(t, dst), schemaAndData(t, src); got != want {
 		t.Errorf("restored database differs:\n%s\nsource:\n%s", got, want)
 	}
-	conn, err := Connect(t.Context(), connString("restorer", dst))
+	conn, err := Connect(t.Context(), connString("r_"+dst, dst))
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -154,7 +164,7 @@ func TestPlainRestoresAsOwner(t *testing.T) {
 		t.Errorf("rows %v, %v", rows, err)
 	}
 	// The restorer owns what it restored: ownership was left out.
-	if out, _ := pg.Psql(t.Context(), dst, `SELECT tableowner FROM pg_tables WHERE tablename = 't'`); out != "restorer" {
+	if out, _ := pg.Psql(t.Context(), dst, `SELECT tableowner FROM pg_tables WHERE tablename = 't'`); out != "r_"+dst {
 		t.Errorf("app.t is owned by %q", out)
 	}
 }
@@ -216,7 +226,7 @@ CREATE TABLE public.victim (id int CHECK (public.ok(id)));
 			d := bytes.Replace(dump(t, src), []byte("COPY public.victim (id) FROM stdin;\n"), []byte("COPY public.victim (id) FROM stdin;\n1\n2\n"), 1)
 
 			dst := database(t, "restorer", "")
-			_, err := restore(t, "restorer", dst, d, false)
+			_, err := restore(t, "r_"+dst, dst, d, false)
 			if _, serr := os.Stat(marker); serr == nil {
 				t.Fatalf("the least-privileged restore ran the tenant's program (restore: %v)", err)
 			}
@@ -251,6 +261,10 @@ CREATE ROLE r_writer LOGIN; GRANT pg_write_server_files TO r_writer;
 CREATE ROLE r_admin SUPERUSER NOLOGIN;
 CREATE ROLE r_member LOGIN NOINHERIT; GRANT r_admin TO r_member;
 CREATE ROLE r_indirect LOGIN; GRANT r_program TO r_indirect;
+CREATE ROLE r_repl LOGIN REPLICATION;
+CREATE ROLE r_signal LOGIN; GRANT pg_signal_backend TO r_signal;
+CREATE ROLE r_dbowner NOLOGIN; CREATE ROLE r_owns LOGIN; GRANT r_dbowner TO r_owns;
+CREATE DATABASE r_proddb OWNER r_dbowner;
 `); err != nil {
 		t.Fatal(err)
 	}
@@ -264,6 +278,11 @@ CREATE ROLE r_indirect LOGIN; GRANT r_program TO r_indirect;
 		{"r_writer", "pg_write_server_files"},
 		{"r_member", "may SET ROLE to r_admin"},
 		{"r_indirect", "pg_execute_server_program"},
+		{"r_repl", "has REPLICATION"},
+		{"r_signal", "pg_signal_backend"},
+		{"r_owns", "owner of the databases r_proddb"},
+		// The login is what counts: a dump may RESET ROLE.
+		{pg.User + " options='-c role=restorer'", "is a superuser"},
 		{"restorer", ""},
 	} {
 		conn, err := Connect(t.Context(), connString(tc.role, "postgres"))
@@ -338,6 +357,7 @@ func TestPlainRefuses(t *testing.T) {
 		{"copy from a program", "COPY public.first FROM PROGRAM 'touch " + marker + "';\n", "COPY"},
 		{"copy with options", "COPY public.first FROM stdin WITH (FORMAT csv);\n1\n\\.\n", "COPY"},
 		{"rollback", "ROLLBACK;\n", "ROLLBACK"},
+		{"a DO block", "DO $$BEGIN PERFORM 1; END$$;\n", "a DO block"},
 		{"text after COPY on its line", "COPY public.first (v) FROM stdin; \\! touch " + marker + "\n1\n\\.\n", "text after a COPY"},
 		{"a NUL byte", "SELECT 1; \x00 'x\n\\! touch " + marker + "\n';\n", "NUL"},
 		{"encoding changed behind the dump's back", "SELECT set_config('client_' || 'encoding', 'BIG5', false);\nSELECT 1;\n", "client_encoding"},
@@ -345,7 +365,7 @@ func TestPlainRefuses(t *testing.T) {
 		t.Run(tc.name, func(t *testing.T) {
 			t.Parallel()
 			dst := database(t, "restorer", "")
-			p, err := restore(t, "restorer", dst, []byte(head+tc.body+tail), false)
+			p, err := restore(t, "r_"+dst, dst, []byte(head+tc.body+tail), false)
 			if err == nil || !strings.Contains(err.Error(), tc.want) || !errors.Is(err, ErrRefused) && !strings.Contains(tc.want, "COPY") {
 				t.Errorf("restore: %v, want %q", err, tc.want)
 			}
@@ -370,7 +390,7 @@ func TestPlainOneTransaction(t *testing.T) {
 	}
 	cut := d[:bytes.Index(d, []byte("COMMIT;"))+len("COMMIT;\n")]
 	dst := database(t, "restorer", "")
-	conn, err := Connect(t.Context(), connString("restorer", dst))
+	conn, err := Connect(t.Context(), connString("r_"+dst, dst))
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -384,5 +404,106 @@ func TestPlainOneTransaction(t *testing.T) {
 	p.Close()
 	if out, _ := pg.Psql(t.Context(), dst, "SELECT count(*) FROM pg_largeobject_metadata"); out != "0" {
 		t.Errorf("%s large objects committed by the dump's own COMMIT", out)
+	}
+}
+
+// TestPlainSmuggled: text that the lexer reads as one statement and the
+// server as several (a COMMIT hidden after a dollar quote longer than the
+// lexer's cap, a literal continued across a line that psql ends, a SET
+// followed by more on its line, psql's guess at BEGIN … END). Sent with
+// the extended protocol, each is one statement or an error: nothing of
+// the refused restore is committed, and no refused statement runs.
+func TestPlainSmuggled(t *testing.T) {
+	t.Parallel()
+	long := strings.Repeat("L", dumpstat.MaxStatement+10)
+	head := "SET client_encoding = 'UTF8';\nSET standard_conforming_strings = on;\nCREATE TABLE public.first (v int);\n"
+	tail := "ALTER SYSTEM SET work_mem = '1GB';\n\n--\n" + dumpstat.Complete + "\n--\n"
+	for _, tc := range []struct{ name, body string }{
+		{"long dollar tag", "SELECT $" + long + "$ ' $" + long + "$; COMMIT; SELECT 1 --';\n"},
+		{"literal continued across psql's line", "SELECT E'a'\n'\\''; COMMIT; SELECT 1 --';\n"},
+		{"SET client_encoding and more on its line", "SET client_encoding = 'SJIS'; SELECT E'\x83\\'; COMMIT; SELECT 1 --';\n"},
+		{"SET client_encoding, the other way", "SET client_encoding = 'JOHAB';\nSET client_encoding = 'LATIN1'; SELECT 1 AS a\x8a; COMMIT;\nSET client_encoding = 'UTF8';\n"},
+		{"SET standard_conforming_strings and more on its line", "SET standard_conforming_strings = off;\nSET standard_conforming_strings = on; SELECT 'a\\'; COMMIT; SELECT 1 --';\n"},
+		{"psql's BEGIN guess", "CREATE FUNCTION public.begin() RETURNS int LANGUAGE sql AS 'select 1'; COMMIT; SELECT 1 AS end;\n"},
+		{"a refused class", "SELECT $" + long + "$ ' $" + long + "$; ALTER ROLE CURRENT_USER SET work_mem = '77kB'; SELECT 1 --';\n"},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			dst := database(t, "restorer", "")
+			if _, err := restore(t, "r_"+dst, dst, []byte(head+tc.body+tail), false); err == nil {
+				t.Fatal("the restore succeeded")
+			}
+			if out, _ := pg.Psql(t.Context(), dst, "SELECT count(*) FROM pg_class WHERE relname = 'first'"); out != "0" {
+				t.Error("a refused restore committed")
+			}
+			if out, _ := pg.Psql(t.Context(), "postgres", "SELECT count(*) FROM pg_db_role_setting WHERE setrole = 'r_"+dst+"'::regrole"); out != "0" {
+				t.Error("a smuggled ALTER ROLE ran")
+			}
+		})
+	}
+}
+
+// TestPlainWarningsDuringCopy: a tenant's CHECK raises a warning for every
+// row it loads. The restore reads them while it sends the data, instead
+// of stalling with the server blocked on a full connection.
+func TestPlainWarningsDuringCopy(t *testing.T) {
+	t.Parallel()
+	src := database(t, "tenant", `
+CREATE FUNCTION public.noisy(int) RETURNS boolean LANGUAGE plpgsql AS $f$
+BEGIN
+	IF current_user <> 'tenant' THEN RAISE WARNING 'a warning for row %, long enough to fill a socket buffer soon', $1; END IF;
+	RETURN true;
+END $f$;
+CREATE TABLE public.t (id int CHECK (public.noisy(id)));
+INSERT INTO public.t SELECT generate_series(1, 100000);
+`)
+	d := dump(t, src)
+	dst := database(t, "restorer", "")
+	// A guard against a hang, not a measure of speed.
+	ctx, cancel := context.WithTimeout(t.Context(), 5*time.Minute)
+	defer cancel()
+	conn, err := Connect(ctx, connString("r_"+dst, dst))
+	if err != nil {
+		t.Fatal(err)
+	}
+	p, err := NewPlain(ctx, conn, Options{Ending: dumpstat.Complete})
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer p.Close()
+	if _, err := p.Write(d); err != nil {
+		t.Fatal(err)
+	}
+	rows, err := p.CountRows(p.Counter().Tables())
+	if err != nil || rows["public.t"] != 100000 {
+		t.Fatalf("rows %v, %v", rows, err)
+	}
+}
+
+// TestCountRowsSearchPath: the restored dump's code may set search_path
+// to a schema of its own with an = that matches anything; the counts are
+// still of the tables the dump names.
+func TestCountRowsSearchPath(t *testing.T) {
+	t.Parallel()
+	src := database(t, "tenant", `
+CREATE SCHEMA evil;
+CREATE TABLE evil.decoy (v int);
+INSERT INTO evil.decoy SELECT generate_series(1, 3);
+CREATE FUNCTION evil.eq(name, text) RETURNS boolean LANGUAGE sql IMMUTABLE AS 'SELECT true';
+CREATE OPERATOR evil.= (LEFTARG = name, RIGHTARG = text, FUNCTION = evil.eq);
+CREATE TABLE public.t (id int);
+INSERT INTO public.t VALUES (1);
+`)
+	dst := database(t, "restorer", "")
+	if _, err := restore(t, "r_"+dst, dst, dump(t, src), false); err != nil {
+		t.Fatal(err)
+	}
+	conn, err := Connect(t.Context(), connString("r_"+dst, dst)+" options='-c search_path=evil,pg_catalog'")
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer conn.Close(t.Context())
+	rows, err := CountRows(t.Context(), conn, []dumpstat.Table{{Key: "public.t", Schema: "public", Name: "t"}, {Key: "public.nothing", Schema: "public", Name: "nothing"}})
+	if err != nil || rows["public.t"] != 1 || len(rows) != 1 {
+		t.Errorf("rows %v, %v", rows, err)
 	}
 }
