@@ -7,6 +7,8 @@ import (
 	"time"
 
 	"github.com/aws/aws-sdk-go-v2/service/s3/types"
+
+	"github.com/philips-labs/iron-streaming-backup/internal/units"
 )
 
 // WriterOptions tune a Writer. The zero value uploads with the defaults.
@@ -61,7 +63,7 @@ func (o *WriterOptions) Validate() error {
 		return fmt.Errorf("concurrency %d is negative", o.Concurrency)
 	}
 	if o.MaxMemory != 0 && o.MaxMemory < 2*MinPartSize {
-		return fmt.Errorf("max memory %s is below %s: two parts of the minimum size", FormatSize(o.MaxMemory), FormatSize(2*MinPartSize))
+		return fmt.Errorf("max memory %s is below %s: two parts of the minimum size", units.FormatSize(o.MaxMemory), units.FormatSize(2*MinPartSize))
 	}
 	switch o.SSE {
 	case "", string(types.ServerSideEncryptionAes256), string(types.ServerSideEncryptionAwsKms), string(types.ServerSideEncryptionAwsKmsDsse):

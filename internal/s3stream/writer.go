@@ -15,6 +15,8 @@ import (
 	"github.com/aws/aws-sdk-go-v2/aws"
 	"github.com/aws/aws-sdk-go-v2/service/s3"
 	"github.com/aws/aws-sdk-go-v2/service/s3/types"
+
+	"github.com/philips-labs/iron-streaming-backup/internal/units"
 )
 
 // Writer uploads a stream of unknown length to one S3 object. It buffers
@@ -174,7 +176,7 @@ func (w *Writer) space() ([]byte, error) {
 	if w.cur == nil {
 		if w.next > MaxParts {
 			return nil, w.fail(fmt.Errorf("upload to s3://%s/%s: the stream is larger than %s, the most %d parts hold with max memory %s",
-				w.bucket, w.key, FormatSize(maxStreamSize(w.opts.MaxMemory)), MaxParts, FormatSize(w.opts.MaxMemory)))
+				w.bucket, w.key, units.FormatSize(maxStreamSize(w.opts.MaxMemory)), MaxParts, units.FormatSize(w.opts.MaxMemory)))
 		}
 		w.cur = &buffer{}
 		w.curSize = partSize(w.next, w.opts.MaxMemory)
@@ -197,7 +199,7 @@ func (w *Writer) advance(b []byte) {
 	w.sha.Write(b)
 	w.cur.n += int64(len(b))
 	if w.written.Add(int64(len(b))) > MaxObjectSize {
-		w.fail(fmt.Errorf("upload to s3://%s/%s: the stream is larger than %s, the largest S3 object", w.bucket, w.key, FormatSize(MaxObjectSize)))
+		w.fail(fmt.Errorf("upload to s3://%s/%s: the stream is larger than %s, the largest S3 object", w.bucket, w.key, units.FormatSize(MaxObjectSize)))
 		return
 	}
 	if w.cur.n == w.curSize && w.next > 1 {
