@@ -247,17 +247,30 @@ func (w *Writer) dispatch() error {
 	return nil
 }
 
-func (w *Writer) objectOptions(class *types.StorageClass, sse *types.ServerSideEncryption, kms, ctype **string, meta *map[string]string) {
+// objectFields are the request fields the object is created with, by
+// PutObject or CreateMultipartUpload.
+type objectFields struct {
+	storageClass types.StorageClass
+	sse          types.ServerSideEncryption
+	sseKMSKeyID  *string // nil for the account's default key
+	contentType  *string // nil for the service's default
+	metadata     map[string]string
+}
+
+func (w *Writer) objectFields() objectFields {
 	o := w.opts
-	*class = types.StorageClass(o.StorageClass)
-	*sse = types.ServerSideEncryption(o.SSE)
+	f := objectFields{
+		storageClass: types.StorageClass(o.StorageClass),
+		sse:          types.ServerSideEncryption(o.SSE),
+		metadata:     o.Metadata,
+	}
 	if o.SSEKMSKeyID != "" {
-		*kms = aws.String(o.SSEKMSKeyID)
+		f.sseKMSKeyID = aws.String(o.SSEKMSKeyID)
 	}
 	if o.ContentType != "" {
-		*ctype = aws.String(o.ContentType)
+		f.contentType = aws.String(o.ContentType)
 	}
-	*meta = o.Metadata
+	return f
 }
 
 // upload sends part n, trying it again as a whole when the SDK gives up on
@@ -276,7 +289,7 @@ func (w *Writer) upload(b *buffer, n int) {
 			Body:          b.reader(),
 			ContentLength: aws.Int64(b.n),
 		}
-		w.setChecksum(sum, &in.ContentMD5, &in.ChecksumCRC32C)
+		in.ContentMD5, in.ChecksumCRC32C = w.checksumFields(sum)
 		var out *s3.UploadPartOutput
 		out, err = w.client.UploadPart(actx, in, unsignedPayload)
 		retry := err != nil && transient(w.ctx, actx, err)
@@ -410,19 +423,24 @@ func (w *Writer) putObject() (Result, error) {
 		out *s3.PutObjectOutput
 		err error
 	)
+	of := w.objectFields()
 	for attempt := 1; ; attempt++ {
 		sum := w.checksum(b)
 		w.mu.Lock()
 		w.singleSum = sum
 		w.mu.Unlock()
 		in := &s3.PutObjectInput{
-			Bucket:        &w.bucket,
-			Key:           &w.key,
-			Body:          b.reader(),
-			ContentLength: aws.Int64(b.n),
+			Bucket:               &w.bucket,
+			Key:                  &w.key,
+			Body:                 b.reader(),
+			ContentLength:        aws.Int64(b.n),
+			StorageClass:         of.storageClass,
+			ServerSideEncryption: of.sse,
+			SSEKMSKeyId:          of.sseKMSKeyID,
+			ContentType:          of.contentType,
+			Metadata:             of.metadata,
 		}
-		w.setChecksum(sum, &in.ContentMD5, &in.ChecksumCRC32C)
-		w.objectOptions(&in.StorageClass, &in.ServerSideEncryption, &in.SSEKMSKeyId, &in.ContentType, &in.Metadata)
+		in.ContentMD5, in.ChecksumCRC32C = w.checksumFields(sum)
 		if w.opts.NoOverwrite {
 			in.IfNoneMatch = aws.String("*")
 		}
