@@ -41,10 +41,13 @@ type Writer struct {
 	start       time.Time
 
 	// Owned by the writing goroutine.
-	cur      *buffer // part being filled
-	curSize  int64   // its planned size
-	next     int     // its number
-	sha      hash.Hash
+	cur     *buffer // part being filled
+	curSize int64   // its planned size
+	next    int     // its number
+	sha     hash.Hash
+	// closed records the caller's Close, which a failed writer gets too:
+	// it is the caller's side, not the upload's state. closeErr is what
+	// Close returned, and returns again.
 	closed   bool
 	closeErr error
 
@@ -55,14 +58,13 @@ type Writer struct {
 
 	mu          sync.Mutex
 	cond        *sync.Cond
-	err         error // first failure
-	committed   bool
-	busy        int // requests that may create server state: uploads, create, commit
+	state       uploadState // see state.go
+	err         error       // first failure
+	busy        int         // requests that may create server state: uploads, create, commit
 	mp          multipart
 	commitSent  atomic.Int32 // commit attempts that may have reached the server
 	prior       objectState  // the object at the key before the commit
 	priorKnown  bool         // prior was read
-	replaced    bool         // committed, but another writer's object replaced this one's
 	singleSum   []byte       // checksum of a single PutObject
 	algo        string       // part checksum in use: ChecksumMD5 or ChecksumCRC32C
 	cleanupOnce sync.Once
@@ -144,6 +146,10 @@ func (w *Writer) ReadFrom(r io.Reader) (int64, error) {
 func (w *Writer) sticky() error {
 	w.mu.Lock()
 	defer w.mu.Unlock()
+	return w.stickyLocked()
+}
+
+func (w *Writer) stickyLocked() error {
 	if w.err == nil && w.ctx.Err() != nil {
 		// The context was cancelled and its AfterFunc has not run yet.
 		w.failLocked(w.abortError())
@@ -337,9 +343,13 @@ func (w *Writer) Close() error {
 }
 
 func (w *Writer) commit() error {
-	if err := w.sticky(); err != nil {
+	w.mu.Lock()
+	if err := w.stickyLocked(); err != nil {
+		w.mu.Unlock()
 		return w.failed()
 	}
+	w.setState(stateCommitting)
+	w.mu.Unlock()
 	single := w.next == 1
 	if !single && w.cur != nil && w.cur.n > 0 {
 		w.dispatch()
@@ -349,6 +359,7 @@ func (w *Writer) commit() error {
 		w.cond.Wait()
 	}
 	if w.err != nil {
+		w.setState(stateFailed)
 		w.mu.Unlock()
 		return w.failed()
 	}
@@ -364,6 +375,7 @@ func (w *Writer) commit() error {
 		w.busy--
 		w.cond.Broadcast()
 		w.failLocked(w.abortError())
+		w.setState(stateFailed)
 		w.mu.Unlock()
 		return w.failed()
 	}
@@ -384,15 +396,19 @@ func (w *Writer) commit() error {
 	default:
 		res, err = w.complete()
 	}
-	if err == nil && w.opts.NoOverwrite {
-		err = w.verifyCommit(res)
+	replaced := false
+	if err == nil && w.opts.NoOverwrite && w.replacedAfterCommit(res) {
+		replaced = true
+		err = &ExistsError{Bucket: w.bucket, Key: w.key, Replaced: true}
 	}
 
 	w.mu.Lock()
 	w.busy--
 	w.cond.Broadcast()
 	if err == nil {
-		w.committed = true
+		// Even after an error recorded meanwhile (an Abort that came
+		// too late): the object is there.
+		w.setState(stateCommitted)
 		res.Bucket, res.Key = w.bucket, w.key
 		res.Size = w.written.Load()
 		res.SHA256 = hex.EncodeToString(w.sha.Sum(nil))
@@ -408,6 +424,11 @@ func (w *Writer) commit() error {
 		w.failLocked(w.abortError())
 	}
 	w.failLocked(err)
+	if replaced {
+		w.setState(stateReplaced)
+	} else {
+		w.setState(stateFailed)
+	}
 	w.mu.Unlock()
 	return w.failed()
 }
