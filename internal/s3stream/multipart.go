@@ -27,7 +27,7 @@ type multipart struct {
 func (w *Writer) create() (string, error) {
 	ctx, cancel := context.WithTimeout(context.WithoutCancel(w.ctx), 2*time.Minute)
 	defer cancel()
-	of := w.objectFields()
+	of := w.opts.objectFields()
 	in := &s3.CreateMultipartUploadInput{
 		Bucket:               &w.bucket,
 		Key:                  &w.key,

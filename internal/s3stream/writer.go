@@ -14,7 +14,6 @@ import (
 
 	"github.com/aws/aws-sdk-go-v2/aws"
 	"github.com/aws/aws-sdk-go-v2/service/s3"
-	"github.com/aws/aws-sdk-go-v2/service/s3/types"
 
 	"github.com/philips-labs/iron-streaming-backup/internal/units"
 )
@@ -253,32 +252,6 @@ func (w *Writer) dispatch() error {
 	return nil
 }
 
-// objectFields are the request fields the object is created with, by
-// PutObject or CreateMultipartUpload.
-type objectFields struct {
-	storageClass types.StorageClass
-	sse          types.ServerSideEncryption
-	sseKMSKeyID  *string // nil for the account's default key
-	contentType  *string // nil for the service's default
-	metadata     map[string]string
-}
-
-func (w *Writer) objectFields() objectFields {
-	o := w.opts
-	f := objectFields{
-		storageClass: types.StorageClass(o.StorageClass),
-		sse:          types.ServerSideEncryption(o.SSE),
-		metadata:     o.Metadata,
-	}
-	if o.SSEKMSKeyID != "" {
-		f.sseKMSKeyID = aws.String(o.SSEKMSKeyID)
-	}
-	if o.ContentType != "" {
-		f.contentType = aws.String(o.ContentType)
-	}
-	return f
-}
-
 // upload sends part n, trying it again as a whole when the SDK gives up on
 // a transient error.
 func (w *Writer) upload(b *buffer, n int) {
@@ -444,7 +417,7 @@ func (w *Writer) putObject() (Result, error) {
 		out *s3.PutObjectOutput
 		err error
 	)
-	of := w.objectFields()
+	of := w.opts.objectFields()
 	for attempt := 1; ; attempt++ {
 		sum := w.checksum(b)
 		w.mu.Lock()
