@@ -25,6 +25,7 @@ import (
 	"github.com/philips-labs/iron-streaming-backup/internal/restore"
 	"github.com/philips-labs/iron-streaming-backup/internal/runner"
 	"github.com/philips-labs/iron-streaming-backup/internal/s3stream"
+	"github.com/philips-labs/iron-streaming-backup/internal/units"
 )
 
 const tool = "iron-streaming-backup"
@@ -558,7 +559,7 @@ func runList(ctx context.Context, args []string, stdout, stderr io.Writer) error
 			}
 			// Keys are anyone's who may write to the bucket: a terminal
 			// escape in one must not rewrite what the table shows.
-			fmt.Fprintf(tw, "%s\t%s\t%s\t%s\t%s\t%s%s%s\n", backup.Printable(b.Prefix), b.Time.Format("2006-01-02 15:04:05"), age, s3stream.FormatSize(b.Size), m, companionCells(b, extra), keep, backup.Printable(b.Key))
+			fmt.Fprintf(tw, "%s\t%s\t%s\t%s\t%s\t%s%s%s\n", backup.Printable(b.Prefix), b.Time.Format("2006-01-02 15:04:05"), age, units.FormatSize(b.Size), m, companionCells(b, extra), keep, backup.Printable(b.Key))
 		}
 	}
 	if err := tw.Flush(); err != nil {

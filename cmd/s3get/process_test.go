@@ -20,6 +20,7 @@ import (
 
 	"github.com/philips-labs/iron-streaming-backup/internal/s3stream"
 	"github.com/philips-labs/iron-streaming-backup/internal/s3stream/s3test"
+	"github.com/philips-labs/iron-streaming-backup/internal/units"
 )
 
 // command returns s3get as a process of its own.
@@ -71,8 +72,8 @@ func TestLargeObject(t *testing.T) {
 	}
 	elapsed := time.Since(start)
 	rss := peakRSS()
-	t.Logf("s3get: %s in %v (%s/s), peak RSS %s; %s", s3stream.FormatSize(n), elapsed.Round(time.Millisecond),
-		s3stream.FormatSize(int64(float64(n)/elapsed.Seconds())), s3stream.FormatSize(rss), strings.TrimSpace(stderr.String()))
+	t.Logf("s3get: %s in %v (%s/s), peak RSS %s; %s", units.FormatSize(n), elapsed.Round(time.Millisecond),
+		units.FormatSize(int64(float64(n)/elapsed.Seconds())), units.FormatSize(rss), strings.TrimSpace(stderr.String()))
 	if got := hex.EncodeToString(h.Sum(nil)); n != size || got != w.Result().SHA256 {
 		t.Errorf("got %d bytes with sha256 %s, want %d with %s", n, got, size, w.Result().SHA256)
 	}
@@ -80,7 +81,7 @@ func TestLargeObject(t *testing.T) {
 		t.Errorf("stderr %q does not report the manifest check", stderr.String())
 	}
 	if rss > maxRSS {
-		t.Errorf("peak RSS %s, want at most %s", s3stream.FormatSize(rss), s3stream.FormatSize(maxRSS))
+		t.Errorf("peak RSS %s, want at most %s", units.FormatSize(rss), units.FormatSize(maxRSS))
 	}
 
 	// SIGTERM in the middle of a download to a file that exists: exit 1,

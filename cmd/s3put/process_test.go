@@ -18,6 +18,7 @@ import (
 
 	"github.com/philips-labs/iron-streaming-backup/internal/s3stream"
 	"github.com/philips-labs/iron-streaming-backup/internal/s3stream/s3test"
+	"github.com/philips-labs/iron-streaming-backup/internal/units"
 )
 
 // command returns s3put as a process of its own.
@@ -138,10 +139,10 @@ func TestLargeStream(t *testing.T) {
 	elapsed := time.Since(start)
 	want := hex.EncodeToString(h.Sum(nil))
 	rss := peakRSS()
-	t.Logf("s3put: %s in %v (%s/s), peak RSS %s; %s", s3stream.FormatSize(size), elapsed.Round(time.Millisecond),
-		s3stream.FormatSize(int64(size/elapsed.Seconds())), s3stream.FormatSize(rss), strings.TrimSpace(stderr.String()))
+	t.Logf("s3put: %s in %v (%s/s), peak RSS %s; %s", units.FormatSize(size), elapsed.Round(time.Millisecond),
+		units.FormatSize(int64(size/elapsed.Seconds())), units.FormatSize(rss), strings.TrimSpace(stderr.String()))
 	if rss > maxRSS {
-		t.Errorf("peak RSS %s, want at most %s", s3stream.FormatSize(rss), s3stream.FormatSize(maxRSS))
+		t.Errorf("peak RSS %s, want at most %s", units.FormatSize(rss), units.FormatSize(maxRSS))
 	}
 
 	c := s3test.Client()

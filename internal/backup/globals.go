@@ -29,7 +29,7 @@ import (
 	"github.com/philips-labs/iron-streaming-backup/internal/catalog"
 	"github.com/philips-labs/iron-streaming-backup/internal/dumpstat"
 	"github.com/philips-labs/iron-streaming-backup/internal/pgpass"
-	"github.com/philips-labs/iron-streaming-backup/internal/s3stream"
+	"github.com/philips-labs/iron-streaming-backup/internal/units"
 )
 
 const (
@@ -183,7 +183,7 @@ func (l *Logger) GlobalsDone(t pgpass.Entry, i *catalog.Info) {
 		note = "; role passwords not included: set them after a restore"
 	}
 	l.text("%s: globals done: s3://%s/%s, %s dumped, %s stored%s", t.Prefix, i.Bucket, i.Key,
-		s3stream.FormatSize(i.PlainSize), s3stream.FormatSize(i.StoredSize), note)
+		units.FormatSize(i.PlainSize), units.FormatSize(i.StoredSize), note)
 }
 
 // verifyCompanions checks the companion objects of b (its globals) as the
@@ -212,10 +212,10 @@ func (v *Verifier) verifyCompanions(ctx context.Context, t pgpass.Entry, b catal
 		}
 		if st.unchecked != "" {
 			// Not decrypted (decrypt.go's checkStored): the dump's line says why.
-			fmt.Fprintf(&what, "; %s ok (stored object only): %s, %s stored, size and sha256 match its manifest", c.Companion, c.Key, s3stream.FormatSize(c.Size))
+			fmt.Fprintf(&what, "; %s ok (stored object only): %s, %s stored, size and sha256 match its manifest", c.Companion, c.Key, units.FormatSize(c.Size))
 			continue
 		}
-		fmt.Fprintf(&what, "; %s ok: %s, %s stored, %s dump", c.Companion, c.Key, s3stream.FormatSize(c.Size), s3stream.FormatSize(st.plain))
+		fmt.Fprintf(&what, "; %s ok: %s, %s stored, %s dump", c.Companion, c.Key, units.FormatSize(c.Size), units.FormatSize(st.plain))
 		if info != nil && info.RolePasswords != nil && !*info.RolePasswords {
 			what.WriteString(", without role passwords")
 		}

@@ -11,7 +11,7 @@ import (
 
 	"github.com/philips-labs/iron-streaming-backup/internal/catalog"
 	"github.com/philips-labs/iron-streaming-backup/internal/pgpass"
-	"github.com/philips-labs/iron-streaming-backup/internal/s3stream"
+	"github.com/philips-labs/iron-streaming-backup/internal/units"
 )
 
 // Logger writes the job's log: a line when a database starts, a line when it
@@ -107,7 +107,7 @@ func (l *Logger) Done(t pgpass.Entry, i *catalog.Info) {
 		return
 	}
 	l.text("%s: done: %s dumped, %s stored (%.1f%%) in %s, %s/s", t.Prefix,
-		s3stream.FormatSize(i.PlainSize), s3stream.FormatSize(i.StoredSize), 100*ratio(i.StoredSize, i.PlainSize), d.Round(time.Millisecond), s3stream.FormatSize(int64(rate(i.PlainSize, d))))
+		units.FormatSize(i.PlainSize), units.FormatSize(i.StoredSize), 100*ratio(i.StoredSize, i.PlainSize), d.Round(time.Millisecond), units.FormatSize(int64(rate(i.PlainSize, d))))
 }
 
 // Progress logs how far a running backup got.
@@ -117,8 +117,8 @@ func (l *Logger) Progress(t pgpass.Entry, plain, stored int64, d time.Duration) 
 			"seconds", d.Seconds(), "plain_bytes_per_second", rate(plain, d))
 		return
 	}
-	l.text("%s: %s dumped, %s stored so far, %s, %s/s", t.Prefix, s3stream.FormatSize(plain), s3stream.FormatSize(stored),
-		d.Round(time.Second), s3stream.FormatSize(int64(rate(plain, d))))
+	l.text("%s: %s dumped, %s stored so far, %s, %s/s", t.Prefix, units.FormatSize(plain), units.FormatSize(stored),
+		d.Round(time.Second), units.FormatSize(int64(rate(plain, d))))
 }
 
 // Failed logs a failed backup (or verification): one line, and a hint
@@ -169,7 +169,7 @@ func (l *Logger) Summary(total, ok int, failed []string, plain, stored int64, d 
 		}
 	}
 	if len(failed) == 0 {
-		l.text("%d of %d databases backed up: %s dumped, %s stored, in %s%s", ok, total, s3stream.FormatSize(plain), s3stream.FormatSize(stored), d.Round(time.Millisecond), ret)
+		l.text("%d of %d databases backed up: %s dumped, %s stored, in %s%s", ok, total, units.FormatSize(plain), units.FormatSize(stored), d.Round(time.Millisecond), ret)
 		return
 	}
 	l.text("error: %d of %d databases failed (%s); %d backed up%s", len(failed), total, strings.Join(failed, ", "), ok, ret)

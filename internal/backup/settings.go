@@ -21,6 +21,7 @@ import (
 	"github.com/philips-labs/iron-streaming-backup/internal/osslenc"
 	"github.com/philips-labs/iron-streaming-backup/internal/pgpass"
 	"github.com/philips-labs/iron-streaming-backup/internal/s3stream"
+	"github.com/philips-labs/iron-streaming-backup/internal/units"
 )
 
 // The job's environment. The first group is the original image's and keeps
@@ -239,7 +240,7 @@ func load(getenv func(string) string, only string, p purpose) (*Settings, error)
 	}
 	s.MaxMemory = defaultJobMemory
 	if v := strings.TrimSpace(getenv(envMaxMemory)); v != "" {
-		n, err := s3stream.ParseSize(v)
+		n, err := units.ParseSize(v)
 		if err != nil || n < 64<<20 {
 			bad("%s=%q: use a size of at least 64MiB, e.g. 512MiB", envMaxMemory, v)
 		} else {

@@ -21,6 +21,7 @@ import (
 	"github.com/philips-labs/iron-streaming-backup/internal/pgpass"
 	"github.com/philips-labs/iron-streaming-backup/internal/restore"
 	"github.com/philips-labs/iron-streaming-backup/internal/s3stream"
+	"github.com/philips-labs/iron-streaming-backup/internal/units"
 )
 
 // Verifier checks the newest backup of every target: that it exists, is
@@ -112,7 +113,7 @@ func (v *Verifier) verifyOne(ctx context.Context, t pgpass.Entry) error {
 	if err != nil {
 		return err
 	}
-	what := fmt.Sprintf("%s: ok: %s (%s old), %s stored, %s dump", t.Prefix, b.Key, catalog.Age(v.now(), b.Time), s3stream.FormatSize(b.Size), s3stream.FormatSize(st.plain))
+	what := fmt.Sprintf("%s: ok: %s (%s old), %s stored, %s dump", t.Prefix, b.Key, catalog.Age(v.now(), b.Time), units.FormatSize(b.Size), units.FormatSize(st.plain))
 	if st.tables >= 0 {
 		what += fmt.Sprintf(", %d tables, %d rows", st.tables, st.rows)
 	}
@@ -122,7 +123,7 @@ func (v *Verifier) verifyOne(ctx context.Context, t pgpass.Entry) error {
 	if st.unchecked != "" {
 		// Nothing was decrypted: no dump size, rows or restore to report.
 		what = fmt.Sprintf("%s: ok (stored object only): %s (%s old), %s stored, size and sha256 match the manifest; its content was NOT checked: %s",
-			t.Prefix, b.Key, catalog.Age(v.now(), b.Time), s3stream.FormatSize(b.Size), st.unchecked)
+			t.Prefix, b.Key, catalog.Age(v.now(), b.Time), units.FormatSize(b.Size), st.unchecked)
 	}
 	if v.RestoreInto != "" {
 		what += ", restored and row counts compared"

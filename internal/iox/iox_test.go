@@ -5,11 +5,10 @@ import (
 	"errors"
 	"io"
 	"math/rand/v2"
-	"os"
 	"sync/atomic"
 	"testing"
 	"testing/iotest"
-	"time"
+	"testing/synctest"
 )
 
 func TestCopyAhead(t *testing.T) {
@@ -73,35 +72,39 @@ func (w *watchedReader) Read(p []byte) (int, error) {
 
 // TestCopyAheadStop: a write that fails while the producer keeps writing
 // stops the producer, and CopyAhead returns only when no Read runs any
-// more, as os/exec needs before Cmd.Wait closes the pipe.
+// more, as os/exec needs before Cmd.Wait closes the pipe. In a synctest
+// bubble, synctest.Wait lets a reading goroutine that outlived CopyAhead
+// run until it blocks for good or ends, so a Read it would start after
+// CopyAhead returned is counted, however slow the machine.
 func TestCopyAheadStop(t *testing.T) {
 	for range 50 {
-		pr, pw, err := os.Pipe()
-		if err != nil {
-			t.Fatal(err)
-		}
-		go func() {
-			chunk := bytes.Repeat([]byte("y"), 4096)
-			for {
-				if _, err := pw.Write(chunk); err != nil {
-					return
+		synctest.Test(t, func(t *testing.T) {
+			// An io.Pipe stands for the command's pipe: synctest sees a
+			// Read blocked on it, not one blocked in the kernel.
+			pr, pw := io.Pipe()
+			go func() {
+				chunk := bytes.Repeat([]byte("y"), 4096)
+				for {
+					if _, err := pw.Write(chunk); err != nil {
+						return
+					}
 				}
+			}()
+			r := &watchedReader{r: pr}
+			stopped := false
+			_, err := CopyAhead(&failWriter{after: 3}, r, 1000, 4, func() { stopped = true; pw.Close() })
+			r.over.Store(true)
+			if err == nil || !stopped {
+				t.Fatalf("err %v, stop called %v", err, stopped)
 			}
-		}()
-		r := &watchedReader{r: pr}
-		stopped := false
-		_, err = CopyAhead(&failWriter{after: 3}, r, 1000, 4, func() { stopped = true; pw.Close() })
-		r.over.Store(true)
-		if err == nil || !stopped {
-			t.Fatalf("err %v, stop called %v", err, stopped)
-		}
-		if n := r.active.Load(); n != 0 {
-			t.Fatalf("%d reads still running after CopyAhead returned", n)
-		}
-		pr.Close() // as Cmd.Wait does
-		time.Sleep(time.Millisecond)
-		if n := r.late.Load(); n != 0 {
-			t.Fatalf("%d reads started after CopyAhead returned", n)
-		}
+			if n := r.active.Load(); n != 0 {
+				t.Fatalf("%d reads still running after CopyAhead returned", n)
+			}
+			pr.Close() // as Cmd.Wait does
+			synctest.Wait()
+			if n := r.late.Load(); n != 0 {
+				t.Fatalf("%d reads started after CopyAhead returned", n)
+			}
+		})
 	}
 }

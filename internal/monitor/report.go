@@ -8,7 +8,7 @@ import (
 	"sync"
 	"time"
 
-	"github.com/philips-labs/iron-streaming-backup/internal/s3stream"
+	"github.com/philips-labs/iron-streaming-backup/internal/units"
 )
 
 // The actions a run reports.
@@ -149,7 +149,7 @@ func (r *Report) Text() string {
 		}
 	}
 	if r.Action == Backup && len(ok) > 0 {
-		fmt.Fprintf(&b, "; %s dumped, %s stored", s3stream.FormatSize(plain), s3stream.FormatSize(stored))
+		fmt.Fprintf(&b, "; %s dumped, %s stored", units.FormatSize(plain), units.FormatSize(stored))
 	}
 	fmt.Fprintf(&b, "; %s in all.", r.Finished.Sub(r.Started).Round(time.Millisecond))
 	return b.String()

@@ -33,14 +33,14 @@ func (w *Writer) checksum(b *buffer) []byte {
 	return h.Sum(nil)
 }
 
-// setChecksum puts sum into the request field of the part checksum.
-func (w *Writer) setChecksum(sum []byte, md5Field, crc32cField **string) {
+// checksumFields returns sum as the request field of the part checksum in
+// use, Content-MD5 or x-amz-checksum-crc32c; the other is nil.
+func (w *Writer) checksumFields(sum []byte) (contentMD5, crc32c *string) {
 	v := aws.String(base64.StdEncoding.EncodeToString(sum))
 	if w.algo == ChecksumCRC32C {
-		*crc32cField = v
-	} else {
-		*md5Field = v
+		return nil, v
 	}
+	return v, nil
 }
 
 // wantLocked is what S3 derives from the part checksums for the object

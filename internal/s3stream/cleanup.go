@@ -12,34 +12,14 @@ import (
 
 // The clean-up after failure.
 //
-// A Writer is in one of these states:
-//
-//   - open: Write and ReadFrom fill parts, and full parts upload in the
-//     background; a multipart upload may have been created.
-//   - committing: Close waits for the part uploads, then sends the commit
-//     (PutObject or CompleteMultipartUpload) and, with NoOverwrite, reads
-//     the object back.
-//   - committed: the commit succeeded (w.committed). Final: later failures
-//     and Abort change nothing, and Abort returns ErrCommitted.
-//   - failed: a first error was recorded (w.err), by a request, a
-//     producer, Abort or the cancelled context; the writer's context is
-//     cancelled, every call returns the error, and the clean-up runs once.
-//   - cleaned: the clean-up finished (w.cleanupDone is closed) and left
-//     its own error, if any, in w.cleanupErr. Final.
-//
-// The transitions are open → committing (Close), open → failed,
-// committing → committed, committing → failed, and failed → cleaned. No
-// other: a failed writer never commits (Close starts with the sticky
-// error), and a committed one never fails (failLocked ignores errors
-// after the commit). A commit that succeeded but whose object another
-// writer replaced at once (w.replaced) fails without committing, and its
-// clean-up leaves the key alone.
-//
-// The clean-up waits until no request that may create server state is
-// running (w.busy): a part upload, CreateMultipartUpload or the commit.
-// Only then is what those requests may have left known: the upload ID, and
-// whether a commit attempt may have reached the server although its answer
-// was lost (w.commitSent).
+// The first error starts the clean-up (failLocked), which runs once. It
+// waits until no request that may create server state is running
+// (w.busy): a part upload, CreateMultipartUpload or the commit; and, when
+// the error came while committing, until the commit decided the upload's
+// state (state.go). Only then is what those requests may have left known:
+// the upload ID, and whether a commit attempt may have reached the server
+// although its answer was lost (w.commitSent). A committed upload, whose
+// commit outlived the error, and a replaced one leave nothing to clean up.
 
 // Abort abandons the upload: it stops the part uploads, aborts the
 // multipart upload, and makes every later call return cause (ErrAborted
@@ -51,7 +31,7 @@ func (w *Writer) Abort(cause error) error {
 		cause = ErrAborted
 	}
 	w.mu.Lock()
-	if w.committed {
+	if w.state == stateCommitted {
 		w.mu.Unlock()
 		return ErrCommitted
 	}
@@ -61,14 +41,15 @@ func (w *Writer) Abort(cause error) error {
 	w.ticker.stop()
 	w.mu.Lock()
 	defer w.mu.Unlock()
-	if w.committed {
+	if w.state == stateCommitted {
 		return ErrCommitted
 	}
 	return w.cleanupErr
 }
 
-// fail records err as the writer's error (unless there is one already)
-// and starts the clean-up. It returns the writer's error.
+// fail records err as the writer's error (unless there is one already, or
+// the upload is committed) and starts the clean-up. It returns the
+// writer's error.
 func (w *Writer) fail(err error) error {
 	w.mu.Lock()
 	defer w.mu.Unlock()
@@ -77,10 +58,15 @@ func (w *Writer) fail(err error) error {
 }
 
 func (w *Writer) failLocked(err error) {
-	if w.err != nil || w.committed {
+	if w.err != nil || w.state == stateCommitted {
 		return
 	}
 	w.err = err
+	// While committing, the commit decides the state: the cancelled
+	// context stops it, unless it went through already.
+	if w.state == stateOpen {
+		w.setState(stateFailed)
+	}
 	w.cancel(err)
 	w.cond.Broadcast()
 	w.cleanupOnce.Do(func() { go w.cleanup() })
@@ -92,7 +78,7 @@ func (w *Writer) failed() error {
 	<-w.cleanupDone
 	w.mu.Lock()
 	defer w.mu.Unlock()
-	if w.committed {
+	if w.state == stateCommitted {
 		return nil
 	}
 	if w.cleanupErr != nil {
@@ -109,17 +95,24 @@ func (w *Writer) failed() error {
 func (w *Writer) cleanup() {
 	defer close(w.cleanupDone)
 	w.mu.Lock()
-	for w.busy > 0 {
+	for w.busy > 0 || w.state == stateCommitting {
 		w.cond.Wait()
 	}
-	id, committed, sent := w.mp.id, w.committed, w.commitSent.Load() > 0
-	replaced := w.replaced
-	w.mu.Unlock()
-	if committed || replaced {
+	id, state, sent := w.mp.id, w.state, w.commitSent.Load() > 0
+	switch state {
+	case stateCommitted:
+		// The commit went through before the error stopped it: the
+		// object is this writer's, and stays.
+		w.mu.Unlock()
+		return
+	case stateReplaced:
 		// Nothing of this writer's is left: the upload was completed,
 		// and the object at the key now is another writer's.
+		w.setState(stateCleaned)
+		w.mu.Unlock()
 		return
 	}
+	w.mu.Unlock()
 	ctx, cancel := context.WithTimeout(context.Background(), 2*time.Minute)
 	defer cancel()
 	var err error
@@ -140,6 +133,7 @@ func (w *Writer) cleanup() {
 	}
 	w.mu.Lock()
 	w.cleanupErr = err
+	w.setState(stateCleaned)
 	w.mu.Unlock()
 }
 

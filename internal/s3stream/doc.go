@@ -61,6 +61,17 @@
 // that finds the object its own lost-answer attempt created is told apart
 // by the object's size and checksums.
 //
+// The Writer does its own multipart upload instead of using the SDK's
+// upload manager (feature/s3/manager), for two needs the manager does not
+// meet. Its part size is fixed for the whole upload, so a stream of
+// unknown length either holds large parts in memory from the start or
+// runs out of its 10,000 parts; here the part size grows with the stream
+// within MaxMemory. And when the answer to CompleteMultipartUpload or to a
+// conditional PutObject is lost, its retry finds the upload gone or the
+// key taken: the Writer then reads back what is at the key and tells by
+// its size and checksums whether the object is its own, never assuming
+// either way.
+//
 // # Manifest
 //
 // After a completed upload, a manifest may be written next to the object,

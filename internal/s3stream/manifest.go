@@ -11,6 +11,8 @@ import (
 	"github.com/aws/aws-sdk-go-v2/aws"
 	"github.com/aws/aws-sdk-go-v2/service/s3"
 	"github.com/aws/aws-sdk-go-v2/service/s3/types"
+
+	"github.com/philips-labs/iron-streaming-backup/internal/units"
 )
 
 // ManifestVersion is the Version written into new manifests. It changes
@@ -139,7 +141,7 @@ func ReadManifest(ctx context.Context, client *s3.Client, bucket, key string) (*
 		return nil, describe("read manifest", bucket, mk, err)
 	}
 	if len(b) > maxManifestSize {
-		return nil, fmt.Errorf("manifest s3://%s/%s is larger than %s", bucket, mk, FormatSize(maxManifestSize))
+		return nil, fmt.Errorf("manifest s3://%s/%s is larger than %s", bucket, mk, units.FormatSize(maxManifestSize))
 	}
 	var m Manifest
 	if err := json.Unmarshal(b, &m); err != nil {

@@ -27,8 +27,16 @@ type multipart struct {
 func (w *Writer) create() (string, error) {
 	ctx, cancel := context.WithTimeout(context.WithoutCancel(w.ctx), 2*time.Minute)
 	defer cancel()
-	in := &s3.CreateMultipartUploadInput{Bucket: &w.bucket, Key: &w.key}
-	w.objectOptions(&in.StorageClass, &in.ServerSideEncryption, &in.SSEKMSKeyId, &in.ContentType, &in.Metadata)
+	of := w.opts.objectFields()
+	in := &s3.CreateMultipartUploadInput{
+		Bucket:               &w.bucket,
+		Key:                  &w.key,
+		StorageClass:         of.storageClass,
+		ServerSideEncryption: of.sse,
+		SSEKMSKeyId:          of.sseKMSKeyID,
+		ContentType:          of.contentType,
+		Metadata:             of.metadata,
+	}
 	for {
 		if w.algo == ChecksumCRC32C {
 			in.ChecksumAlgorithm = types.ChecksumAlgorithmCrc32c
@@ -100,7 +108,8 @@ func (w *Writer) complete() (Result, error) {
 	parts := make([]types.CompletedPart, len(w.mp.etags))
 	for i, e := range w.mp.etags {
 		parts[i] = types.CompletedPart{ETag: aws.String(e), PartNumber: aws.Int32(int32(i + 1))}
-		w.setChecksum(w.mp.sums[i], new(*string), &parts[i].ChecksumCRC32C)
+		// A completed part names its CRC32C; Content-MD5 has no such field.
+		_, parts[i].ChecksumCRC32C = w.checksumFields(w.mp.sums[i])
 	}
 	in := &s3.CompleteMultipartUploadInput{
 		Bucket:          &w.bucket,

@@ -13,6 +13,8 @@ import (
 	"github.com/aws/aws-sdk-go-v2/service/s3"
 	"github.com/aws/smithy-go/middleware"
 	smithyhttp "github.com/aws/smithy-go/transport/http"
+
+	"github.com/philips-labs/iron-streaming-backup/internal/units"
 )
 
 // Tests of WriterOptions.NoOverwrite: two writers to one key, as two
@@ -81,7 +83,7 @@ func ignoreIfNoneMatch(o *s3.Options) {
 func TestNoOverwriteExisting(t *testing.T) {
 	for _, tc := range sizesAndChecksums {
 		for _, ignores := range []bool{false, true} {
-			what := tc.algo + ", " + FormatSize(tc.n)
+			what := tc.algo + ", " + units.FormatSize(tc.n)
 			c := newClient(t)
 			if ignores {
 				what += ", store ignores If-None-Match"
@@ -105,7 +107,7 @@ func TestNoOverwriteExisting(t *testing.T) {
 // other writer's object stays.
 func TestNoOverwriteLosesRace(t *testing.T) {
 	for _, tc := range sizesAndChecksums {
-		what := tc.algo + ", " + FormatSize(tc.n)
+		what := tc.algo + ", " + units.FormatSize(tc.n)
 		key := uniqueKey(t)
 		var header []string
 		s := &scripted{commit: func(next s3.HTTPClient, req *http.Request, n int) (*http.Response, error) {
@@ -133,7 +135,7 @@ func TestNoOverwriteLosesRace(t *testing.T) {
 // (Replaced) without removing the other writer's object.
 func TestNoOverwriteReplacedAfterCommit(t *testing.T) {
 	for _, tc := range sizesAndChecksums {
-		what := tc.algo + ", " + FormatSize(tc.n)
+		what := tc.algo + ", " + units.FormatSize(tc.n)
 		key := uniqueKey(t)
 		s := &scripted{commit: func(next s3.HTTPClient, req *http.Request, n int) (*http.Response, error) {
 			resp, err := next.Do(req)
@@ -159,7 +161,7 @@ func TestNoOverwriteReplacedAfterCommit(t *testing.T) {
 // the writer recognises it instead of reporting another writer.
 func TestNoOverwriteCommitAnswerLost(t *testing.T) {
 	for _, tc := range sizesAndChecksums {
-		what := tc.algo + ", " + FormatSize(tc.n)
+		what := tc.algo + ", " + units.FormatSize(tc.n)
 		var statuses []int
 		s := &scripted{commit: func(next s3.HTTPClient, req *http.Request, n int) (*http.Response, error) {
 			resp, err := next.Do(req)
@@ -197,7 +199,7 @@ func TestNoOverwriteCommitAnswerLost(t *testing.T) {
 // Close fails with ErrExists and nothing of the other writer's is removed.
 func TestNoOverwriteAnswerLostOtherWins(t *testing.T) {
 	for _, tc := range sizesAndChecksums {
-		what := tc.algo + ", " + FormatSize(tc.n)
+		what := tc.algo + ", " + units.FormatSize(tc.n)
 		key := uniqueKey(t)
 		s := &scripted{commit: func(next s3.HTTPClient, req *http.Request, n int) (*http.Response, error) {
 			if n == 1 {
@@ -223,7 +225,7 @@ func TestNoOverwriteAnswerLostOtherWins(t *testing.T) {
 // other writer's object stays.
 func TestNoOverwriteReplacedBeforeRetry(t *testing.T) {
 	for _, tc := range sizesAndChecksums {
-		what := tc.algo + ", " + FormatSize(tc.n)
+		what := tc.algo + ", " + units.FormatSize(tc.n)
 		key := uniqueKey(t)
 		s := &scripted{commit: func(next s3.HTTPClient, req *http.Request, n int) (*http.Response, error) {
 			resp, err := next.Do(req)
@@ -246,7 +248,7 @@ func TestNoOverwriteReplacedBeforeRetry(t *testing.T) {
 // anew), so it fails, aborted, leaving nothing.
 func TestNoOverwriteConflict(t *testing.T) {
 	for _, tc := range sizesAndChecksums {
-		what := tc.algo + ", " + FormatSize(tc.n)
+		what := tc.algo + ", " + units.FormatSize(tc.n)
 		key := uniqueKey(t)
 		s := &scripted{commit: func(next s3.HTTPClient, req *http.Request, n int) (*http.Response, error) {
 			if n == 1 {

@@ -6,7 +6,10 @@ import (
 	"strings"
 	"time"
 
+	"github.com/aws/aws-sdk-go-v2/aws"
 	"github.com/aws/aws-sdk-go-v2/service/s3/types"
+
+	"github.com/philips-labs/iron-streaming-backup/internal/units"
 )
 
 // WriterOptions tune a Writer. The zero value uploads with the defaults.
@@ -61,7 +64,7 @@ func (o *WriterOptions) Validate() error {
 		return fmt.Errorf("concurrency %d is negative", o.Concurrency)
 	}
 	if o.MaxMemory != 0 && o.MaxMemory < 2*MinPartSize {
-		return fmt.Errorf("max memory %s is below %s: two parts of the minimum size", FormatSize(o.MaxMemory), FormatSize(2*MinPartSize))
+		return fmt.Errorf("max memory %s is below %s: two parts of the minimum size", units.FormatSize(o.MaxMemory), units.FormatSize(2*MinPartSize))
 	}
 	switch o.SSE {
 	case "", string(types.ServerSideEncryptionAes256), string(types.ServerSideEncryptionAwsKms), string(types.ServerSideEncryptionAwsKmsDsse):
@@ -92,6 +95,31 @@ func (o WriterOptions) withDefaults() WriterOptions {
 		o.MaxMemory = DefaultMaxMemory
 	}
 	return o
+}
+
+// objectFields are the request fields the object is created with, by
+// PutObject or CreateMultipartUpload.
+type objectFields struct {
+	storageClass types.StorageClass
+	sse          types.ServerSideEncryption
+	sseKMSKeyID  *string // nil for the account's default key
+	contentType  *string // nil for the service's default
+	metadata     map[string]string
+}
+
+func (o WriterOptions) objectFields() objectFields {
+	f := objectFields{
+		storageClass: types.StorageClass(o.StorageClass),
+		sse:          types.ServerSideEncryption(o.SSE),
+		metadata:     o.Metadata,
+	}
+	if o.SSEKMSKeyID != "" {
+		f.sseKMSKeyID = aws.String(o.SSEKMSKeyID)
+	}
+	if o.ContentType != "" {
+		f.contentType = aws.String(o.ContentType)
+	}
+	return f
 }
 
 // Result describes a completed upload, or a download read to the end.

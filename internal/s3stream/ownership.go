@@ -134,32 +134,25 @@ func (w *Writer) ours(ctx context.Context) (objectState, bool, error) {
 	return obj, true, nil
 }
 
-// verifyCommit reads back the object a NoOverwrite commit created, for
-// stores that ignore If-None-Match: another writer's object at the key
-// (another size, version or ETag than this commit's, or another checksum
-// where the service named no ETag) is an *ExistsError. When the object
-// cannot be read (credentials that may write but not read), the
+// replacedAfterCommit reads back the object a NoOverwrite commit created,
+// for stores that ignore If-None-Match, and reports whether another
+// writer's object is at the key: another size, version or ETag than this
+// commit's, or another checksum where the service named no ETag. When the
+// object cannot be read (credentials that may write but not read), the
 // conditional write stands alone.
-func (w *Writer) verifyCommit(res Result) error {
+func (w *Writer) replacedAfterCommit(res Result) bool {
 	w.mu.Lock()
 	crc := w.algo == ChecksumCRC32C
 	want := w.wantLocked()
 	w.mu.Unlock()
 	obj, err := w.head(w.ctx, crc)
 	if err != nil {
-		return nil
+		return false
 	}
 	versioned := obj.versioned() && res.VersionID != "" && res.VersionID != "null"
-	switch {
-	case !obj.exists,
-		obj.size != w.written.Load(),
-		versioned && obj.versionID != res.VersionID,
-		res.ETag != "" && strings.Trim(obj.etag, `"`) != strings.Trim(res.ETag, `"`),
-		res.ETag == "" && crc && obj.crc32c != "" && obj.crc32c != want:
-		w.mu.Lock()
-		w.replaced = true
-		w.mu.Unlock()
-		return &ExistsError{Bucket: w.bucket, Key: w.key, Replaced: true}
-	}
-	return nil
+	return !obj.exists ||
+		obj.size != w.written.Load() ||
+		versioned && obj.versionID != res.VersionID ||
+		res.ETag != "" && strings.Trim(obj.etag, `"`) != strings.Trim(res.ETag, `"`) ||
+		res.ETag == "" && crc && obj.crc32c != "" && obj.crc32c != want
 }

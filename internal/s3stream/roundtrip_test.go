@@ -3,6 +3,8 @@ package s3stream
 import (
 	"fmt"
 	"testing"
+
+	"github.com/philips-labs/iron-streaming-backup/internal/units"
 )
 
 func TestRoundTrip(t *testing.T) {
@@ -21,7 +23,7 @@ func TestRoundTrip(t *testing.T) {
 					t.Errorf("result %d bytes sha256 %s, want %d bytes %s", res.Size, res.SHA256, n, want)
 				}
 				if limit := memoryLimit(part, DefaultMaxMemory, DefaultConcurrency); res.PeakBuffers > limit {
-					t.Errorf("part buffers held %s, cap %s", FormatSize(res.PeakBuffers), FormatSize(limit))
+					t.Errorf("part buffers held %s, cap %s", units.FormatSize(res.PeakBuffers), units.FormatSize(limit))
 				}
 				wantParts := int(max(1, (n+part-1)/part))
 				if res.Parts != wantParts {
@@ -49,7 +51,7 @@ func TestMemoryCap(t *testing.T) {
 		t.Fatal(err)
 	}
 	if res.PeakBuffers > maxMemory || res.PartSize != MinPartSize || res.Parts != 7 {
-		t.Errorf("%d parts of %s, buffers %s; want 7 of %s within %s", res.Parts, FormatSize(res.PartSize),
-			FormatSize(res.PeakBuffers), FormatSize(MinPartSize), FormatSize(maxMemory))
+		t.Errorf("%d parts of %s, buffers %s; want 7 of %s within %s", res.Parts, units.FormatSize(res.PartSize),
+			units.FormatSize(res.PeakBuffers), units.FormatSize(MinPartSize), units.FormatSize(maxMemory))
 	}
 }

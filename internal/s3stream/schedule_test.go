@@ -3,6 +3,8 @@ package s3stream
 import (
 	"fmt"
 	"testing"
+
+	"github.com/philips-labs/iron-streaming-backup/internal/units"
 )
 
 // TestSchedule follows the part-size schedule over a 5 TiB stream, part by
@@ -21,7 +23,7 @@ func TestSchedule(t *testing.T) {
 		{64 << 20, 2, 250 << 30},
 		{2 * MinPartSize, 1, 48 << 30},
 	} {
-		t.Run(fmt.Sprintf("%s/%d", FormatSize(tc.maxMemory), tc.concurrency), func(t *testing.T) {
+		t.Run(fmt.Sprintf("%s/%d", units.FormatSize(tc.maxMemory), tc.concurrency), func(t *testing.T) {
 			var total, prev int64
 			reached := 0
 			for n := 1; n <= MaxParts; n++ {
@@ -39,7 +41,7 @@ func TestSchedule(t *testing.T) {
 				}
 				// Parts uploading plus the one filling stay within the cap.
 				if mem := int64(par+1) * s; mem > tc.maxMemory || mem != memoryLimit(s, tc.maxMemory, tc.concurrency) {
-					t.Fatalf("part %d: %d × %s = %s of buffers, cap %s", n, par+1, FormatSize(s), FormatSize(mem), FormatSize(tc.maxMemory))
+					t.Fatalf("part %d: %d × %s = %s of buffers, cap %s", n, par+1, units.FormatSize(s), units.FormatSize(mem), units.FormatSize(tc.maxMemory))
 				}
 				total += s
 				if reached == 0 && total >= tc.wantMax {
@@ -47,12 +49,12 @@ func TestSchedule(t *testing.T) {
 				}
 			}
 			if reached == 0 {
-				t.Fatalf("10,000 parts hold %s, want %s", FormatSize(total), FormatSize(tc.wantMax))
+				t.Fatalf("10,000 parts hold %s, want %s", units.FormatSize(total), units.FormatSize(tc.wantMax))
 			}
 			if got := maxStreamSize(tc.maxMemory); got < tc.wantMax {
-				t.Errorf("maxStreamSize = %s, want ≥ %s", FormatSize(got), FormatSize(tc.wantMax))
+				t.Errorf("maxStreamSize = %s, want ≥ %s", units.FormatSize(got), units.FormatSize(tc.wantMax))
 			}
-			t.Logf("%s reached at part %d; largest part %s", FormatSize(tc.wantMax), reached, FormatSize(prev))
+			t.Logf("%s reached at part %d; largest part %s", units.FormatSize(tc.wantMax), reached, units.FormatSize(prev))
 		})
 	}
 }
@@ -75,7 +77,7 @@ func TestScheduleSmallStreams(t *testing.T) {
 			peak = max(peak, memoryLimit(s, DefaultMaxMemory, DefaultConcurrency))
 		}
 		if peak != tc.buffers {
-			t.Errorf("a %s stream needs %s of buffers, want %s", FormatSize(tc.stream), FormatSize(peak), FormatSize(tc.buffers))
+			t.Errorf("a %s stream needs %s of buffers, want %s", units.FormatSize(tc.stream), units.FormatSize(peak), units.FormatSize(tc.buffers))
 		}
 	}
 }

@@ -14,7 +14,8 @@ import (
 
 	"github.com/aws/aws-sdk-go-v2/aws"
 	"github.com/aws/aws-sdk-go-v2/service/s3"
-	"github.com/aws/aws-sdk-go-v2/service/s3/types"
+
+	"github.com/philips-labs/iron-streaming-backup/internal/units"
 )
 
 // Writer uploads a stream of unknown length to one S3 object. It buffers
@@ -39,10 +40,13 @@ type Writer struct {
 	start       time.Time
 
 	// Owned by the writing goroutine.
-	cur      *buffer // part being filled
-	curSize  int64   // its planned size
-	next     int     // its number
-	sha      hash.Hash
+	cur     *buffer // part being filled
+	curSize int64   // its planned size
+	next    int     // its number
+	sha     hash.Hash
+	// closed records the caller's Close, which a failed writer gets too:
+	// it is the caller's side, not the upload's state. closeErr is what
+	// Close returned, and returns again.
 	closed   bool
 	closeErr error
 
@@ -53,14 +57,13 @@ type Writer struct {
 
 	mu          sync.Mutex
 	cond        *sync.Cond
-	err         error // first failure
-	committed   bool
-	busy        int // requests that may create server state: uploads, create, commit
+	state       uploadState // see state.go
+	err         error       // first failure
+	busy        int         // requests that may create server state: uploads, create, commit
 	mp          multipart
 	commitSent  atomic.Int32 // commit attempts that may have reached the server
 	prior       objectState  // the object at the key before the commit
 	priorKnown  bool         // prior was read
-	replaced    bool         // committed, but another writer's object replaced this one's
 	singleSum   []byte       // checksum of a single PutObject
 	algo        string       // part checksum in use: ChecksumMD5 or ChecksumCRC32C
 	cleanupOnce sync.Once
@@ -142,6 +145,10 @@ func (w *Writer) ReadFrom(r io.Reader) (int64, error) {
 func (w *Writer) sticky() error {
 	w.mu.Lock()
 	defer w.mu.Unlock()
+	return w.stickyLocked()
+}
+
+func (w *Writer) stickyLocked() error {
 	if w.err == nil && w.ctx.Err() != nil {
 		// The context was cancelled and its AfterFunc has not run yet.
 		w.failLocked(w.abortError())
@@ -174,7 +181,7 @@ func (w *Writer) space() ([]byte, error) {
 	if w.cur == nil {
 		if w.next > MaxParts {
 			return nil, w.fail(fmt.Errorf("upload to s3://%s/%s: the stream is larger than %s, the most %d parts hold with max memory %s",
-				w.bucket, w.key, FormatSize(maxStreamSize(w.opts.MaxMemory)), MaxParts, FormatSize(w.opts.MaxMemory)))
+				w.bucket, w.key, units.FormatSize(maxStreamSize(w.opts.MaxMemory)), MaxParts, units.FormatSize(w.opts.MaxMemory)))
 		}
 		w.cur = &buffer{}
 		w.curSize = partSize(w.next, w.opts.MaxMemory)
@@ -197,7 +204,7 @@ func (w *Writer) advance(b []byte) {
 	w.sha.Write(b)
 	w.cur.n += int64(len(b))
 	if w.written.Add(int64(len(b))) > MaxObjectSize {
-		w.fail(fmt.Errorf("upload to s3://%s/%s: the stream is larger than %s, the largest S3 object", w.bucket, w.key, FormatSize(MaxObjectSize)))
+		w.fail(fmt.Errorf("upload to s3://%s/%s: the stream is larger than %s, the largest S3 object", w.bucket, w.key, units.FormatSize(MaxObjectSize)))
 		return
 	}
 	if w.cur.n == w.curSize && w.next > 1 {
@@ -245,19 +252,6 @@ func (w *Writer) dispatch() error {
 	return nil
 }
 
-func (w *Writer) objectOptions(class *types.StorageClass, sse *types.ServerSideEncryption, kms, ctype **string, meta *map[string]string) {
-	o := w.opts
-	*class = types.StorageClass(o.StorageClass)
-	*sse = types.ServerSideEncryption(o.SSE)
-	if o.SSEKMSKeyID != "" {
-		*kms = aws.String(o.SSEKMSKeyID)
-	}
-	if o.ContentType != "" {
-		*ctype = aws.String(o.ContentType)
-	}
-	*meta = o.Metadata
-}
-
 // upload sends part n, trying it again as a whole when the SDK gives up on
 // a transient error.
 func (w *Writer) upload(b *buffer, n int) {
@@ -274,7 +268,7 @@ func (w *Writer) upload(b *buffer, n int) {
 			Body:          b.reader(),
 			ContentLength: aws.Int64(b.n),
 		}
-		w.setChecksum(sum, &in.ContentMD5, &in.ChecksumCRC32C)
+		in.ContentMD5, in.ChecksumCRC32C = w.checksumFields(sum)
 		var out *s3.UploadPartOutput
 		out, err = w.client.UploadPart(actx, in, unsignedPayload)
 		retry := err != nil && transient(w.ctx, actx, err)
@@ -322,9 +316,13 @@ func (w *Writer) Close() error {
 }
 
 func (w *Writer) commit() error {
-	if err := w.sticky(); err != nil {
+	w.mu.Lock()
+	if err := w.stickyLocked(); err != nil {
+		w.mu.Unlock()
 		return w.failed()
 	}
+	w.setState(stateCommitting)
+	w.mu.Unlock()
 	single := w.next == 1
 	if !single && w.cur != nil && w.cur.n > 0 {
 		w.dispatch()
@@ -334,6 +332,7 @@ func (w *Writer) commit() error {
 		w.cond.Wait()
 	}
 	if w.err != nil {
+		w.setState(stateFailed)
 		w.mu.Unlock()
 		return w.failed()
 	}
@@ -349,6 +348,7 @@ func (w *Writer) commit() error {
 		w.busy--
 		w.cond.Broadcast()
 		w.failLocked(w.abortError())
+		w.setState(stateFailed)
 		w.mu.Unlock()
 		return w.failed()
 	}
@@ -369,15 +369,19 @@ func (w *Writer) commit() error {
 	default:
 		res, err = w.complete()
 	}
-	if err == nil && w.opts.NoOverwrite {
-		err = w.verifyCommit(res)
+	replaced := false
+	if err == nil && w.opts.NoOverwrite && w.replacedAfterCommit(res) {
+		replaced = true
+		err = &ExistsError{Bucket: w.bucket, Key: w.key, Replaced: true}
 	}
 
 	w.mu.Lock()
 	w.busy--
 	w.cond.Broadcast()
 	if err == nil {
-		w.committed = true
+		// Even after an error recorded meanwhile (an Abort that came
+		// too late): the object is there.
+		w.setState(stateCommitted)
 		res.Bucket, res.Key = w.bucket, w.key
 		res.Size = w.written.Load()
 		res.SHA256 = hex.EncodeToString(w.sha.Sum(nil))
@@ -393,6 +397,11 @@ func (w *Writer) commit() error {
 		w.failLocked(w.abortError())
 	}
 	w.failLocked(err)
+	if replaced {
+		w.setState(stateReplaced)
+	} else {
+		w.setState(stateFailed)
+	}
 	w.mu.Unlock()
 	return w.failed()
 }
@@ -408,19 +417,24 @@ func (w *Writer) putObject() (Result, error) {
 		out *s3.PutObjectOutput
 		err error
 	)
+	of := w.opts.objectFields()
 	for attempt := 1; ; attempt++ {
 		sum := w.checksum(b)
 		w.mu.Lock()
 		w.singleSum = sum
 		w.mu.Unlock()
 		in := &s3.PutObjectInput{
-			Bucket:        &w.bucket,
-			Key:           &w.key,
-			Body:          b.reader(),
-			ContentLength: aws.Int64(b.n),
+			Bucket:               &w.bucket,
+			Key:                  &w.key,
+			Body:                 b.reader(),
+			ContentLength:        aws.Int64(b.n),
+			StorageClass:         of.storageClass,
+			ServerSideEncryption: of.sse,
+			SSEKMSKeyId:          of.sseKMSKeyID,
+			ContentType:          of.contentType,
+			Metadata:             of.metadata,
 		}
-		w.setChecksum(sum, &in.ContentMD5, &in.ChecksumCRC32C)
-		w.objectOptions(&in.StorageClass, &in.ServerSideEncryption, &in.SSEKMSKeyId, &in.ContentType, &in.Metadata)
+		in.ContentMD5, in.ChecksumCRC32C = w.checksumFields(sum)
 		if w.opts.NoOverwrite {
 			in.IfNoneMatch = aws.String("*")
 		}

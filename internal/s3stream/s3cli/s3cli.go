@@ -18,6 +18,7 @@ import (
 
 	"github.com/philips-labs/iron-streaming-backup/internal/cli"
 	"github.com/philips-labs/iron-streaming-backup/internal/s3stream"
+	"github.com/philips-labs/iron-streaming-backup/internal/units"
 )
 
 // Flags are the options common to s3put and s3get.
@@ -112,7 +113,7 @@ func pathStyle(flag bool, env string) (bool, error) {
 
 // ParseSizeFlag reads a size flag's value as a usage error when invalid.
 func ParseSizeFlag(name, v string) (int64, error) {
-	n, err := s3stream.ParseSize(v)
+	n, err := units.ParseSize(v)
 	if err != nil {
 		return 0, cli.WithHint(cli.Usagef("-%s: %v", name, err), "sizes are bytes or a number with K, M, G (binary units), e.g. 64MiB")
 	}
@@ -179,16 +180,16 @@ func (l *Progress) Callback() func(s3stream.Progress) {
 func Line(verb string, p s3stream.Progress) string {
 	var b strings.Builder
 	if p.Total >= 0 {
-		fmt.Fprintf(&b, "%s of %s %s", s3stream.FormatSize(p.Bytes), s3stream.FormatSize(p.Total), verb)
+		fmt.Fprintf(&b, "%s of %s %s", units.FormatSize(p.Bytes), units.FormatSize(p.Total), verb)
 		if p.Total > 0 {
 			fmt.Fprintf(&b, " (%d%%)", p.Bytes*100/p.Total)
 		}
 	} else {
-		fmt.Fprintf(&b, "%s read, %s %s", s3stream.FormatSize(p.Bytes), s3stream.FormatSize(p.Transferred), verb)
+		fmt.Fprintf(&b, "%s read, %s %s", units.FormatSize(p.Bytes), units.FormatSize(p.Transferred), verb)
 	}
-	fmt.Fprintf(&b, ", %d parts of %s", p.Parts, s3stream.FormatSize(p.PartSize))
+	fmt.Fprintf(&b, ", %d parts of %s", p.Parts, units.FormatSize(p.PartSize))
 	if s := p.Elapsed.Seconds(); s > 0 {
-		fmt.Fprintf(&b, ", %s/s", s3stream.FormatSize(int64(float64(p.Bytes)/s)))
+		fmt.Fprintf(&b, ", %s/s", units.FormatSize(int64(float64(p.Bytes)/s)))
 	}
 	return b.String()
 }
@@ -197,13 +198,13 @@ func Line(verb string, p s3stream.Progress) string {
 func Summary(verb string, r s3stream.Result, elapsed time.Duration) string {
 	rate := ""
 	if s := elapsed.Seconds(); s > 0 {
-		rate = fmt.Sprintf(" (%s/s)", s3stream.FormatSize(int64(float64(r.Size)/s)))
+		rate = fmt.Sprintf(" (%s/s)", units.FormatSize(int64(float64(r.Size)/s)))
 	}
 	parts := "1 part"
 	if r.Parts != 1 {
 		parts = fmt.Sprintf("%d parts", r.Parts)
 	}
 	return fmt.Sprintf("s3://%s/%s: %s %s in %s of up to %s, %.1fs%s, sha256 %s",
-		r.Bucket, r.Key, s3stream.FormatSize(r.Size), verb, parts, s3stream.FormatSize(r.PartSize),
+		r.Bucket, r.Key, units.FormatSize(r.Size), verb, parts, units.FormatSize(r.PartSize),
 		elapsed.Seconds(), rate, r.SHA256)
 }

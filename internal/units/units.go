@@ -1,4 +1,7 @@
-package s3stream
+// Package units reads and writes byte counts in the binary units every
+// command and the backup job use: flags such as -max-memory 64MiB, and
+// sizes shown to people such as 1.25 GiB.
+package units
 
 import (
 	"fmt"
@@ -34,7 +37,7 @@ func ParseSize(s string) (int64, error) {
 	return int64(f * float64(int64(1)<<shift)), nil
 }
 
-// FormatSize writes n bytes for people: 512 B, 8.0 MiB, 1.25 GiB. It is
+// FormatSize writes n bytes for people: 512 B, 8.00 MiB, 1.25 GiB. It is
 // the one way the project's commands and the job show sizes: binary units.
 func FormatSize(n int64) string {
 	const units = "KMGTPE"
