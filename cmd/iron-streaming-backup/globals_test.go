@@ -200,15 +200,15 @@ func TestGlobalsRestoreRoles(t *testing.T) {
 	}
 
 	// A fresh cluster: the roles first, then the database, with the
-	// README's lines as written.
+	// documentation's lines as written (docs/restore.md).
 	fresh, err := testenv.StartPostgres(t.Context())
 	if err != nil {
 		t.Fatal(err)
 	}
 	defer fresh.Stop()
-	lines := readmeRoleRestore(t)
+	lines := docBlockLines(t, "# restore roles: gzip plain evp")
 	if len(lines) != 3 || !strings.Contains(lines[0], ".globals.gz.aes") || !strings.HasPrefix(lines[1], "createdb ") {
-		t.Fatalf("README's restore of a server with its roles: %q", lines)
+		t.Fatalf("the documentation's restore of a server with its roles: %q", lines)
 	}
 	awsDir, err := testenv.FindAWS()
 	if err != nil {
@@ -223,7 +223,7 @@ func TestGlobalsRestoreRoles(t *testing.T) {
 	for i, l := range lines {
 		line := put.Replace(l)
 		if !strings.Contains(line, "backups/") && i != 1 || strings.Contains(line, "newdb") || strings.Contains(line, "my-bucket") {
-			t.Fatalf("README line names no backup like the test's: %s", l)
+			t.Fatalf("the documentation's line names no backup like the test's: %s", l)
 		}
 		cmd := exec.CommandContext(t.Context(), "bash", "-o", "pipefail", "-c", line)
 		cmd.Env = append(append(os.Environ(), jobEnv("", "", "")...), "PATH="+binDir+":"+pg.BinDir+":"+os.Getenv("PATH")+":"+awsDir)
@@ -394,31 +394,4 @@ func TestGlobalsFailureKeepsDump(t *testing.T) {
 			}
 		})
 	}
-}
-
-// readmeRoleRestore returns the lines of the README's block that restores
-// a server with its roles ("# restore roles: ").
-func readmeRoleRestore(t *testing.T) []string {
-	t.Helper()
-	root, err := testenv.RepoRoot()
-	if err != nil {
-		t.Fatal(err)
-	}
-	b, err := os.ReadFile(filepath.Join(root, "README.md"))
-	if err != nil {
-		t.Fatal(err)
-	}
-	var lines []string
-	in := false
-	for _, l := range strings.Split(string(b), "\n") {
-		switch {
-		case strings.HasPrefix(l, "# restore roles: "):
-			in = true
-		case in && l == "```":
-			return lines
-		case in && strings.TrimSpace(l) != "":
-			lines = append(lines, l)
-		}
-	}
-	return lines
 }

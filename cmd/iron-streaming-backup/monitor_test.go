@@ -274,14 +274,24 @@ func TestMonitorSettings(t *testing.T) {
 	t.Logf("stderr:\n%s", r.stderr)
 }
 
-// TestMonitorSettingsDocumented: -h and the README name every monitoring
-// setting.
+// TestMonitorSettingsDocumented: -h and the monitoring table of
+// docs/configuration.md name every monitoring setting, and
+// docs/monitoring.md names each.
 func TestMonitorSettingsDocumented(t *testing.T) {
 	root, err := testenv.RepoRoot()
 	if err != nil {
 		t.Fatal(err)
 	}
-	readme, err := os.ReadFile(filepath.Join(root, "README.md"))
+	config, err := os.ReadFile(filepath.Join(root, "docs", "configuration.md"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	_, table, ok := strings.Cut(string(config), "\n## Monitoring settings\n")
+	if !ok {
+		t.Fatal("docs/configuration.md has no heading Monitoring settings")
+	}
+	table, _, _ = strings.Cut(table, "\n## ")
+	page, err := os.ReadFile(filepath.Join(root, "docs", "monitoring.md"))
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -289,8 +299,11 @@ func TestMonitorSettingsDocumented(t *testing.T) {
 		if !strings.Contains(usage, "    "+name+" ") {
 			t.Errorf("the usage text lacks %s", name)
 		}
-		if !strings.Contains(string(readme), "| `"+name+"` | none |") {
-			t.Errorf("README's monitoring table lacks %s", name)
+		if !strings.Contains(table, "| `"+name+"` | none |") {
+			t.Errorf("the monitoring table of docs/configuration.md lacks %s", name)
+		}
+		if !strings.Contains(string(page), "`"+name+"`") {
+			t.Errorf("docs/monitoring.md does not name %s", name)
 		}
 	}
 }

@@ -20,8 +20,8 @@ import (
 
 var restorerOnce sync.Once
 
-// restorer is a least-privileged role as the README's recipe sets one up
-// (under a name of its own: TestReadmeRestoreRole runs the recipe), and a
+// restorer is a least-privileged role as the documentation's recipe sets one up
+// (under a name of its own: TestDocsRestoreRole runs the recipe), and a
 // new scratch database owned by it; it returns the database's name and
 // the connection string of -restore-into.
 func restorer(t *testing.T) (db, conn string) {
@@ -82,7 +82,7 @@ func tenantDatabase(t *testing.T, sql string) (db, line string) {
 }
 
 // TestVerifyRestoreRole: -restore-into refuses a superuser unless the
-// dump is trusted, and restores as the README's restore role.
+// dump is trusted, and restores as the documentation's restore role.
 func TestVerifyRestoreRole(t *testing.T) {
 	clearFolder(t, "backups", "role")
 	env, _ := freshBackup(t, "role")
@@ -290,14 +290,14 @@ CREATE VIEW public.v AS SELECT t.a[1 : "USER".n] AS s FROM public.t, "USER";
 	}
 }
 
-// TestReadmeRestoreRole runs the README's restore-role recipe as written,
+// TestDocsRestoreRole runs the restore-role recipe of docs/restore.md as written,
 // with the server's address in PGHOST and PGPORT and the job's settings.
-func TestReadmeRestoreRole(t *testing.T) {
+func TestDocsRestoreRole(t *testing.T) {
 	clearFolder(t, "backups", "recipe")
 	env, _ := freshBackup(t, "recipe")
-	lines := readmeBlock(t, "# recipe: restore role")
+	lines := docBlockLines(t, "# recipe: restore role")
 	if len(lines) != 3 {
-		t.Fatalf("the README's recipe: %q", lines)
+		t.Fatalf("the documentation's recipe: %q", lines)
 	}
 	env = append(env, "PGHOST="+pg.SocketDir, "PGPORT="+strconv.Itoa(pg.Port), "PGUSER="+pg.User)
 	for _, l := range lines {

@@ -10,9 +10,9 @@ import (
 	"github.com/philips-labs/iron-streaming-backup/internal/s3stream"
 )
 
-// TestReadmeManifest: the manifest the README shows is what the job
+// TestDocsManifest: the manifest docs/design.md shows is what the job
 // writes for such a backup, to the byte.
-func TestReadmeManifest(t *testing.T) {
+func TestDocsManifest(t *testing.T) {
 	started := time.Date(2026, 11, 27, 6, 0, 0, 0, time.UTC)
 	finished := started.Add(9800 * time.Millisecond)
 	s := &Settings{Compression: "gzip", Level: catalog.DefaultGzipLevel}
@@ -40,16 +40,17 @@ func TestReadmeManifest(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	readme, err := os.ReadFile("../../README.md")
+	page, err := os.ReadFile("../../docs/design.md")
 	if err != nil {
 		t.Fatal(err)
 	}
-	_, rest, _ := strings.Cut(string(readme), "`<object>.manifest.json` next\nto it:\n\n```json\n")
-	want, _, ok := strings.Cut(rest, "```\n")
+	_, section, _ := strings.Cut(string(page), "\n## The manifest\n")
+	_, rest, _ := strings.Cut(section, "\n```json\n")
+	want, _, ok := strings.Cut(rest, "\n```\n")
 	if !ok {
-		t.Fatal("README.md has no manifest example after '<object>.manifest.json next to it:'")
+		t.Fatal("docs/design.md has no ```json block under the heading The manifest")
 	}
-	if string(got) != want {
-		t.Errorf("README.md's manifest example differs from what the job writes; the job writes:\n%s", got)
+	if string(got) != want+"\n" {
+		t.Errorf("the manifest example of docs/design.md differs from what the job writes; the job writes:\n%s", got)
 	}
 }

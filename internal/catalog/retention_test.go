@@ -62,10 +62,11 @@ func TestRulesApply(t *testing.T) {
 		want  []string
 	}{
 		{
-			// The README's recommendation over 90 daily backups: the 7 newest
-			// days; the newest of 5 ISO weeks (Tue 31 March is in week 14,
-			// Sundays 29, 22, 15 and 8 March end weeks 13 to 10); the newest
-			// of each month; and, as only 3 of 12 months exist, the oldest.
+			// The recommendation of docs/verify-and-retention.md over 90
+			// daily backups: the 7 newest days; the newest of 5 ISO weeks
+			// (Tue 31 March is in week 14, Sundays 29, 22, 15 and 8 March
+			// end weeks 13 to 10); the newest of each month; and, as only 3
+			// of 12 months exist, the oldest.
 			name:  "daily 7 weekly 5 monthly 12",
 			rules: Rules{Daily: 7, Weekly: 5, Monthly: 12},
 			bs:    history(t, "2026-01-01", "2026-03-31"),

@@ -29,7 +29,7 @@ func testMain(m *testing.M) int {
 		return 1
 	}
 	// The tenant owns the dumped databases and writes what is in them;
-	// the restorer is the least-privileged role the README sets up.
+	// the restorer is the least-privileged role docs/restore.md sets up.
 	if _, err := pg.Psql(context.Background(), "postgres", `
 CREATE ROLE tenant LOGIN;
 CREATE ROLE restorer LOGIN;

@@ -60,7 +60,7 @@ func TestSchedule(t *testing.T) {
 }
 
 // TestScheduleSmallStreams pins the memory of everyday streams with the
-// defaults: the figures the package comment and the README give.
+// defaults: the figures the package comment and docs/design.md give.
 func TestScheduleSmallStreams(t *testing.T) {
 	for _, tc := range []struct {
 		stream, buffers int64
