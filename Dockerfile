@@ -1,6 +1,6 @@
 # The image of iron-streaming-backup: the job, the filters and a pg_dump for
-# every supported PostgreSQL server. Build it with 'docker build .'; see the
-# README ("The image") for the build arguments and what 'make image-test'
+# every supported PostgreSQL server. Build it with 'docker build .'; see
+# docs/scheduling.md ("The image") for the build arguments and what 'make image-test'
 # checks.
 
 # Build: static binaries, no cgo, the version stamped into them.

@@ -73,14 +73,17 @@ checked.
     -restore-into CONNSTRING
                          also restore it into this empty scratch database
                          (libpq connection string without a password: use
-                         PGPASSWORD or a pgpass file) and compare row counts;
-                         one transaction, committed only when the whole dump
-                         went in; psql's backslash commands and statements
-                         that reach beyond the target (CREATE/DROP DATABASE,
-                         roles, ALTER SYSTEM, COPY … PROGRAM) are refused.
-                         Connect as a role that owns the scratch database and
-                         is no superuser, has no CREATEROLE and no
-                         pg_execute_server_program or pg_*_server_files: the
+                         PGPASSWORD or a pgpass file), count the rows of
+                         every table inside the restore's one transaction,
+                         and roll it back; neither psql nor pg_restore
+                         connects: backslash commands and statements that
+                         reach beyond the target (CREATE/DROP DATABASE,
+                         roles, ALTER SYSTEM, COPY … PROGRAM, DO) are
+                         refused. Connect as a role that owns the scratch
+                         database and nothing else, and is no superuser,
+                         has no CREATEROLE or REPLICATION and no
+                         pg_execute_server_program, pg_*_server_files,
+                         pg_signal_backend or pg_create_subscription: the
                          dump's functions and checks run as that role.
                          Ownership and privileges are left out, as
                          pg_restore --no-owner --no-privileges does
@@ -417,7 +420,7 @@ func checkRestoreRole(ctx context.Context, conn string, trust bool, log *backup.
 		return nil
 	case !trust:
 		return cli.WithHint(cli.Usage(rerr),
-			"as a superuser: CREATE ROLE restorer LOGIN; CREATE DATABASE scratch OWNER restorer; then -restore-into 'dbname=scratch user=restorer' (README: Restoring safely)")
+			"as a superuser: CREATE ROLE restorer LOGIN; CREATE DATABASE scratch OWNER restorer; then -restore-into 'dbname=scratch user=restorer' (docs/restore.md#restoring-safely)")
 	}
 	log.Warn(fmt.Sprintf("-trust-dump: restoring as %s, which %s: the dump's code runs with these rights", role.Name, strings.Join(role.Reasons, ", ")))
 	return nil

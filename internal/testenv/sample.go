@@ -32,7 +32,7 @@ GRANT SELECT ON ALL SEQUENCES IN SCHEMA sales TO %[3]s;
 }
 
 // FindAWS returns the folder of an AWS CLI that honours AWS_ENDPOINT_URL
-// (aws-cli 1.29+ or 2.13+), which the README's stock one-liners need: the
+// (aws-cli 1.29+ or 2.13+), which the stock one-liners of README.md and docs/restore.md need: the
 // one on PATH, or one that pip installed under pyenv without putting it on
 // PATH.
 func FindAWS() (string, error) {
@@ -58,5 +58,5 @@ func FindAWS() (string, error) {
 			return filepath.Dir(c), nil
 		}
 	}
-	return "", fmt.Errorf("the README's stock one-liners need an AWS CLI that honours AWS_ENDPOINT_URL (aws-cli 1.29+ or 2.13+); tried %q", candidates)
+	return "", fmt.Errorf("the stock one-liners of README.md and docs/restore.md need an AWS CLI that honours AWS_ENDPOINT_URL (aws-cli 1.29+ or 2.13+); tried %q", candidates)
 }

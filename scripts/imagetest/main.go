@@ -460,7 +460,7 @@ func (t *tester) restoreStock(key string) error {
 		if restoreErr == nil || !strings.Contains(restoreErr.Error(), `unrecognized configuration parameter "transaction_timeout"`) {
 			return fmt.Errorf("a dump by pg_dump %s restored into PostgreSQL %d: want psql to stop at transaction_timeout, got %v", m.Backup.PgDumpVersion, t.pg.Major, restoreErr)
 		}
-		say("as the README says: a dump by pg_dump %s does not restore into PostgreSQL %d with ON_ERROR_STOP (%s)", m.Backup.PgDumpVersion, t.pg.Major, lineWith(restoreErr.Error(), "transaction_timeout"))
+		say("as docs/restore.md#which-psql-restores-what says: a dump by pg_dump %s does not restore into PostgreSQL %d with ON_ERROR_STOP (%s)", m.Backup.PgDumpVersion, t.pg.Major, lineWith(restoreErr.Error(), "transaction_timeout"))
 		// The README's one-liner as written (no ON_ERROR_STOP): psql says
 		// no to that one SET and restores everything else.
 		if err := t.pg.CreateDatabase(t.ctx, "restored_stock"); err != nil {
