@@ -255,27 +255,3 @@ func TestDocsRestores(t *testing.T) {
 		})
 	}
 }
-
-// TestDocsSettings: every setting the job reads is in the tables of
-// docs/configuration.md.
-func TestDocsSettings(t *testing.T) {
-	root, _ := docFiles(t)
-	b := []byte(readDoc(t, root, "docs/configuration.md"))
-	files, _ := filepath.Glob(filepath.Join(root, "internal/backup/*.go"))
-	var names [][][]byte
-	for _, f := range files {
-		src, err := os.ReadFile(f)
-		if err != nil {
-			t.Fatal(err)
-		}
-		names = append(names, regexp.MustCompile(`(?m)^\s+env\w+\s+= "([A-Z0-9_]+)"`).FindAllSubmatch(src, -1)...)
-	}
-	if len(names) < 15 {
-		t.Fatalf("found only %d settings in internal/backup", len(names))
-	}
-	for _, n := range names {
-		if !regexp.MustCompile("(?m)^\\|.*`" + string(n[1]) + "`").Match(b) {
-			t.Errorf("the settings tables of docs/configuration.md lack %s", n[1])
-		}
-	}
-}

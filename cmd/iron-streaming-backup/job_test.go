@@ -9,7 +9,9 @@ import (
 	"context"
 	"encoding/base64"
 	"encoding/json"
+	"errors"
 	"fmt"
+	"maps"
 	"net/http"
 	"net/http/httptest"
 	"net/http/httputil"
@@ -29,6 +31,7 @@ import (
 	"github.com/aws/aws-sdk-go-v2/aws"
 	"github.com/aws/aws-sdk-go-v2/service/s3"
 
+	"github.com/philips-labs/iron-streaming-backup/internal/cli"
 	"github.com/philips-labs/iron-streaming-backup/internal/pgpass"
 	"github.com/philips-labs/iron-streaming-backup/internal/testenv"
 	"github.com/philips-labs/iron-streaming-backup/internal/testenv/faultproxy"
@@ -919,18 +922,22 @@ func TestCommandPrefix(t *testing.T) {
 	}
 }
 
-// TestCommandsReserved: every command of the job's usage is one that a
-// list may not use as a prefix.
+// TestCommandsReserved: the words the job dispatches, those its usage
+// shows, and those a list may not use as a prefix are the same.
 func TestCommandsReserved(t *testing.T) {
 	re := regexp.MustCompile(`(?m)^    iron-streaming-backup \[?([a-z]+)`)
-	found := re.FindAllStringSubmatch(usage, -1)
-	if len(found) < 4 {
-		t.Fatalf("found %d commands in the usage", len(found))
+	var shown []string
+	for _, m := range re.FindAllStringSubmatch(usage, -1) {
+		shown = append(shown, m[1])
 	}
-	for _, m := range found {
-		if !pgpass.IsCommand(m[1]) {
-			t.Errorf("command %q is not in pgpass.Commands", m[1])
-		}
+	dispatched := slices.Sorted(maps.Keys(commands))
+	slices.Sort(shown)
+	if !slices.Equal(shown, dispatched) || !slices.Equal(dispatched, cli.JobCommands) {
+		t.Errorf("usage shows %q, the job dispatches %q, lists may not use %q", shown, dispatched, cli.JobCommands)
+	}
+	_, err := pgpass.Parse(strings.NewReader("h:5432:d:u:pw:verify\n"), cli.JobCommands...)
+	if !errors.Is(err, pgpass.ErrCommand) {
+		t.Errorf("a list with the prefix verify: %v", err)
 	}
 }
 

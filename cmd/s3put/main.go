@@ -44,8 +44,9 @@ Options:
                             A smaller cap lowers the largest object (256MiB:
                             about 1 TiB).
     --storage-class CLASS   Storage class, e.g. STANDARD_IA or GLACIER_IR.
-    --sse AES256|aws:kms    Server-side encryption.
-    --sse-kms-key-id ID     The KMS key for --sse aws:kms.
+    --sse TYPE              Server-side encryption: AES256, aws:kms or
+                            aws:kms:dsse.
+    --sse-kms-key-id ID     The KMS key for --sse aws:kms or aws:kms:dsse.
     --content-type TYPE     Content type (default application/octet-stream).
     -m KEY=VALUE            User metadata (x-amz-meta-KEY); repeatable.
     --part-checksum crc32c|md5

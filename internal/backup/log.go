@@ -2,6 +2,7 @@ package backup
 
 import (
 	"fmt"
+	"github.com/philips-labs/iron-streaming-backup/internal/pgclient"
 	"io"
 	"log/slog"
 	"strconv"
@@ -86,7 +87,7 @@ func (l *Logger) Start(t pgpass.Entry, bucket, key string) {
 }
 
 // Client logs the server's version and the pg_dump chosen for it.
-func (l *Logger) Client(t pgpass.Entry, server Version, c Client) {
+func (l *Logger) Client(t pgpass.Entry, server pgclient.Version, c pgclient.Client) {
 	if l.json != nil {
 		l.json.Info("pg_dump chosen", "prefix", t.Prefix, "server_version", server.Text, "pg_dump_version", c.Version.Text, "pg_dump", c.PgDump)
 		return

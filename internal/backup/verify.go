@@ -16,6 +16,7 @@ import (
 	"github.com/klauspost/compress/gzip"
 
 	"github.com/philips-labs/iron-streaming-backup/internal/catalog"
+	"github.com/philips-labs/iron-streaming-backup/internal/config"
 	"github.com/philips-labs/iron-streaming-backup/internal/dumpstat"
 	"github.com/philips-labs/iron-streaming-backup/internal/osslenc"
 	"github.com/philips-labs/iron-streaming-backup/internal/pgpass"
@@ -365,7 +366,7 @@ func restoreEnv() []string {
 	for _, kv := range os.Environ() {
 		name, _, _ := strings.Cut(kv, "=")
 		if strings.HasPrefix(name, "PG") && !strings.HasPrefix(name, "PGSSL") &&
-			name != envPgpassBase64 && name != envPgpassFile && name != envPgDump && name != envPgDumpArgs {
+			name != config.EnvPgpassBase64 && name != config.EnvPgpassFile && name != config.EnvPgDump && name != config.EnvPgDumpArgs {
 			env = append(env, kv)
 		}
 	}

@@ -208,3 +208,18 @@ func sleep(ctx context.Context, d time.Duration) error {
 		return context.Cause(ctx)
 	}
 }
+
+// ResolveEndpoint applies the SDK's own endpoint rules for S3 to a bucket,
+// region and endpoint (empty: AWS) as a request would, without sending
+// one. Its error is the rule's message, e.g. "Invalid region: region was
+// not a valid DNS name".
+func ResolveEndpoint(bucket, region, endpoint string, pathStyle bool) error {
+	p := s3.EndpointParameters{Bucket: aws.String(bucket), Region: aws.String(region), ForcePathStyle: aws.Bool(pathStyle)}
+	if endpoint != "" {
+		p.Endpoint = aws.String(endpoint)
+	}
+	if _, err := s3.NewDefaultEndpointResolverV2().ResolveEndpoint(context.Background(), p); err != nil {
+		return errors.New(strings.TrimPrefix(err.Error(), "endpoint rule error, "))
+	}
+	return nil
+}

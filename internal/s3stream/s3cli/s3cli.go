@@ -9,7 +9,6 @@ import (
 	"fmt"
 	"io"
 	"os"
-	"strconv"
 	"strings"
 	"sync"
 	"time"
@@ -17,6 +16,7 @@ import (
 	"github.com/aws/aws-sdk-go-v2/service/s3"
 
 	"github.com/philips-labs/iron-streaming-backup/internal/cli"
+	"github.com/philips-labs/iron-streaming-backup/internal/config"
 	"github.com/philips-labs/iron-streaming-backup/internal/s3stream"
 	"github.com/philips-labs/iron-streaming-backup/internal/units"
 )
@@ -92,23 +92,20 @@ func (f *Flags) Target(fs *flag.FlagSet) (bucket, key string, err error) {
 // Client returns the S3 client the flags and the environment select.
 // S3_PATH_STYLE=true sets --path-style.
 func (f *Flags) Client(ctx context.Context, bucket string) (*s3.Client, error) {
-	pathStyle, err := pathStyle(f.PathStyle, os.Getenv("S3_PATH_STYLE"))
+	pathStyle, err := pathStyle(f.PathStyle, os.Getenv)
 	if err != nil {
 		return nil, err
 	}
 	return s3stream.NewClient(ctx, s3stream.Config{Endpoint: f.Endpoint, Region: f.Region, PathStyle: pathStyle, Bucket: bucket})
 }
 
-// pathStyle is --path-style (flag), or else S3_PATH_STYLE (env).
-func pathStyle(flag bool, env string) (bool, error) {
-	if flag || env == "" {
-		return flag, nil
+// pathStyle is --path-style (flag), or else S3_PATH_STYLE, read as the
+// job reads it.
+func pathStyle(flag bool, getenv func(string) string) (bool, error) {
+	if flag {
+		return true, nil
 	}
-	b, err := strconv.ParseBool(env)
-	if err != nil {
-		return false, fmt.Errorf("S3_PATH_STYLE=%q: want true or false", env)
-	}
-	return b, nil
+	return config.PathStyle(getenv)
 }
 
 // ParseSizeFlag reads a size flag's value as a usage error when invalid.

@@ -137,9 +137,9 @@ func TestPathStyle(t *testing.T) {
 		{false, "true", true, ""},
 		{false, "1", true, ""},
 		{true, "false", true, ""},
-		{false, "yes", false, `S3_PATH_STYLE="yes": want true or false`},
+		{false, "yes", false, `S3_PATH_STYLE="yes": use true or false`},
 	} {
-		got, err := pathStyle(tc.flag, tc.env)
+		got, err := pathStyle(tc.flag, func(string) string { return tc.env })
 		if tc.error != "" {
 			if err == nil || err.Error() != tc.error {
 				t.Errorf("S3_PATH_STYLE=%q: error %v, want %q", tc.env, err, tc.error)
