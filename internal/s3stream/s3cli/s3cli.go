@@ -15,6 +15,7 @@ import (
 	"time"
 
 	"github.com/aws/aws-sdk-go-v2/service/s3"
+	"golang.org/x/term"
 
 	"github.com/philips-labs/iron-streaming-backup/internal/cli"
 	"github.com/philips-labs/iron-streaming-backup/internal/s3stream"
@@ -124,7 +125,7 @@ func ParseSizeFlag(name, v string) (int64, error) {
 // merely a character device such as /dev/null).
 func IsTerminal(v any) bool {
 	f, ok := v.(*os.File)
-	return ok && isTerminal(f)
+	return ok && term.IsTerminal(int(f.Fd()))
 }
 
 // Progress prints a progress line, rewritten in place, on a terminal.
