@@ -22,8 +22,9 @@ package backup
 import (
 	"context"
 	"fmt"
-	"github.com/philips-labs/iron-streaming-backup/internal/pgclient"
 	"strings"
+
+	"github.com/philips-labs/iron-streaming-backup/internal/pgclient"
 
 	"github.com/philips-labs/iron-streaming-backup/internal/catalog"
 	"github.com/philips-labs/iron-streaming-backup/internal/config"
@@ -104,36 +105,6 @@ func (j *Job) streamGlobals(ctx context.Context, t pgpass.Entry, d dumpCommand, 
 	}
 	defer pass.remove()
 	return j.stream(ctx, t, d, info, pass)
-}
-
-// GlobalsWithoutPasswords logs that pg_dumpall runs again without the
-// roles' passwords.
-func (l *Logger) GlobalsWithoutPasswords(t pgpass.Entry) {
-	const msg = "the login may not read role passwords (pg_dumpall: permission denied for table pg_authid; not a superuser, as on managed services): saving the roles without their passwords (--no-role-passwords)"
-	if l.json != nil {
-		l.json.Warn("globals without role passwords", "prefix", t.Prefix, "reason", msg)
-		return
-	}
-	l.text("%s: warning: %s", t.Prefix, msg)
-}
-
-// GlobalsDone logs stored globals, and whether they hold the passwords.
-func (l *Logger) GlobalsDone(t pgpass.Entry, i *catalog.Info) {
-	if l.results != nil {
-		l.results.GlobalsDone(t, i)
-	}
-	passwords := i.RolePasswords == nil || *i.RolePasswords
-	if l.json != nil {
-		l.json.Info("globals done", "prefix", t.Prefix, "object", "s3://"+i.Bucket+"/"+i.Key,
-			"plain_bytes", i.PlainSize, "stored_bytes", i.StoredSize, "role_passwords", passwords, "sha256", i.SHA256)
-		return
-	}
-	note := ""
-	if !passwords {
-		note = "; role passwords not included: set them after a restore"
-	}
-	l.text("%s: globals done: s3://%s/%s, %s dumped, %s stored%s", t.Prefix, i.Bucket, i.Key,
-		units.FormatSize(i.PlainSize), units.FormatSize(i.StoredSize), note)
 }
 
 // verifyCompanions checks the companion objects of b (its globals) as the

@@ -3,6 +3,7 @@ package backup
 import (
 	"errors"
 	"fmt"
+
 	"github.com/philips-labs/iron-streaming-backup/internal/config"
 
 	"github.com/philips-labs/iron-streaming-backup/internal/s3stream"

@@ -9,8 +9,6 @@ import (
 	"context"
 	"errors"
 	"fmt"
-	"github.com/philips-labs/iron-streaming-backup/internal/config"
-	"github.com/philips-labs/iron-streaming-backup/internal/pgclient"
 	"io"
 	"os"
 	"os/exec"
@@ -19,6 +17,9 @@ import (
 	"sync"
 	"sync/atomic"
 	"time"
+
+	"github.com/philips-labs/iron-streaming-backup/internal/config"
+	"github.com/philips-labs/iron-streaming-backup/internal/pgclient"
 
 	"github.com/aws/aws-sdk-go-v2/service/s3"
 

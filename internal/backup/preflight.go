@@ -4,9 +4,10 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"time"
+
 	"github.com/philips-labs/iron-streaming-backup/internal/config"
 	"github.com/philips-labs/iron-streaming-backup/internal/pgclient"
-	"time"
 
 	"github.com/aws/aws-sdk-go-v2/aws"
 	"github.com/aws/aws-sdk-go-v2/service/s3"

@@ -130,6 +130,12 @@ func CheckEndpoint(s string) error {
 // BucketRegion asks the service in which region bucket is, the way the AWS
 // CLI does: an unsigned HeadBucket whose answer (even an error) carries the
 // x-amz-bucket-region header. It returns "" when the service does not say.
+//
+// feature/s3/manager's GetBucketRegion does the same on a client set up
+// like this one (path-style and custom endpoints included), but that
+// module is deprecated since v1.22.0 in favour of
+// feature/s3/transfermanager, which has no such function: these lines
+// spare the build a module on its way out.
 func BucketRegion(ctx context.Context, cfg aws.Config, bucket string, pathStyle bool) string {
 	ctx, cancel := context.WithTimeout(ctx, 20*time.Second)
 	defer cancel()

@@ -14,6 +14,7 @@ import (
 	"time"
 
 	"github.com/aws/aws-sdk-go-v2/service/s3"
+	"golang.org/x/term"
 
 	"github.com/philips-labs/iron-streaming-backup/internal/cli"
 	"github.com/philips-labs/iron-streaming-backup/internal/config"
@@ -121,7 +122,7 @@ func ParseSizeFlag(name, v string) (int64, error) {
 // merely a character device such as /dev/null).
 func IsTerminal(v any) bool {
 	f, ok := v.(*os.File)
-	return ok && isTerminal(f)
+	return ok && term.IsTerminal(int(f.Fd()))
 }
 
 // Progress prints a progress line, rewritten in place, on a terminal.
