@@ -4,8 +4,9 @@ import (
 	"context"
 	"errors"
 	"io"
+	"maps"
 	"os"
-	"sort"
+	"slices"
 	"time"
 
 	"github.com/philips-labs/iron-streaming-backup/internal/catalog"
@@ -42,11 +43,7 @@ func runList(ctx context.Context, args []string, _ io.Reader, stdout, stderr io.
 	if err != nil {
 		return err
 	}
-	prefixes := make([]string, 0, len(cat))
-	for p := range cat {
-		prefixes = append(prefixes, p)
-	}
-	sort.Strings(prefixes)
+	prefixes := slices.Sorted(maps.Keys(cat))
 	// A key's name proves nothing: its manifest tells a copy of an older
 	// backup under a newer name.
 	all := make([][]catalog.Backup, len(prefixes))
