@@ -750,7 +750,7 @@ func TestPreflight(t *testing.T) {
 		t.Errorf("write refused: exit %d, want 1 and a failure line", r.code)
 	}
 	// The hint names the job's settings, not s3put's flags.
-	if !strings.Contains(r.stderr, "hint: db1: the credentials lack a permission the job needs") || strings.Contains(r.stderr, "--") {
+	if !strings.Contains(r.stderr, "hint: db1: the credentials lack a needed permission") || strings.Contains(r.stderr, "--") {
 		t.Errorf("write refused: no hint in the job's terms")
 	}
 	if keys := objects(t, "backups"); len(keys) != 0 {

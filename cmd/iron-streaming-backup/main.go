@@ -9,11 +9,10 @@ import (
 	"io"
 	"os"
 	"runtime/pprof"
-	"slices"
 
-	"github.com/philips-labs/iron-streaming-backup/internal/backup"
 	"github.com/philips-labs/iron-streaming-backup/internal/cli"
 	"github.com/philips-labs/iron-streaming-backup/internal/config"
+	"github.com/philips-labs/iron-streaming-backup/internal/s3stream/s3cli"
 )
 
 const tool = "iron-streaming-backup"
@@ -145,19 +144,7 @@ ENCRYPTION=age (an identity of one of the recipients in key.txt):
 
 func main() {
 	cli.TightGC()
-	cli.Main(tool, cli.WithScrubbedArgs(withHints(run)))
-}
-
-// withHints adds to run's error the hint that names the setting behind
-// its kind of S3 failure, unless it has one already.
-func withHints(run cli.RunFunc) cli.RunFunc {
-	return func(ctx context.Context, args []string, stdin io.Reader, stdout, stderr io.Writer) error {
-		err := run(ctx, args, stdin, stdout, stderr)
-		if h := backup.Hint(err); h != "" && !slices.Contains(cli.Hints(err), h) {
-			return cli.WithHint(err, "%s", h)
-		}
-		return err
-	}
+	cli.Main(tool, cli.WithScrubbedArgs(s3cli.WithHints(run, config.S3Words)))
 }
 
 func run(ctx context.Context, args []string, stdin io.Reader, stdout, stderr io.Writer) error {

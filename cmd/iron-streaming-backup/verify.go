@@ -2,6 +2,7 @@ package main
 
 import (
 	"context"
+	"errors"
 	"fmt"
 	"io"
 	"strings"
@@ -38,20 +39,18 @@ func runVerify(ctx context.Context, args []string, _ io.Reader, _, stderr io.Wri
 	if s == nil {
 		return err
 	}
-	if *into != "" && len(s.Targets) != 1 {
-		return cli.Usagef("-restore-into restores one backup: name its prefix (the list has %d)", len(s.Targets))
-	}
-	if *into != "" && s.Encryption == "age" && !s.HasIdentity() {
-		return cli.WithHint(cli.Usagef("-restore-into needs AGE_IDENTITY_FILE to decrypt age backups"),
-			"name a file with an identity of the backups' recipients; restore on a machine that may hold it")
-	}
 	log := backup.NewLogger(stderr, tool, s.JSONLogs)
+	v := &backup.Verifier{Settings: s, Client: client, Log: log, MaxAge: *maxAge, RestoreInto: *into, TrustDump: *trust}
+	if err := v.Check(); errors.Is(err, backup.ErrNoIdentity) {
+		return cli.WithHint(cli.Usage(err), "name a file with an identity of the backups' recipients; restore on a machine that may hold it")
+	} else if err != nil {
+		return cli.Usage(err)
+	}
 	if *into != "" {
 		if err := checkRestoreRole(ctx, *into, *trust, log); err != nil {
 			return err
 		}
 	}
-	v := &backup.Verifier{Settings: s, Client: client, Log: log, MaxAge: *maxAge, RestoreInto: *into, TrustDump: *trust}
 	mon := startMonitor(ctx, "verify", s, v.Log)
 	err = v.Run(ctx)
 	mon.finishVerify(ctx, v.Errs, err)

@@ -75,7 +75,7 @@ func main() {
 	cli.TightGC()
 	// Errors may repeat an argument (an object URL, a file name); they
 	// show it escaped, without a connection string's password.
-	cli.Main("s3get", cli.WithScrubbedArgs(s3cli.WithHints(run)))
+	cli.Main("s3get", cli.WithScrubbedArgs(s3cli.WithHints(run, s3cli.Words)))
 }
 
 func run(ctx context.Context, args []string, stdin io.Reader, stdout, stderr io.Writer) error {

@@ -87,7 +87,7 @@ func main() {
 	cli.TightGC()
 	// Errors may repeat an argument (an object URL, a file name); they
 	// show it escaped, without a connection string's password.
-	cli.Main("s3put", cli.WithScrubbedArgs(s3cli.WithHints(run)))
+	cli.Main("s3put", cli.WithScrubbedArgs(s3cli.WithHints(run, s3cli.Words)))
 }
 
 type metadata map[string]string

@@ -9,7 +9,9 @@ import (
 	"strings"
 	"time"
 
+	"github.com/philips-labs/iron-streaming-backup/internal/config"
 	"github.com/philips-labs/iron-streaming-backup/internal/pgclient"
+	"github.com/philips-labs/iron-streaming-backup/internal/s3stream"
 
 	"github.com/philips-labs/iron-streaming-backup/internal/catalog"
 	"github.com/philips-labs/iron-streaming-backup/internal/pgpass"
@@ -125,7 +127,7 @@ func (l *Logger) Progress(t pgpass.Entry, plain, stored int64, d time.Duration) 
 func (l *Logger) Failed(t pgpass.Entry, err error) {
 	attrs := []slog.Attr{slog.String("prefix", t.Prefix), slog.String("database", t.Database),
 		slog.String("error", Printable(strings.ReplaceAll(err.Error(), "\n", "; ")))}
-	if hint := Hint(err); hint != "" {
+	if hint := s3stream.Hint(err, config.S3Words); hint != "" {
 		attrs = append(attrs, slog.String("hint", hint))
 	}
 	l.log(isResult, slog.LevelError, "backup failed", attrs...)

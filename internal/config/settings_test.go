@@ -2,12 +2,14 @@ package config
 
 import (
 	"encoding/base64"
+	"fmt"
 	"os"
 	"path/filepath"
 	"strings"
 	"testing"
 
 	"github.com/philips-labs/iron-streaming-backup/internal/catalog"
+	"github.com/philips-labs/iron-streaming-backup/internal/s3stream"
 )
 
 const (
@@ -344,5 +346,33 @@ func TestLoadSSE(t *testing.T) {
 		case err == nil && (s.SSE != tc.sse || s.SSEKMSKeyID != tc.key):
 			t.Errorf("%s %s: read %q %q", tc.sse, tc.key, s.SSE, s.SSEKMSKeyID)
 		}
+	}
+}
+
+// TestS3Words: every kind of S3 failure that a setting can cause has a
+// hint in the job's settings, and none names a command-line flag.
+func TestS3Words(t *testing.T) {
+	noSetting := map[s3stream.Kind]bool{
+		s3stream.Unclassified:        true,
+		s3stream.NotFound:            true, // an object: verify says which
+		s3stream.ChecksumUnsupported: true, // the job has no setting for it
+	}
+	for k := s3stream.Unclassified; k.String() != "unknown kind"; k++ {
+		h := s3stream.Hint(&s3stream.Error{Kind: k}, S3Words)
+		switch {
+		case noSetting[k] && h != "":
+			t.Errorf("%v: unexpected hint %q", k, h)
+		case !noSetting[k] && h == "":
+			t.Errorf("%v: no hint", k)
+		case strings.Contains(h, "--"):
+			t.Errorf("%v: the hint names a flag: %q", k, h)
+		}
+	}
+	err := fmt.Errorf("db1: %w", &s3stream.Error{Kind: s3stream.WrongRegion, Region: "eu-west-1"})
+	if h := s3stream.Hint(err, S3Words); h != "set AWS_REGION=eu-west-1, the bucket's region" {
+		t.Errorf("wrong region: %q", h)
+	}
+	if h := s3stream.Hint(fmt.Errorf("plain"), S3Words); h != "" {
+		t.Errorf("no kind: %q", h)
 	}
 }

@@ -103,3 +103,13 @@ func validRegion(r string) bool {
 	}
 	return true
 }
+
+// S3Words are the job's names of the settings S3 hints point at.
+var S3Words = s3stream.Words{
+	Bucket:      EnvBucket,
+	Endpoint:    EnvEndpoint,
+	Region:      EnvRegion,
+	PathStyle:   EnvPathStyle + "=true",
+	RegionIs:    EnvRegion + "=%s",
+	Permissions: "s3:ListBucket, s3:PutObject, s3:GetObject, s3:AbortMultipartUpload, and s3:DeleteObject with KEEP_ rules",
+}
