@@ -35,14 +35,20 @@ var hints = map[Kind]func(w Words) string{
 	AccessDenied: func(w Words) string {
 		return "the credentials lack a needed permission (" + w.Permissions + "), or they are wrong: " + checkCreds(w)
 	},
-	Forbidden:        func(w Words) string { return checkCreds(w) + "; and the credentials' permissions" },
-	NoCredentials:    func(Words) string { return "set AWS_ACCESS_KEY_ID and AWS_SECRET_ACCESS_KEY, or AWS_PROFILE (run 'aws sso login' when the profile uses SSO)" },
+	Forbidden: func(w Words) string { return checkCreds(w) + "; and the credentials' permissions" },
+	NoCredentials: func(Words) string {
+		return "set AWS_ACCESS_KEY_ID and AWS_SECRET_ACCESS_KEY, or AWS_PROFILE (run 'aws sso login' when the profile uses SSO)"
+	},
 	UnknownAccessKey: checkCreds,
-	BadSignature:     func(Words) string { return "the secret key does not match the access key ID: check AWS_SECRET_ACCESS_KEY" },
-	ExpiredToken:     func(Words) string { return "renew the session credentials (AWS_SESSION_TOKEN), e.g. with 'aws sso login'" },
-	InvalidToken:     func(Words) string { return "check AWS_SESSION_TOKEN; unset it for long-term keys" },
-	ClockSkew:        func(Words) string { return "synchronize the clock (NTP)" },
-	WrongRegion:      func(w Words) string { return "set " + w.Region + " to the bucket's region" },
+	BadSignature: func(Words) string {
+		return "the secret key does not match the access key ID: check AWS_SECRET_ACCESS_KEY"
+	},
+	ExpiredToken: func(Words) string {
+		return "renew the session credentials (AWS_SESSION_TOKEN), e.g. with 'aws sso login'"
+	},
+	InvalidToken: func(Words) string { return "check AWS_SESSION_TOKEN; unset it for long-term keys" },
+	ClockSkew:    func(Words) string { return "synchronize the clock (NTP)" },
+	WrongRegion:  func(w Words) string { return "set " + w.Region + " to the bucket's region" },
 	Moved: func(w Words) string {
 		return "set " + w.Region + ", or " + w.Endpoint + " and " + w.PathStyle + " for an S3-compatible store"
 	},
@@ -57,8 +63,10 @@ var hints = map[Kind]func(w Words) string{
 	InvalidEndpoint: func(w Words) string {
 		return w.Endpoint + " is a URL such as https://s3.example.com or http://127.0.0.1:7070"
 	},
-	NoRegion:  func(w Words) string { return "set " + w.Region },
-	BadConfig: func(Words) string { return "check AWS_PROFILE and the shared config files (~/.aws/config, ~/.aws/credentials)" },
+	NoRegion: func(w Words) string { return "set " + w.Region },
+	BadConfig: func(Words) string {
+		return "check AWS_PROFILE and the shared config files (~/.aws/config, ~/.aws/credentials)"
+	},
 	ChecksumUnsupported: func(w Words) string {
 		if w.PartChecksum == "" {
 			return ""
