@@ -126,15 +126,8 @@ func run(ctx context.Context, args []string, stdin io.Reader, stdout, stderr io.
 	fs.StringVar(&opts.ContentType, "content-type", "", "")
 	fs.StringVar(&opts.PartChecksum, "part-checksum", "", "")
 	fs.Var(meta, "m", "")
-	if err := cli.Parse(fs, args); err != nil {
-		return err
-	}
-	if f.Version {
-		fmt.Fprintln(stdout, "s3put", cli.Version())
-		return nil
-	}
-	bucket, key, err := f.Target(fs)
-	if err != nil {
+	bucket, key, done, err := f.Parse(fs, args, stdout)
+	if done || err != nil {
 		return err
 	}
 	opts.Concurrency = f.Concurrency

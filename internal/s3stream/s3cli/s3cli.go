@@ -45,6 +45,20 @@ func (f *Flags) Register(fs *flag.FlagSet) {
 	fs.BoolVar(&f.Version, "version", false, "")
 }
 
+// Parse parses args into fs and resolves the object (Target). With
+// -version it prints the version on stdout and returns done.
+func (f *Flags) Parse(fs *flag.FlagSet, args []string, stdout io.Writer) (bucket, key string, done bool, err error) {
+	if err := cli.Parse(fs, args); err != nil {
+		return "", "", false, err
+	}
+	if f.Version {
+		fmt.Fprintln(stdout, fs.Name(), cli.Version())
+		return "", "", true, nil
+	}
+	bucket, key, err = f.Target(fs)
+	return bucket, key, false, err
+}
+
 // Target resolves the object from s3://BUCKET/KEY or -b and -k, checks the
 // other common flags, and returns usage errors for what is wrong.
 func (f *Flags) Target(fs *flag.FlagSet) (bucket, key string, err error) {
