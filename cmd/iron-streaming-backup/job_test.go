@@ -99,7 +99,7 @@ func seed(ctx context.Context) error {
 		if err := pg.CreateDatabase(ctx, db); err != nil {
 			return err
 		}
-		bench := pg.Command(ctx, "pgbench", "-i", "-q", "-s", "2", db)
+		bench := pg.Command(ctx, "pgbench", "-i", "-q", "-s", "1", db)
 		if out, err := bench.CombinedOutput(); err != nil {
 			return fmt.Errorf("pgbench -i: %v: %s", err, out)
 		}
