@@ -193,7 +193,8 @@ func TestMonitoring(t *testing.T) {
 // TestMonitorsDown: monitors that refuse connections or answer 500 cost
 // warnings, not the backup: exit 0, the objects are there.
 func TestMonitorsDown(t *testing.T) {
-	emptyBucket(t, "other")
+	t.Parallel()
+	bucket := newBucket(t)
 	l, err := net.Listen("tcp", "127.0.0.1:0")
 	if err != nil {
 		t.Fatal(err)
@@ -204,7 +205,7 @@ func TestMonitorsDown(t *testing.T) {
 		http.Error(w, "down for maintenance", http.StatusInternalServerError)
 	}))
 	defer failing.Close()
-	r := runJob(t, append(jobEnv(twoDatabases(), "other", ""),
+	r := runJob(t, append(jobEnv(twoDatabases(), bucket, ""),
 		"HEALTHCHECK_URL="+refused+"/hc?key="+pingKey,
 		"WEBHOOK_URL="+failing.URL+"/hook?token="+hookToken,
 		"PUSHGATEWAY_URL="+refused,
@@ -230,7 +231,7 @@ func TestMonitorsDown(t *testing.T) {
 			t.Errorf("the log shows %q", s)
 		}
 	}
-	if keys := objects(t, "other"); len(keys) != 2 {
+	if keys := objects(t, bucket); len(keys) != 2 {
 		t.Errorf("bucket holds %q, want the backup and its manifest", keys)
 	}
 	t.Logf("log:\n%s", r.stderr)
