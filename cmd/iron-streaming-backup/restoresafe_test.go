@@ -10,9 +10,9 @@ import (
 	"os"
 	"os/exec"
 	"path/filepath"
-	"regexp"
 	"strconv"
 	"strings"
+	"sync/atomic"
 	"testing"
 	"time"
 )
@@ -49,17 +49,15 @@ func relations(t *testing.T, db string) string {
 	return out
 }
 
-var restrictLines = regexp.MustCompile(`(?m)^\\(un)?restrict .*$`)
-
-var tenantSeq int
+var tenantSeq atomic.Int64
 
 // tenantDatabase makes a database owned by a login of its own, runs sql
 // in it as that owner, and returns the job's list line for it.
 func tenantDatabase(t *testing.T, sql string) (db, line string) {
 	t.Helper()
-	tenantSeq++
-	db, user := fmt.Sprintf("tenant%d", tenantSeq), fmt.Sprintf("tenant%d_owner", tenantSeq)
-	pw := "tenant-pw-" + strconv.Itoa(tenantSeq)
+	n := tenantSeq.Add(1)
+	db, user := fmt.Sprintf("tenant%d", n), fmt.Sprintf("tenant%d_owner", n)
+	pw := fmt.Sprintf("tenant-pw-%d", n)
 	if err := pg.CreateUser(t.Context(), user, pw); err != nil {
 		t.Fatal(err)
 	}

@@ -368,11 +368,6 @@ func (j *Job) serverVersion(ctx context.Context, t pgpass.Entry, psql string, pa
 	return pgclient.Version{Major: n / 10000, Text: text}, nil
 }
 
-func fileExists(p string) bool {
-	st, err := os.Stat(p)
-	return err == nil && !st.IsDir()
-}
-
 // progress logs a line every Settings.Progress until the returned function
 // is called.
 func (j *Job) progress(t pgpass.Entry, info *catalog.Info, plain *countingWriter, stored func() int64) (stop func()) {
