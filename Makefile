@@ -14,9 +14,16 @@ build:
 setup:
 	@scripts/setup.sh
 
+# The packages with concurrency of their own run under the race detector
+# (instead of plainly), alongside the plain run of the others. Tests that
+# share nothing run in parallel; they mostly wait for servers and
+# subprocesses, so more of them than the cores run at once.
+RACE_PKGS := ./internal/iox/ ./internal/dumpstat/ ./internal/osslenc/ ./internal/monitor/ ./internal/s3stream/ ./internal/backup/
+
 test: setup
-	$(GO) test -count=1 ./...
-	$(GO) test -race -count=1 ./internal/iox/ ./internal/dumpstat/ ./internal/osslenc/ ./internal/monitor/
+	@$(GO) test -race -count=1 $(RACE_PKGS) & race=$$!; \
+	$(GO) test -count=1 -parallel 4 $$($(GO) list ./... | grep -v -x -F "$$($(GO) list $(RACE_PKGS))"); plain=$$?; \
+	wait $$race; race=$$?; [ $$plain = 0 ] && [ $$race = 0 ]
 
 check:
 	$(GO) vet ./...

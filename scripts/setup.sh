@@ -6,7 +6,9 @@
 #   - the Prometheus Pushgateway (Debian's prometheus-pushgateway), which
 #     the monitoring tests push to and scrape;
 #   - the Versity S3 gateway at a pinned version, built with 'go install'
-#     into .tools/bin (git-ignored).
+#     into .tools/bin (git-ignored);
+#   - the upstream age and age-keygen of the version in go.mod, into
+#     .tools/age-<version>: Debian's age predates post-quantum keys.
 # Idempotent: does nothing when everything is there. As root it installs
 # missing Debian packages itself; otherwise it prints the command to run.
 set -euo pipefail
@@ -41,4 +43,13 @@ if [ ! -x "$bin/versitygw" ] || [ "$(cat "$stamp" 2>/dev/null)" != "$VERSITYGW_V
 	mkdir -p "$bin"
 	GOBIN=$bin CGO_ENABLED=0 go install "github.com/versity/versitygw/cmd/versitygw@$VERSITYGW_VERSION"
 	echo "$VERSITYGW_VERSION" >"$stamp"
+fi
+
+# The age CLI of the library the job links, for the post-quantum keys
+# Debian's older age cannot make or read.
+AGE_VERSION=$(go list -m -f '{{.Version}}' filippo.io/age)
+agebin=$PWD/.tools/age-$AGE_VERSION
+if [ ! -x "$agebin/age" ] || [ ! -x "$agebin/age-keygen" ]; then
+	echo "setup: building age $AGE_VERSION into .tools/age-$AGE_VERSION" >&2
+	GOBIN=$agebin CGO_ENABLED=0 go install "filippo.io/age/cmd/age@$AGE_VERSION" "filippo.io/age/cmd/age-keygen@$AGE_VERSION"
 fi

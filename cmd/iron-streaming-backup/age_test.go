@@ -62,11 +62,12 @@ func (w *secretWatch) checkFiles(pid int) {
 // content with the identity, size and SHA-256 without it, and fails on a
 // flipped byte with or without a manifest.
 func TestAgeBackupAndRestore(t *testing.T) {
-	emptyBucket(t, "backups")
+	t.Parallel()
+	bucket := newBucket(t)
 	tmp := t.TempDir()
 	k := ageKeygen(t)
 	sshPriv, sshSecret, sshPub := sshEd25519(t)
-	env := jobEnv(twoDatabases(), "backups", "", "S3_PREFIX=agejob", "ENCRYPTION=age",
+	env := jobEnv(twoDatabases(), bucket, "", "S3_PREFIX=agejob", "ENCRYPTION=age",
 		"AGE_RECIPIENTS=# the team\n"+k.Recipient+"\n\n# offline\n"+sshPub+"\n",
 		// Set by mistake: the job must warn and never open it.
 		"AGE_IDENTITY_FILE="+k.IdentityFile)
@@ -108,10 +109,10 @@ func TestAgeBackupAndRestore(t *testing.T) {
 		}
 	}
 
-	keys := objects(t, "backups")
+	keys := objects(t, bucket)
 	key1 := backupKey(t, keys, "agejob/db1", ".gz.age")
 	key2 := backupKey(t, keys, "agejob/db2", ".gz.age")
-	b, _ := readManifest(t, "backups", key1)["backup"].(map[string]any)
+	b, _ := readManifest(t, bucket, key1)["backup"].(map[string]any)
 	recips, _ := b["recipients"].([]any)
 	if b == nil || b["encryption"] != "age" || b["cipher"] != nil || b["kdf"] != nil || len(recips) != 2 || recips[0] != k.Recipient ||
 		recips[1] != strings.TrimSuffix(sshPub, " restore@offline") ||
@@ -119,9 +120,9 @@ func TestAgeBackupAndRestore(t *testing.T) {
 		t.Errorf("manifest of %s: %v", key1, b)
 	}
 	// Each recipient on its own, with the stock age.
-	db := restoreOneLiner(t, "s3get s3://backups/"+key1+" | age -d -i "+k.IdentityFile+" | gzip -d | psql -X -q -v ON_ERROR_STOP=1 -d NEWDB >/dev/null")
+	db := restoreOneLiner(t, "s3get s3://"+bucket+"/"+key1+" | age -d -i "+k.IdentityFile+" | gzip -d | psql -X -q -v ON_ERROR_STOP=1 -d NEWDB >/dev/null")
 	sameDump(t, "app1", db)
-	db = restoreOneLiner(t, "s3get s3://backups/"+key2+" | age -d -i "+sshPriv+" | gzip -d | psql -X -q -v ON_ERROR_STOP=1 -d NEWDB >/dev/null")
+	db = restoreOneLiner(t, "s3get s3://"+bucket+"/"+key2+" | age -d -i "+sshPriv+" | gzip -d | psql -X -q -v ON_ERROR_STOP=1 -d NEWDB >/dev/null")
 	sameDump(t, "app2", db)
 
 	// verify with the identity (an age file, or the ssh key) decrypts and
@@ -152,16 +153,16 @@ func TestAgeBackupAndRestore(t *testing.T) {
 	// A flipped byte in the middle: the manifest's SHA-256 catches it;
 	// without the manifest, age's authentication of every chunk does.
 	withID := append(noKeys, "AGE_IDENTITY_FILE="+k.IdentityFile)
-	obj := getObject(t, "backups", key1)
+	obj := getObject(t, bucket, key1)
 	obj[len(obj)/2] ^= 0x40
-	putObject(t, "backups", key1, obj)
+	putObject(t, bucket, key1, obj)
 	if r := runJob(t, withID, "verify", "db1"); r.code != 1 || !strings.Contains(r.stderr, "error: db1:") {
 		t.Errorf("verify of a changed object: exit %d:\n%s", r.code, r.stderr)
 	}
 	if r := runJob(t, noKeys, "verify", "db1"); r.code != 1 || !strings.Contains(r.stderr, "error: db1:") {
 		t.Errorf("verify of a changed object without an identity: exit %d:\n%s", r.code, r.stderr)
 	}
-	deleteObject(t, "backups", key1+".manifest.json")
+	deleteObject(t, bucket, key1+".manifest.json")
 	if r := runJob(t, withID, "verify", "db1"); r.code != 1 || !strings.Contains(r.stderr, "age") || !strings.Contains(r.stderr, "authenticate") {
 		t.Errorf("verify of a changed object without its manifest: exit %d:\n%s", r.code, r.stderr)
 	}

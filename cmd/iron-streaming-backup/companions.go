@@ -1,6 +1,7 @@
 package main
 
 import (
+	"slices"
 	"strings"
 
 	"github.com/philips-labs/iron-streaming-backup/internal/catalog"
@@ -35,7 +36,7 @@ func companionColumns(cat map[string][]catalog.Backup, prefixes []string) []stri
 	for _, p := range prefixes {
 		for _, b := range cat[p] {
 			for _, c := range b.Companions {
-				if !contains(names, c.Companion) {
+				if !slices.Contains(names, c.Companion) {
 					names = append(names, c.Companion)
 				}
 			}
@@ -75,13 +76,4 @@ func companionHeads(names []string) string {
 		s.WriteString(strings.ToUpper(n) + "\t")
 	}
 	return s.String()
-}
-
-func contains(list []string, s string) bool {
-	for _, e := range list {
-		if e == s {
-			return true
-		}
-	}
-	return false
 }

@@ -98,6 +98,7 @@ func rewriteManifest(t *testing.T, from, to string, started time.Time) {
 // backup and the one before, leaves the copies alone and says so; list
 // marks them, and verify fails naming each copy and what it is a copy of.
 func TestForgedCopiesKeepLast(t *testing.T) {
+	t.Parallel() // its own folder and databases
 	const folder = "forged1"
 	clearFolder(t, "backups", folder)
 	env, old := freshBackup(t, folder, "KEEP_LAST=2")
@@ -175,6 +176,7 @@ func TestForgedCopiesKeepLast(t *testing.T) {
 // their newer names fill KEEP_LAST=2 as backups would; the run still keeps
 // the backup it made, and says why.
 func TestThisRunsBackupKept(t *testing.T) {
+	t.Parallel() // its own folder and databases
 	const folder = "forged2"
 	clearFolder(t, "backups", folder)
 	env, old := freshBackup(t, folder, "KEEP_LAST=2")

@@ -9,7 +9,9 @@ import (
 	"context"
 	"encoding/base64"
 	"encoding/json"
+	"errors"
 	"fmt"
+	"maps"
 	"net/http"
 	"net/http/httptest"
 	"net/http/httputil"
@@ -22,6 +24,7 @@ import (
 	"strconv"
 	"strings"
 	"sync"
+	"sync/atomic"
 	"syscall"
 	"testing"
 	"time"
@@ -29,6 +32,7 @@ import (
 	"github.com/aws/aws-sdk-go-v2/aws"
 	"github.com/aws/aws-sdk-go-v2/service/s3"
 
+	"github.com/philips-labs/iron-streaming-backup/internal/cli"
 	"github.com/philips-labs/iron-streaming-backup/internal/pgpass"
 	"github.com/philips-labs/iron-streaming-backup/internal/testenv"
 	"github.com/philips-labs/iron-streaming-backup/internal/testenv/faultproxy"
@@ -96,7 +100,7 @@ func seed(ctx context.Context) error {
 		if err := pg.CreateDatabase(ctx, db); err != nil {
 			return err
 		}
-		bench := pg.Command(ctx, "pgbench", "-i", "-q", "-s", "2", db)
+		bench := pg.Command(ctx, "pgbench", "-i", "-q", "-s", "1", db)
 		if out, err := bench.CombinedOutput(); err != nil {
 			return fmt.Errorf("pgbench -i: %v: %s", err, out)
 		}
@@ -203,6 +207,20 @@ func uploadsInProgress(t *testing.T, bucket string) int {
 	}
 	return len(out.Uploads)
 }
+
+// newBucket creates a bucket of the test's own, for a test that runs in
+// parallel with others.
+func newBucket(t *testing.T) string {
+	t.Helper()
+	name := fmt.Sprintf("t%d-%s", bucketSeq.Add(1), strings.ToLower(regexp.MustCompile(`[^A-Za-z0-9]+`).ReplaceAllString(t.Name(), "-")))
+	name = strings.TrimRight(name[:min(len(name), 63)], "-")
+	if err := srv.CreateBucket(t.Context(), s3client(), name); err != nil {
+		t.Fatal(err)
+	}
+	return name
+}
+
+var bucketSeq atomic.Int64
 
 func emptyBucket(t *testing.T, bucket string) {
 	t.Helper()
@@ -372,11 +390,12 @@ func descends(parents map[int]int, pid, root int) bool {
 // its source; no secret in any child's argv or environment or in the log,
 // and no secret file left behind.
 func TestBackupAndRestore(t *testing.T) {
-	emptyBucket(t, "backups")
+	t.Parallel()
+	bucket := newBucket(t)
 	tmp := t.TempDir() // its own, since other runs may share os.TempDir()
 
 	cmd := exec.Command(filepath.Join(binDir, "iron-streaming-backup"))
-	cmd.Env = replaceEnv(jobEnv(twoDatabases(), "backups", ""), "TMPDIR="+tmp)
+	cmd.Env = replaceEnv(jobEnv(twoDatabases(), bucket, ""), "TMPDIR="+tmp)
 	var stdout, stderr bytes.Buffer
 	cmd.Stdout, cmd.Stderr = &stdout, &stderr
 	if err := cmd.Start(); err != nil {
@@ -422,16 +441,16 @@ func TestBackupAndRestore(t *testing.T) {
 		t.Errorf("the job left %s behind", left[0].Name())
 	}
 
-	keys := objects(t, "backups")
+	keys := objects(t, bucket)
 	for i, prefix := range []string{"db1", "db2"} {
 		key := backupKey(t, keys, prefix, ".gz.aes")
-		m := readManifest(t, "backups", key)
+		m := readManifest(t, bucket, key)
 		b, _ := m["backup"].(map[string]any)
 		if b == nil || b["database"] != fmt.Sprintf("app%d", i+1) || b["kdf"] != "evp" || b["compression"] != "gzip" ||
 			!strings.Contains(fmt.Sprint(b["restore_command"]), "openssl enc -d -aes-256-cbc") {
 			t.Errorf("manifest of %s: %v", key, m)
 		}
-		db := restoreOneLiner(t, "s3get s3://backups/"+key+" | openssl enc -d -aes-256-cbc -pass file:KEYFILE | gzip -d | psql -X -q -v ON_ERROR_STOP=1 -d NEWDB >/dev/null")
+		db := restoreOneLiner(t, "s3get s3://"+bucket+"/"+key+" | openssl enc -d -aes-256-cbc -pass file:KEYFILE | gzip -d | psql -X -q -v ON_ERROR_STOP=1 -d NEWDB >/dev/null")
 		sameDump(t, fmt.Sprintf("app%d", i+1), db)
 	}
 }
@@ -439,8 +458,9 @@ func TestBackupAndRestore(t *testing.T) {
 // TestOptionsRoundTrip: zstd, custom format, PBKDF2, a key folder, two
 // databases in parallel; restored with stock zstd, openssl and pg_restore.
 func TestOptionsRoundTrip(t *testing.T) {
-	emptyBucket(t, "other")
-	r := runJob(t, jobEnv(twoDatabases(), "other", "",
+	t.Parallel()
+	bucket := newBucket(t)
+	r := runJob(t, jobEnv(twoDatabases(), bucket, "",
 		"COMPRESSION=zstd", "DUMP_FORMAT=custom", "ENCRYPTION_KDF=pbkdf2", "ENCRYPTION_ITER=2000",
 		"S3_PREFIX=nightly", "PARALLEL=2", "LOG_FORMAT=json",
 		"AGE_IDENTITY_FILE=/nonexistent/key.txt")) // a setting a backup warns about
@@ -459,11 +479,11 @@ func TestOptionsRoundTrip(t *testing.T) {
 	if !strings.Contains(r.stderr, `"level":"WARN","msg":"AGE_IDENTITY_FILE is set but a backup never reads it`) {
 		t.Errorf("backup: no warning about AGE_IDENTITY_FILE:\n%s", r.stderr)
 	}
-	keys := objects(t, "other")
+	keys := objects(t, bucket)
 	key := backupKey(t, keys, "nightly/db2", ".dump.zst.aes")
 	// verify's warnings and result lines are JSON too.
-	deleteObject(t, "other", backupKey(t, keys, "nightly/db1", ".dump.zst.aes")+".manifest.json")
-	r = runJob(t, jobEnv(twoDatabases(), "other", "", "COMPRESSION=zstd", "DUMP_FORMAT=custom", "ENCRYPTION_KDF=pbkdf2", "ENCRYPTION_ITER=2000",
+	deleteObject(t, bucket, backupKey(t, keys, "nightly/db1", ".dump.zst.aes")+".manifest.json")
+	r = runJob(t, jobEnv(twoDatabases(), bucket, "", "COMPRESSION=zstd", "DUMP_FORMAT=custom", "ENCRYPTION_KDF=pbkdf2", "ENCRYPTION_ITER=2000",
 		"S3_PREFIX=nightly", "LOG_FORMAT=json"), "verify")
 	if r.code != 0 {
 		t.Fatalf("verify: exit %d:\n%s", r.code, r.stderr)
@@ -474,7 +494,7 @@ func TestOptionsRoundTrip(t *testing.T) {
 			t.Errorf("verify log lacks %s:\n%s", want, r.stderr)
 		}
 	}
-	db := restoreOneLiner(t, "s3get s3://other/"+key+" | openssl enc -d -aes-256-cbc -pbkdf2 -iter 2000 -pass file:KEYFILE | zstd -d | pg_restore --no-owner -d NEWDB")
+	db := restoreOneLiner(t, "s3get s3://"+bucket+"/"+key+" | openssl enc -d -aes-256-cbc -pbkdf2 -iter 2000 -pass file:KEYFILE | zstd -d | pg_restore --no-owner -d NEWDB")
 	sameDump(t, "app2", db)
 }
 
@@ -576,11 +596,10 @@ INSERT INTO big SELECT i, (SELECT string_agg(decode(md5(random()::text || g || i
 	return bigErr
 }
 
-// bigThroughProxy empties the bucket, makes the big database, and returns a
-// fault proxy in front of the S3 server, closed when the test ends.
+// bigThroughProxy makes the big database, and returns a fault proxy in
+// front of the S3 server, closed when the test ends.
 func bigThroughProxy(t *testing.T) *faultproxy.Proxy {
 	t.Helper()
-	emptyBucket(t, "backups")
 	if err := bigDatabase(t); err != nil {
 		t.Fatal(err)
 	}
@@ -595,11 +614,13 @@ func bigThroughProxy(t *testing.T) *faultproxy.Proxy {
 // TestS3FaultsRetried: a SlowDown and a connection reset on parts of the
 // upload are retried, and the backup restores.
 func TestS3FaultsRetried(t *testing.T) {
+	t.Parallel()
+	bucket := newBucket(t)
 	p := bigThroughProxy(t)
 	slow := p.Add(faultproxy.Rule{Method: "PUT", Query: "partNumber", Nth: 1, Fault: faultproxy.SlowDown})
 	reset := p.Add(faultproxy.Rule{Method: "PUT", Query: "partNumber", Nth: 3, Fault: faultproxy.ResetBody})
 	list := pgpassLine("bigdb", "postgres", pg.Password, "big") + "\n"
-	r := runJob(t, jobEnv(list, "backups", p.URL, "PROGRESS_INTERVAL=200ms"))
+	r := runJob(t, jobEnv(list, bucket, p.URL, "PROGRESS_INTERVAL=200ms"))
 	if r.code != 0 {
 		t.Fatalf("exit %d:\n%s", r.code, r.stderr)
 	}
@@ -609,8 +630,8 @@ func TestS3FaultsRetried(t *testing.T) {
 	if slow.Hits(p) != 1 || reset.Hits(p) != 1 {
 		t.Fatalf("faults injected: SlowDown %d, reset %d; want 1 each (is the dump big enough for 3 parts?)", slow.Hits(p), reset.Hits(p))
 	}
-	key := backupKey(t, objects(t, "backups"), "big", ".gz.aes")
-	db := restoreOneLiner(t, "s3get s3://backups/"+key+" | openssl enc -d -aes-256-cbc -pass file:KEYFILE | gzip -d | psql -X -q -v ON_ERROR_STOP=1 -d NEWDB >/dev/null")
+	key := backupKey(t, objects(t, bucket), "big", ".gz.aes")
+	db := restoreOneLiner(t, "s3get s3://"+bucket+"/"+key+" | openssl enc -d -aes-256-cbc -pass file:KEYFILE | gzip -d | psql -X -q -v ON_ERROR_STOP=1 -d NEWDB >/dev/null")
 	a, b := dumpOf(t, "bigdb"), dumpOf(t, db)
 	if a != b {
 		t.Fatal("restored bigdb differs from its source")
@@ -620,18 +641,20 @@ func TestS3FaultsRetried(t *testing.T) {
 // TestS3PersistentFailure: when every part upload fails the job fails, and
 // leaves no object, no manifest and no unfinished upload.
 func TestS3PersistentFailure(t *testing.T) {
+	t.Parallel()
+	bucket := newBucket(t)
 	p := bigThroughProxy(t)
 	p.Add(faultproxy.Rule{Method: "PUT", Query: "partNumber", Times: -1, Fault: faultproxy.InternalError})
 	list := pgpassLine("bigdb", "postgres", pg.Password, "big") + "\n"
-	r := runJob(t, jobEnv(list, "backups", p.URL))
+	r := runJob(t, jobEnv(list, bucket, p.URL))
 	t.Logf("job log:\n%s", r.stderr)
 	if r.code != 1 {
 		t.Fatalf("exit %d, want 1", r.code)
 	}
-	if keys := objects(t, "backups"); len(keys) != 0 {
+	if keys := objects(t, bucket); len(keys) != 0 {
 		t.Errorf("bucket holds %q after a failed upload", keys)
 	}
-	if n := uploadsInProgress(t, "backups"); n != 0 {
+	if n := uploadsInProgress(t, bucket); n != 0 {
 		t.Errorf("%d unfinished multipart uploads left", n)
 	}
 }
@@ -708,6 +731,7 @@ func TestSettingsErrorsTogether(t *testing.T) {
 // policy) gets a warning and its backup; one that refuses the write too
 // fails the backup cleanly.
 func TestPreflight(t *testing.T) {
+	emptyBucket(t, "backups")
 	p := bigThroughProxy(t)
 	list := pgpassLine("app1", "backup1", pw1, "db1") + "\n"
 
@@ -747,7 +771,7 @@ func TestPreflight(t *testing.T) {
 		t.Errorf("write refused: exit %d, want 1 and a failure line", r.code)
 	}
 	// The hint names the job's settings, not s3put's flags.
-	if !strings.Contains(r.stderr, "hint: db1: the credentials lack a permission the job needs") || strings.Contains(r.stderr, "--") {
+	if !strings.Contains(r.stderr, "hint: db1: the credentials lack a needed permission") || strings.Contains(r.stderr, "--") {
 		t.Errorf("write refused: no hint in the job's terms")
 	}
 	if keys := objects(t, "backups"); len(keys) != 0 {
@@ -839,6 +863,7 @@ func runPipeIn(t *testing.T, stdin []byte, line string) []byte {
 // leaves no object, no unfinished upload and no private folder, and exits
 // non-zero.
 func TestSIGTERM(t *testing.T) {
+	emptyBucket(t, "backups")
 	p := bigThroughProxy(t)
 	p.Add(faultproxy.Rule{Method: "PUT", Query: "partNumber", Times: -1, Fault: faultproxy.Fault{Delay: 500 * time.Millisecond}})
 	tmp := t.TempDir() // its own, since other runs may share os.TempDir()
@@ -919,18 +944,22 @@ func TestCommandPrefix(t *testing.T) {
 	}
 }
 
-// TestCommandsReserved: every command of the job's usage is one that a
-// list may not use as a prefix.
+// TestCommandsReserved: the words the job dispatches, those its usage
+// shows, and those a list may not use as a prefix are the same.
 func TestCommandsReserved(t *testing.T) {
 	re := regexp.MustCompile(`(?m)^    iron-streaming-backup \[?([a-z]+)`)
-	found := re.FindAllStringSubmatch(usage, -1)
-	if len(found) < 4 {
-		t.Fatalf("found %d commands in the usage", len(found))
+	var shown []string
+	for _, m := range re.FindAllStringSubmatch(usage, -1) {
+		shown = append(shown, m[1])
 	}
-	for _, m := range found {
-		if !pgpass.IsCommand(m[1]) {
-			t.Errorf("command %q is not in pgpass.Commands", m[1])
-		}
+	dispatched := slices.Sorted(maps.Keys(commands))
+	slices.Sort(shown)
+	if !slices.Equal(shown, dispatched) || !slices.Equal(dispatched, cli.JobCommands) {
+		t.Errorf("usage shows %q, the job dispatches %q, lists may not use %q", shown, dispatched, cli.JobCommands)
+	}
+	_, err := pgpass.Parse(strings.NewReader("h:5432:d:u:pw:verify\n"), cli.JobCommands...)
+	if !errors.Is(err, pgpass.ErrCommand) {
+		t.Errorf("a list with the prefix verify: %v", err)
 	}
 }
 

@@ -19,7 +19,7 @@ import (
 	"github.com/aws/aws-sdk-go-v2/aws"
 	"github.com/aws/aws-sdk-go-v2/service/s3"
 
-	"github.com/philips-labs/iron-streaming-backup/internal/monitor"
+	"github.com/philips-labs/iron-streaming-backup/internal/config"
 	"github.com/philips-labs/iron-streaming-backup/internal/testenv"
 )
 
@@ -193,7 +193,8 @@ func TestMonitoring(t *testing.T) {
 // TestMonitorsDown: monitors that refuse connections or answer 500 cost
 // warnings, not the backup: exit 0, the objects are there.
 func TestMonitorsDown(t *testing.T) {
-	emptyBucket(t, "other")
+	t.Parallel()
+	bucket := newBucket(t)
 	l, err := net.Listen("tcp", "127.0.0.1:0")
 	if err != nil {
 		t.Fatal(err)
@@ -204,7 +205,7 @@ func TestMonitorsDown(t *testing.T) {
 		http.Error(w, "down for maintenance", http.StatusInternalServerError)
 	}))
 	defer failing.Close()
-	r := runJob(t, append(jobEnv(twoDatabases(), "other", ""),
+	r := runJob(t, append(jobEnv(twoDatabases(), bucket, ""),
 		"HEALTHCHECK_URL="+refused+"/hc?key="+pingKey,
 		"WEBHOOK_URL="+failing.URL+"/hook?token="+hookToken,
 		"PUSHGATEWAY_URL="+refused,
@@ -230,7 +231,7 @@ func TestMonitorsDown(t *testing.T) {
 			t.Errorf("the log shows %q", s)
 		}
 	}
-	if keys := objects(t, "other"); len(keys) != 2 {
+	if keys := objects(t, bucket); len(keys) != 2 {
 		t.Errorf("bucket holds %q, want the backup and its manifest", keys)
 	}
 	t.Logf("log:\n%s", r.stderr)
@@ -274,36 +275,21 @@ func TestMonitorSettings(t *testing.T) {
 	t.Logf("stderr:\n%s", r.stderr)
 }
 
-// TestMonitorSettingsDocumented: -h and the monitoring table of
-// docs/configuration.md name every monitoring setting, and
-// docs/monitoring.md names each.
+// TestMonitorSettingsDocumented: docs/monitoring.md names every
+// monitoring setting (-h and docs/configuration.md list them from
+// config.Table).
 func TestMonitorSettingsDocumented(t *testing.T) {
 	root, err := testenv.RepoRoot()
 	if err != nil {
 		t.Fatal(err)
 	}
-	config, err := os.ReadFile(filepath.Join(root, "docs", "configuration.md"))
-	if err != nil {
-		t.Fatal(err)
-	}
-	_, table, ok := strings.Cut(string(config), "\n## Monitoring settings\n")
-	if !ok {
-		t.Fatal("docs/configuration.md has no heading Monitoring settings")
-	}
-	table, _, _ = strings.Cut(table, "\n## ")
 	page, err := os.ReadFile(filepath.Join(root, "docs", "monitoring.md"))
 	if err != nil {
 		t.Fatal(err)
 	}
-	for _, name := range []string{monitor.EnvHealthcheck, monitor.EnvWebhook, monitor.EnvWebhookHeaders, monitor.EnvPushgateway, monitor.EnvMetricsFile} {
-		if !strings.Contains(usage, "    "+name+" ") {
-			t.Errorf("the usage text lacks %s", name)
-		}
-		if !strings.Contains(table, "| `"+name+"` | none |") {
-			t.Errorf("the monitoring table of docs/configuration.md lacks %s", name)
-		}
-		if !strings.Contains(string(page), "`"+name+"`") {
-			t.Errorf("docs/monitoring.md does not name %s", name)
+	for _, s := range config.Table {
+		if s.Group == config.Monitoring && !strings.Contains(string(page), "`"+s.Name+"`") {
+			t.Errorf("docs/monitoring.md does not name %s", s.Name)
 		}
 	}
 }

@@ -1,7 +1,6 @@
 package main
 
 import (
-	"bytes"
 	"context"
 	"fmt"
 	"io"
@@ -10,7 +9,7 @@ import (
 	"github.com/philips-labs/iron-streaming-backup/internal/backup"
 	"github.com/philips-labs/iron-streaming-backup/internal/catalog"
 	"github.com/philips-labs/iron-streaming-backup/internal/cli"
-	"github.com/philips-labs/iron-streaming-backup/internal/pgpass"
+	"github.com/philips-labs/iron-streaming-backup/internal/config"
 )
 
 // noRules is the error of a prune without retention rules.
@@ -19,7 +18,7 @@ const noRules = "no retention rules: set at least one of KEEP_LAST, KEEP_HOURLY,
 // runPrune applies the retention rules to the backups of the list's
 // prefixes (or one) without backing up; with -dry-run it prints the keys
 // it would delete on stdout and deletes nothing.
-func runPrune(ctx context.Context, args []string, stdout, stderr io.Writer) error {
+func runPrune(ctx context.Context, args []string, _ io.Reader, stdout, stderr io.Writer) error {
 	fs := cli.NewFlagSet(tool+" prune", usage, stderr)
 	dryRun := fs.Bool("dry-run", false, "")
 	if err := cli.Parse(fs, args); err != nil {
@@ -28,7 +27,7 @@ func runPrune(ctx context.Context, args []string, stdout, stderr io.Writer) erro
 	if fs.NArg() > 1 {
 		return cli.Usagef("prune: too many arguments: %s", cli.Args(fs.Args()))
 	}
-	s, client, err := load(ctx, fs.Arg(0), "prune", stderr)
+	s, client, err := load(ctx, config.ForPrune, fs.Arg(0), "prune", stderr)
 	if s == nil {
 		return err
 	}
@@ -57,29 +56,6 @@ func runPrune(ctx context.Context, args []string, stdout, stderr io.Writer) erro
 		return cli.Silent(false)
 	}
 	return nil
-}
-
-// prunedPrefixes are the prefixes a backup or prune with this environment
-// prunes: the list's, without its ignored lines; nil when the environment
-// has no list that reads (list needs none).
-func prunedPrefixes(getenv func(string) string) map[string]bool {
-	data, _, err := pgpass.FromEnv(getenv)
-	if err != nil {
-		return nil
-	}
-	entries, err := pgpass.Parse(bytes.NewReader(data))
-	if err != nil {
-		return nil
-	}
-	targets, err := pgpass.Targets(entries, "")
-	if err != nil {
-		return nil
-	}
-	out := map[string]bool{}
-	for _, t := range targets {
-		out[t.Prefix] = true
-	}
-	return out
 }
 
 // keepColumn is list's RETENTION column: "keep: daily,weekly", or "delete"

@@ -10,9 +10,9 @@ import (
 	"os"
 	"os/exec"
 	"path/filepath"
-	"regexp"
 	"strconv"
 	"strings"
+	"sync/atomic"
 	"testing"
 	"time"
 )
@@ -49,17 +49,15 @@ func relations(t *testing.T, db string) string {
 	return out
 }
 
-var restrictLines = regexp.MustCompile(`(?m)^\\(un)?restrict .*$`)
-
-var tenantSeq int
+var tenantSeq atomic.Int64
 
 // tenantDatabase makes a database owned by a login of its own, runs sql
 // in it as that owner, and returns the job's list line for it.
 func tenantDatabase(t *testing.T, sql string) (db, line string) {
 	t.Helper()
-	tenantSeq++
-	db, user := fmt.Sprintf("tenant%d", tenantSeq), fmt.Sprintf("tenant%d_owner", tenantSeq)
-	pw := "tenant-pw-" + strconv.Itoa(tenantSeq)
+	n := tenantSeq.Add(1)
+	db, user := fmt.Sprintf("tenant%d", n), fmt.Sprintf("tenant%d_owner", n)
+	pw := fmt.Sprintf("tenant-pw-%d", n)
 	if err := pg.CreateUser(t.Context(), user, pw); err != nil {
 		t.Fatal(err)
 	}
@@ -75,6 +73,7 @@ func tenantDatabase(t *testing.T, sql string) (db, line string) {
 // TestVerifyRestoreRole: -restore-into refuses a superuser unless the
 // dump is trusted, and restores as the documentation's restore role.
 func TestVerifyRestoreRole(t *testing.T) {
+	t.Parallel() // its own folder and databases
 	clearFolder(t, "backups", "role")
 	env, _ := freshBackup(t, "role")
 
@@ -125,6 +124,7 @@ func TestVerifyRestoreRole(t *testing.T) {
 // a superuser (the only way plain dumps restored, because of ALTER …
 // OWNER) ran it: a shell on the database server, exit 0.
 func TestVerifyTrojan(t *testing.T) {
+	t.Parallel() // its own folder and databases
 	dir, err := os.MkdirTemp("", "trojan-")
 	if err != nil {
 		t.Fatal(err)
@@ -185,6 +185,7 @@ INSERT INTO public.victim VALUES (1), (2);
 // recreates the database it came from and \connects to it. The job no
 // longer makes one, and a restore refuses one before it is sent.
 func TestVerifyCreateDump(t *testing.T) {
+	t.Parallel() // its own folder and databases
 	clearFolder(t, "backups", "create")
 	env := jobEnv(twoDatabases(), "backups", "", "S3_PREFIX=create", "PG_DUMP_ARGS=--clean --if-exists --create")
 	if r := runJob(t, env, "db1"); r.code != 2 || !strings.Contains(r.stderr, `"--clean" (--clean) is refused`) {
@@ -221,6 +222,7 @@ func TestVerifyCreateDump(t *testing.T) {
 // a table with a character that ends in a backslash byte. Every backup
 // used to fail as incomplete; now it counts, and restores equal.
 func TestClientOnlyEncodingBackup(t *testing.T) {
+	t.Parallel() // its own folder and databases
 	clearFolder(t, "backups", "enc")
 	for _, tc := range []struct{ enc, chars string }{{"SJIS", "ソ表"}, {"BIG5", "許功"}} {
 		t.Run(tc.enc, func(t *testing.T) {
@@ -256,6 +258,7 @@ COMMENT ON TABLE public.u IS 'x%[1]s';
 // a[1:"USER".n], which psql rewrites with its variable USER. The restore
 // runs no psql: the view comes back as it was.
 func TestPsqlVariableInDump(t *testing.T) {
+	t.Parallel() // its own folder and databases
 	clearFolder(t, "backups", "vars")
 	db, line := tenantDatabase(t, `
 CREATE TABLE "USER" (n int);
@@ -279,6 +282,7 @@ CREATE VIEW public.v AS SELECT t.a[1 : "USER".n] AS s FROM public.t, "USER";
 // TestDocsRestoreRole runs the restore-role recipe of docs/restore.md as written,
 // with the server's address in PGHOST and PGPORT and the job's settings.
 func TestDocsRestoreRole(t *testing.T) {
+	t.Parallel() // its own folder and databases
 	clearFolder(t, "backups", "recipe")
 	env, _ := freshBackup(t, "recipe")
 	lines := docBlockLines(t, "# recipe: restore role")
@@ -308,6 +312,7 @@ func TestDocsRestoreRole(t *testing.T) {
 // sent each entry as one query, so a --single-transaction restore that
 // failed later had committed what came before) commits nothing.
 func TestVerifyCustomRestore(t *testing.T) {
+	t.Parallel() // its own folder and databases
 	clearFolder(t, "backups", "custom")
 	first, second := strings.Repeat("C", 40), strings.Repeat("D", 40)
 	db, line := tenantDatabase(t, "CREATE TABLE public.t (v int); INSERT INTO public.t VALUES (1), (2); COMMENT ON TABLE public.t IS '"+first+

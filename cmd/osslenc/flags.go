@@ -143,14 +143,14 @@ func (cfg *config) options(stdin io.Reader, warn func(string)) (osslenc.Options,
 	}
 	switch cfg.passFlag {
 	case "pass":
-		o.Password, err = osslenc.ParsePass(cfg.passArg, stdin, warn)
-		if errors.Is(err, osslenc.ErrPassSpec) {
+		o.Password, err = ParsePass(cfg.passArg, stdin, warn)
+		if errors.Is(err, ErrPassSpec) {
 			return o, cli.WithHint(cli.Usage(err), "run 'osslenc -h' for usage")
 		}
 	case "kfile":
 		o.Password, err = readKFile(cfg.passArg)
 	case "k":
-		o.Password, err = osslenc.ParsePass("pass:"+cfg.passArg, nil, nil)
+		o.Password, err = ParsePass("pass:"+cfg.passArg, nil, nil)
 	}
 	if err != nil {
 		return o, err

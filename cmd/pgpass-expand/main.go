@@ -15,6 +15,7 @@ import (
 	"unicode/utf8"
 
 	"github.com/philips-labs/iron-streaming-backup/internal/cli"
+	"github.com/philips-labs/iron-streaming-backup/internal/config"
 	"github.com/philips-labs/iron-streaming-backup/internal/pgpass"
 )
 
@@ -174,12 +175,12 @@ func readList(in string, stdin io.Reader) ([]pgpass.Entry, string, error) {
 	)
 	switch in {
 	case "":
-		data, f, err := pgpass.FromEnv(os.Getenv)
-		if errors.Is(err, pgpass.ErrNoSource) {
+		data, f, err := config.List(os.Getenv)
+		if errors.Is(err, config.ErrNoList) {
 			return nil, "", cli.WithHint(cli.Usage(err), "or name a file with -in FILE, or use -in - for standard input")
 		}
-		if err != nil && f == "$"+pgpass.EnvBase64 {
-			return nil, "", cli.WithHint(err, "%s holds the list encoded with base64, as printed by 'base64 -w0 pgpass'", pgpass.EnvBase64)
+		if err != nil && f == "$"+config.EnvPgpassBase64 {
+			return nil, "", cli.WithHint(err, "%s holds the list encoded with base64, as printed by 'base64 -w0 pgpass'", config.EnvPgpassBase64)
 		}
 		if err != nil {
 			return nil, "", err
@@ -195,7 +196,7 @@ func readList(in string, stdin io.Reader) ([]pgpass.Entry, string, error) {
 		defer f.Close()
 		r, from = f, in
 	}
-	entries, err := pgpass.Parse(r)
+	entries, err := pgpass.Parse(r, cli.JobCommands...)
 	if err != nil {
 		var le *pgpass.LineError
 		if errors.As(err, &le) {

@@ -75,7 +75,7 @@ func main() {
 	cli.TightGC()
 	// Errors may repeat an argument (an object URL, a file name); they
 	// show it escaped, without a connection string's password.
-	cli.Main("s3get", cli.WithScrubbedArgs(s3cli.WithHints(run)))
+	cli.Main("s3get", cli.WithScrubbedArgs(s3cli.WithHints(run, s3cli.Words)))
 }
 
 func run(ctx context.Context, args []string, stdin io.Reader, stdout, stderr io.Writer) error {
@@ -88,15 +88,8 @@ func run(ctx context.Context, args []string, stdin io.Reader, stdout, stderr io.
 		rangeSize = fs.String("range-size", "", "")
 		opts      s3stream.ReaderOptions
 	)
-	if err := cli.Parse(fs, args); err != nil {
-		return err
-	}
-	if f.Version {
-		fmt.Fprintln(stdout, "s3get", cli.Version())
-		return nil
-	}
-	bucket, key, err := f.Target(fs)
-	if err != nil {
+	bucket, key, done, err := f.Parse(fs, args, stdout)
+	if done || err != nil {
 		return err
 	}
 	opts.Concurrency = f.Concurrency

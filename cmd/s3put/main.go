@@ -44,8 +44,9 @@ Options:
                             A smaller cap lowers the largest object (256MiB:
                             about 1 TiB).
     --storage-class CLASS   Storage class, e.g. STANDARD_IA or GLACIER_IR.
-    --sse AES256|aws:kms    Server-side encryption.
-    --sse-kms-key-id ID     The KMS key for --sse aws:kms.
+    --sse TYPE              Server-side encryption: AES256, aws:kms or
+                            aws:kms:dsse.
+    --sse-kms-key-id ID     The KMS key for --sse aws:kms or aws:kms:dsse.
     --content-type TYPE     Content type (default application/octet-stream).
     -m KEY=VALUE            User metadata (x-amz-meta-KEY); repeatable.
     --part-checksum crc32c|md5
@@ -86,7 +87,7 @@ func main() {
 	cli.TightGC()
 	// Errors may repeat an argument (an object URL, a file name); they
 	// show it escaped, without a connection string's password.
-	cli.Main("s3put", cli.WithScrubbedArgs(s3cli.WithHints(run)))
+	cli.Main("s3put", cli.WithScrubbedArgs(s3cli.WithHints(run, s3cli.Words)))
 }
 
 type metadata map[string]string
@@ -125,15 +126,8 @@ func run(ctx context.Context, args []string, stdin io.Reader, stdout, stderr io.
 	fs.StringVar(&opts.ContentType, "content-type", "", "")
 	fs.StringVar(&opts.PartChecksum, "part-checksum", "", "")
 	fs.Var(meta, "m", "")
-	if err := cli.Parse(fs, args); err != nil {
-		return err
-	}
-	if f.Version {
-		fmt.Fprintln(stdout, "s3put", cli.Version())
-		return nil
-	}
-	bucket, key, err := f.Target(fs)
-	if err != nil {
+	bucket, key, done, err := f.Parse(fs, args, stdout)
+	if done || err != nil {
 		return err
 	}
 	opts.Concurrency = f.Concurrency

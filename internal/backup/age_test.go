@@ -2,21 +2,16 @@ package backup
 
 import (
 	"bytes"
-	"crypto/ed25519"
 	"crypto/rand"
-	"encoding/pem"
 	"io"
-	"maps"
-	"os"
 	"os/exec"
 	"path/filepath"
 	"strings"
 	"testing"
 
 	"filippo.io/age"
-	"golang.org/x/crypto/ssh"
 
-	"github.com/philips-labs/iron-streaming-backup/internal/catalog"
+	"github.com/philips-labs/iron-streaming-backup/internal/config"
 	"github.com/philips-labs/iron-streaming-backup/internal/testenv"
 )
 
@@ -40,16 +35,12 @@ func sshKey(t *testing.T) (privFile, pub string) {
 	return k.PrivateFile, k.Public
 }
 
-func mustRecipients(t *testing.T, list string) []Recipient {
+func mustRecipients(t *testing.T, list string) []config.Recipient {
 	t.Helper()
-	rs, errs := parseRecipients(envAgeRecipients, []byte(list))
-	if len(errs) > 0 {
-		t.Fatal(errs)
-	}
-	return rs
+	return ageSettings(t, list, "").Recipients
 }
 
-func ageEncrypt(t *testing.T, rs []Recipient, plain []byte, step int) []byte {
+func ageEncrypt(t *testing.T, rs []config.Recipient, plain []byte, step int) []byte {
 	t.Helper()
 	var buf bytes.Buffer
 	w, err := newAgeWriter(&buf, rs)
@@ -116,10 +107,7 @@ func TestAgeStockRoundTrip(t *testing.T) {
 					if err != nil || !bytes.Equal(got, plain) {
 						t.Fatalf("size %d: age -d -i %s: %v, %d bytes back", n, filepath.Base(id), err, len(got))
 					}
-					ids, err := loadIdentity(getenv(map[string]string{envAgeIdentity: id}))
-					if err != nil {
-						t.Fatal(err)
-					}
+					ids := ageSettings(t, tc.list, id).Identities
 					dec, err := newAgeReader(bytes.NewReader(enc), ids)
 					if err != nil {
 						t.Fatal(err)
@@ -133,6 +121,43 @@ func TestAgeStockRoundTrip(t *testing.T) {
 	}
 }
 
+// TestAgePostQuantum: a hybrid post-quantum recipient (age1pq1…, from
+// age-keygen -pq) is taken, and what the job writes to it the upstream
+// age of the same version decrypts, and so does verify's reader.
+func TestAgePostQuantum(t *testing.T) {
+	dir, err := testenv.UpstreamAge()
+	if err != nil {
+		t.Fatal(err)
+	}
+	k, err := testenv.AgeKeygenPQ(dir, t.TempDir())
+	if err != nil {
+		t.Fatal(err)
+	}
+	if !strings.HasPrefix(k.Recipient, "age1pq1") {
+		t.Fatalf("age-keygen -pq made %.12s…, not a post-quantum recipient", k.Recipient)
+	}
+	s := ageSettings(t, k.Recipient+"\n", k.IdentityFile)
+	if len(s.Recipients) != 1 || s.Recipients[0].Key != k.Recipient || len(s.Identities) != 1 {
+		t.Fatalf("%d recipients, %d identities", len(s.Recipients), len(s.Identities))
+	}
+	plain := make([]byte, 200<<10)
+	rand.Read(plain)
+	enc := ageEncrypt(t, s.Recipients, plain, 4096)
+	cmd := exec.Command(filepath.Join(dir, "age"), "-d", "-i", k.IdentityFile)
+	cmd.Stdin = bytes.NewReader(enc)
+	got, err := cmd.Output()
+	if err != nil || !bytes.Equal(got, plain) {
+		t.Fatalf("upstream age -d: %v, %d bytes back", err, len(got))
+	}
+	dec, err := newAgeReader(bytes.NewReader(enc), s.Identities)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if got, err := io.ReadAll(dec); err != nil || !bytes.Equal(got, plain) {
+		t.Fatalf("our reader: %v", err)
+	}
+}
+
 // TestAgeCorruption: a flipped byte anywhere (header, a chunk, the last
 // chunk) or a cut fails decryption, in the stock age and ours alike.
 func TestAgeCorruption(t *testing.T) {
@@ -140,10 +165,7 @@ func TestAgeCorruption(t *testing.T) {
 	rs := mustRecipients(t, k.Recipient)
 	plain := bytes.Repeat([]byte("INSERT INTO t VALUES (1);\n"), 10000)
 	enc := ageEncrypt(t, rs, plain, 1<<20)
-	ids, err := parseIdentities([]byte(k.Identity + "\n"))
-	if err != nil {
-		t.Fatal(err)
-	}
+	ids := ageSettings(t, k.Recipient, k.IdentityFile).Identities
 	hdr := bytes.Index(enc, []byte("\n---")) + 10
 	for _, at := range []int{hdr, hdr + 20, hdr + 70000, len(enc) - 1} {
 		bad := bytes.Clone(enc)
@@ -161,7 +183,8 @@ func TestAgeCorruption(t *testing.T) {
 	if err := readAge(enc, nil); err == nil {
 		t.Error("read without identities")
 	}
-	other, _ := parseIdentities([]byte(ageKeygen(t).Identity))
+	o := ageKeygen(t)
+	other := ageSettings(t, o.Recipient, o.IdentityFile).Identities
 	if err := readAge(enc, other); err == nil || !strings.Contains(err.Error(), "holds no identity this backup was encrypted to") {
 		t.Errorf("another identity: %v", err)
 	}
@@ -176,186 +199,6 @@ func readAge(enc []byte, ids []age.Identity) error {
 	return err
 }
 
-// TestAgeRecipientErrors: one line per bad recipient, naming its line and
-// never quoting it (a private key pasted into the list must not reach a
-// log).
-func TestAgeRecipientErrors(t *testing.T) {
-	k := ageKeygen(t)
-	_, sshPub := sshKey(t)
-	list := strings.Join([]string{
-		"# comment",
-		k.Recipient,
-		k.Identity,                             // 3: a secret in the wrong place
-		"age1qqqqqqqqqqqqqqqqqqqqqqqqqqqqqqqq", // 4: bad checksum
-		"",
-		"ecdsa-sha2-nistp256 AAAAE2VjZHNhLXNoYTItbmlzdHAyNTY=", // 6
-		"ssh-ed25519 AAAAnotbase64!!",                          // 7
-		"hello",                                                // 8
-		sshPub,
-	}, "\n")
-	rs, errs := parseRecipients(envAgeRecipients, []byte(list))
-	if len(rs) != 2 {
-		t.Errorf("%d recipients parsed, want 2", len(rs))
-	}
-	if len(errs) != 5 {
-		t.Fatalf("%d errors, want 5: %v", len(errs), errs)
-	}
-	for i, n := range []string{"line 3: a private key", "line 4: not a valid age1", "line 6: not a recipient", "line 7: not a valid ssh public key", "line 8: not a recipient"} {
-		msg := errs[i].Error()
-		if !strings.HasPrefix(msg, "AGE_RECIPIENTS "+n) || strings.Contains(msg, "\n") {
-			t.Errorf("error %d: %q, want AGE_RECIPIENTS %s…", i, msg, n)
-		}
-		if strings.Contains(msg, k.Identity[16:40]) || strings.Contains(msg, "qqqq") || strings.Contains(msg, "hello") {
-			t.Errorf("error %d quotes its line: %q", i, msg)
-		}
-	}
-	if _, errs := parseRecipients("X", []byte("# only a comment\n\n")); len(errs) != 1 || !strings.Contains(errs[0].Error(), "no recipients") {
-		t.Errorf("empty list: %v", errs)
-	}
-}
-
-// TestAgeIdentityErrors: a bad identity file is named, never quoted.
-func TestAgeIdentityErrors(t *testing.T) {
-	k := ageKeygen(t)
-	dir := t.TempDir()
-	cut := k.Identity[:len(k.Identity)-3]
-	_, sk, err := ed25519.GenerateKey(rand.Reader)
-	if err != nil {
-		t.Fatal(err)
-	}
-	block, err := ssh.MarshalPrivateKeyWithPassphrase(sk, "", []byte("a passphrase"))
-	if err != nil {
-		t.Fatal(err)
-	}
-	protected := filepath.Join(dir, "protected")
-	os.WriteFile(protected, pem.EncodeToMemory(block), 0o600)
-	for name, tc := range map[string]struct{ content, want string }{
-		"cut":           {"# created\n" + cut + "\n", "line 2: a malformed age identity"},
-		"recipient":     {k.Recipient + "\n", "line 1: not an age identity"},
-		"empty":         {"# nothing\n", "no identity in it"},
-		"garbage":       {"-----BEGIN OPENSSH PRIVATE KEY-----\n" + cut + "\n-----END OPENSSH PRIVATE KEY-----\n", "not a usable OpenSSH private key"},
-		"passphrase":    {"", "protected by a passphrase"},
-		"age-encrypted": {"-----BEGIN AGE ENCRYPTED FILE-----\nYWdl\n-----END AGE ENCRYPTED FILE-----\n", "an identities file protected by a passphrase"},
-		"huge":          {strings.Repeat("#", maxIdentityFile+1), "larger than"},
-	} {
-		t.Run(name, func(t *testing.T) {
-			f := filepath.Join(dir, name)
-			if name != "passphrase" {
-				os.WriteFile(f, []byte(tc.content), 0o600)
-			} else {
-				f = protected
-			}
-			_, err := loadIdentity(getenv(map[string]string{envAgeIdentity: f}))
-			if err == nil || !strings.Contains(err.Error(), tc.want) || !strings.HasPrefix(err.Error(), "AGE_IDENTITY_FILE") {
-				t.Fatalf("got %v, want %q", err, tc.want)
-			}
-			if strings.Contains(err.Error(), cut[16:40]) {
-				t.Errorf("the error quotes the identity: %v", err)
-			}
-		})
-	}
-}
-
-// TestLoadAge: the settings of ENCRYPTION=age, for a backup and for verify.
-func TestLoadAge(t *testing.T) {
-	k := ageKeygen(t)
-	_, sshPub := sshKey(t)
-	recipFile := filepath.Join(t.TempDir(), "recipients.txt")
-	os.WriteFile(recipFile, []byte("# two\n"+k.Recipient+"\n"+sshPub+"\n"), 0o644)
-
-	env := seedEnv()
-	env["ENCRYPTION"] = "age"
-	env["AGE_RECIPIENTS_FILE"] = recipFile
-	env["AGE_IDENTITY_FILE"] = k.IdentityFile
-	s, err := load(getenv(env), "", purposeBackup)
-	if err != nil {
-		t.Fatal(err)
-	}
-	if len(s.Recipients) != 2 || s.Password != nil || s.identities != nil {
-		t.Errorf("backup settings: %d recipients, password %v, identities %v", len(s.Recipients), s.Password != nil, s.identities != nil)
-	}
-	warned := strings.Join(s.Warnings, "\n")
-	for _, want := range []string{"PASS_FILE_BASE64 is set but unused", "AGE_IDENTITY_FILE is set but a backup never reads it"} {
-		if !strings.Contains(warned, want) {
-			t.Errorf("warnings lack %q: %q", want, s.Warnings)
-		}
-	}
-	if got := s.ObjectKey("db1", mustTime("2026-11-27T06:00:00Z")); got != "db1-20261127060000.gz.age" {
-		t.Errorf("key %q", got)
-	}
-	info := &catalog.Info{Bucket: "b", Key: "db1-20261127060000.gz.age", Compression: "gzip", Format: "plain"}
-	setEncryption(info, s)
-	if info.Encryption != "age" || info.Cipher != "" || len(info.Recipients) != 2 || info.Recipients[0] != k.Recipient ||
-		info.Recipients[1] != strings.TrimSuffix(sshPub, " backup@offline") {
-		t.Errorf("manifest: %+v", info)
-	}
-	if rc := info.StockRestore(); rc != "aws s3 cp s3://b/db1-20261127060000.gz.age - | age -d -i key.txt | gzip -d | psql -d NEWDB" {
-		t.Errorf("restore command %q", rc)
-	}
-
-	// verify reads the identity, and the password when it is set (for
-	// older openssl backups), but needs neither.
-	if s, err := load(getenv(env), "", purposeVerify); err != nil || len(s.identities) != 1 || string(s.Password) != "MySecretPassword" {
-		t.Errorf("verify settings: %v", err)
-	}
-	// prune reads neither, even when they are set or could not be read,
-	// and with either encryption.
-	for _, enc := range []string{"age", "openssl"} {
-		pruneEnv := maps.Clone(env)
-		pruneEnv["ENCRYPTION"] = enc
-		if enc != "age" {
-			delete(pruneEnv, "AGE_RECIPIENTS_FILE")
-		}
-		pruneEnv["AGE_IDENTITY_FILE"] = filepath.Join(t.TempDir(), "no-such-identity")
-		pruneEnv["PASS_FILE_BASE64"] = "not base64!"
-		if s, err := load(getenv(pruneEnv), "", purposePrune); err != nil || s.identities != nil || s.Password != nil || len(s.Warnings) != 0 {
-			t.Errorf("prune settings (%s): %v, warnings %q", enc, err, s.Warnings)
-		}
-	}
-	delete(env, "PASS_FILE_BASE64")
-	delete(env, "AGE_IDENTITY_FILE")
-	if s, err := load(getenv(env), "", purposeVerify); err != nil || s.identities != nil || s.Password != nil {
-		t.Errorf("verify settings without keys: %v", err)
-	}
-	if s, err := load(getenv(env), "", purposeBackup); err != nil || len(s.Warnings) != 0 {
-		t.Errorf("backup without a password: %v, warnings %q", err, s.Warnings)
-	}
-}
-
-func TestLoadAgeErrors(t *testing.T) {
-	k := ageKeygen(t)
-	for name, tc := range map[string]struct {
-		env  map[string]string
-		want []string
-	}{
-		"no recipients":  {map[string]string{"ENCRYPTION": "age"}, []string{"ENCRYPTION=age needs recipients"}},
-		"both":           {map[string]string{"ENCRYPTION": "age", "AGE_RECIPIENTS": k.Recipient, "AGE_RECIPIENTS_FILE": "/x"}, []string{"both set"}},
-		"missing file":   {map[string]string{"ENCRYPTION": "age", "AGE_RECIPIENTS_FILE": "/nonexistent/r.txt"}, []string{"AGE_RECIPIENTS_FILE: open /nonexistent/r.txt"}},
-		"unknown":        {map[string]string{"ENCRYPTION": "gpg"}, []string{`ENCRYPTION="gpg": use openssl or age`}},
-		"openssl":        {map[string]string{"AGE_RECIPIENTS": k.Recipient}, []string{"AGE_RECIPIENTS is only used with ENCRYPTION=age"}},
-		"bad and others": {map[string]string{"ENCRYPTION": "age", "AGE_RECIPIENTS": k.Recipient + "\n" + k.Identity, "COMPRESSION": "lz4"}, []string{"AGE_RECIPIENTS line 2: a private key", `COMPRESSION="lz4"`}},
-	} {
-		t.Run(name, func(t *testing.T) {
-			env := seedEnv()
-			for k, v := range tc.env {
-				env[k] = v
-			}
-			_, err := load(getenv(env), "", purposeBackup)
-			if err == nil {
-				t.Fatal("no error")
-			}
-			for _, w := range tc.want {
-				if !strings.Contains(err.Error(), w) {
-					t.Errorf("errors lack %q:\n%v", w, err)
-				}
-			}
-			if strings.Contains(err.Error(), k.Identity[16:40]) {
-				t.Errorf("errors quote the identity:\n%v", err)
-			}
-		})
-	}
-}
-
 // BenchmarkEncryption compares the job's two encrypting writers on the
 // same stream (compressed data is as random as this): go test -bench
 // Encryption ./internal/backup.
@@ -368,8 +211,10 @@ func BenchmarkEncryption(b *testing.B) {
 	rand.Read(data)
 	for _, enc := range []string{"openssl", "age"} {
 		b.Run(enc, func(b *testing.B) {
-			j := &Job{Settings: &Settings{Encryption: enc, Password: []byte("bench-password"),
-				Recipients: []Recipient{{Key: id.Recipient().String(), r: id.Recipient()}}}}
+			s := &Settings{}
+			s.Encryption, s.Password = enc, []byte("bench-password")
+			s.Recipients = []config.Recipient{{Key: id.Recipient().String(), R: id.Recipient()}}
+			j := &Job{Settings: s}
 			b.SetBytes(int64(len(data)))
 			for b.Loop() {
 				w, err := j.newEncrypter(io.Discard)

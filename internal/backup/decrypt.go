@@ -1,10 +1,12 @@
 package backup
 
 import (
+	"cmp"
 	"fmt"
 	"io"
 
 	"github.com/philips-labs/iron-streaming-backup/internal/catalog"
+	"github.com/philips-labs/iron-streaming-backup/internal/config"
 	"github.com/philips-labs/iron-streaming-backup/internal/osslenc"
 	"github.com/philips-labs/iron-streaming-backup/internal/s3stream"
 )
@@ -24,20 +26,20 @@ func (e *noKeyError) Error() string { return e.why }
 func (v *Verifier) newDecrypter(r io.Reader, b catalog.Backup, info *catalog.Info) (io.Reader, error) {
 	s := v.Settings
 	if b.Encryption == "age" {
-		if len(s.identities) == 0 {
-			return nil, &noKeyError{fmt.Sprintf("%s is not set, so the backup was not decrypted", envAgeIdentity)}
+		if len(s.Identities) == 0 {
+			return nil, &noKeyError{fmt.Sprintf("%s is not set, so the backup was not decrypted", config.EnvAgeIdentity)}
 		}
-		return newAgeReader(r, s.identities)
+		return newAgeReader(r, s.Identities)
 	}
 	if len(s.Password) == 0 {
-		return nil, &noKeyError{fmt.Sprintf("no password (%s or %s) for this openssl backup, so it was not decrypted", EnvPassBase64, envPasswordFile)}
+		return nil, &noKeyError{fmt.Sprintf("no password (%s or %s) for this openssl backup, so it was not decrypted", config.EnvPassBase64, config.EnvPasswordFile)}
 	}
-	opts := osslenc.Options{KeyLen: 32, Password: s.Password, PBKDF2: s.PBKDF2, Iter: s.Iter}
+	opts := osslenc.Options{KeyLen: 32, Password: s.Password.Reveal(), PBKDF2: s.PBKDF2, Iter: s.Iter}
 	if info != nil {
 		// The manifest says how this backup was encrypted; the settings
 		// may have changed since.
 		opts.PBKDF2, opts.Iter = info.KDF == "pbkdf2", info.Iter
-		if d, err := osslenc.ParseDigest(or(info.Digest, "sha256")); err == nil {
+		if d, err := osslenc.ParseDigest(cmp.Or(info.Digest, "sha256")); err == nil {
 			opts.Digest = d
 		}
 	}

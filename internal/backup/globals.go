@@ -22,68 +22,19 @@ package backup
 import (
 	"context"
 	"fmt"
-	"os/exec"
-	"path/filepath"
 	"strings"
 
+	"github.com/philips-labs/iron-streaming-backup/internal/pgclient"
+
 	"github.com/philips-labs/iron-streaming-backup/internal/catalog"
+	"github.com/philips-labs/iron-streaming-backup/internal/config"
 	"github.com/philips-labs/iron-streaming-backup/internal/dumpstat"
 	"github.com/philips-labs/iron-streaming-backup/internal/pgpass"
 	"github.com/philips-labs/iron-streaming-backup/internal/units"
 )
 
-const (
-	envDumpGlobals = "DUMP_GLOBALS" // true: also pg_dumpall --globals-only of each database's server
-)
-
 // globalsName is the companion's name in codec.go's table.
 const globalsName = "globals"
-
-// loadGlobals reads DUMP_GLOBALS and, for a backup that saves them, checks
-// that pg_dumpall is there.
-func (s *Settings) loadGlobals(getenv func(string) string, forBackup bool) []error {
-	var err error
-	if s.DumpGlobals, err = envBool(getenv, envDumpGlobals); err != nil {
-		return []error{err}
-	}
-	if !s.DumpGlobals || !forBackup {
-		return nil
-	}
-	return checkPgDumpall(getenv, s.PgDump)
-}
-
-// checkPgDumpall finds pg_dumpall as the job will run it (Client.pgDumpall):
-// beside each pg_dump the job may choose, or on PATH. A pg_dump that is not
-// there is checkPrograms' to report.
-func checkPgDumpall(getenv func(string) string, pgDump string) []error {
-	path := getenv("PATH")
-	dumps := []string{pgDump}
-	if pgDump == "" {
-		if dumps, _ = filepath.Glob(filepath.Join(clientRoot, "*", "bin", "pg_dump")); len(dumps) == 0 {
-			dumps = []string{"pg_dump"}
-		}
-	}
-	_, onPath := findProgram("pg_dumpall", path)
-	for _, d := range dumps {
-		found, err := findProgram(d, path)
-		if err != nil || onPath == nil || executable(filepath.Join(filepath.Dir(found), "pg_dumpall")) == nil {
-			continue
-		}
-		return []error{fmt.Errorf("%s=true: pg_dumpall not found beside %s or on PATH: install the PostgreSQL client", envDumpGlobals, found)}
-	}
-	return nil
-}
-
-// pgDumpall is the pg_dumpall installed with this pg_dump (of the same
-// version, so it accepts the same servers), or pg_dumpall on PATH.
-func (c Client) pgDumpall() string {
-	if p, err := exec.LookPath(c.PgDump); err == nil {
-		if q := filepath.Join(filepath.Dir(p), "pg_dumpall"); fileExists(q) {
-			return q
-		}
-	}
-	return "pg_dumpall"
-}
 
 // globalsArgs are pg_dumpall's arguments. It connects to the target's own
 // database (--database), as a managed service's login may not be allowed
@@ -118,7 +69,7 @@ func mayNotReadPasswords(stderr *tailBuffer) bool {
 // backupGlobals stores the globals of the server of t beside its dump,
 // whose manifest is dump, and returns their manifest. Its error says that
 // the dump is kept.
-func (j *Job) backupGlobals(ctx context.Context, t pgpass.Entry, client Client, dump *catalog.Info) (*catalog.Info, error) {
+func (j *Job) backupGlobals(ctx context.Context, t pgpass.Entry, client pgclient.Client, dump *catalog.Info) (*catalog.Info, error) {
 	// The dump's facts (connection, compression, encryption, versions),
 	// with the globals' own key and stream.
 	info := *dump
@@ -129,7 +80,7 @@ func (j *Job) backupGlobals(ctx context.Context, t pgpass.Entry, client Client, 
 	info.PlainSize, info.StoredSize, info.SHA256, info.Parts, info.Rows, info.RestoreCommand = 0, 0, "", 0, nil, ""
 	for _, withPasswords := range []bool{true, false} {
 		info.RolePasswords = &withPasswords
-		d := dumpCommand{name: "pg_dumpall", path: client.pgDumpall(), args: globalsArgs(t, withPasswords),
+		d := dumpCommand{name: "pg_dumpall", path: client.PgDumpall(), args: globalsArgs(t, withPasswords),
 			complete: dumpstat.ClusterComplete, stderr: &tailBuffer{max: 4096}}
 		err := j.streamGlobals(ctx, t, d, &info)
 		if err == nil {
@@ -156,36 +107,6 @@ func (j *Job) streamGlobals(ctx context.Context, t pgpass.Entry, d dumpCommand, 
 	return j.stream(ctx, t, d, info, pass)
 }
 
-// GlobalsWithoutPasswords logs that pg_dumpall runs again without the
-// roles' passwords.
-func (l *Logger) GlobalsWithoutPasswords(t pgpass.Entry) {
-	const msg = "the login may not read role passwords (pg_dumpall: permission denied for table pg_authid; not a superuser, as on managed services): saving the roles without their passwords (--no-role-passwords)"
-	if l.json != nil {
-		l.json.Warn("globals without role passwords", "prefix", t.Prefix, "reason", msg)
-		return
-	}
-	l.text("%s: warning: %s", t.Prefix, msg)
-}
-
-// GlobalsDone logs stored globals, and whether they hold the passwords.
-func (l *Logger) GlobalsDone(t pgpass.Entry, i *catalog.Info) {
-	if l.results != nil {
-		l.results.GlobalsDone(t, i)
-	}
-	passwords := i.RolePasswords == nil || *i.RolePasswords
-	if l.json != nil {
-		l.json.Info("globals done", "prefix", t.Prefix, "object", "s3://"+i.Bucket+"/"+i.Key,
-			"plain_bytes", i.PlainSize, "stored_bytes", i.StoredSize, "role_passwords", passwords, "sha256", i.SHA256)
-		return
-	}
-	note := ""
-	if !passwords {
-		note = "; role passwords not included: set them after a restore"
-	}
-	l.text("%s: globals done: s3://%s/%s, %s dumped, %s stored%s", t.Prefix, i.Bucket, i.Key,
-		units.FormatSize(i.PlainSize), units.FormatSize(i.StoredSize), note)
-}
-
 // verifyCompanions checks the companion objects of b (its globals) as the
 // dump is checked: manifest, decryption, decompression, and that pg_dumpall's
 // output is complete. It returns what the ok line says of them. With
@@ -198,7 +119,7 @@ func (v *Verifier) verifyCompanions(ctx context.Context, t pgpass.Entry, b catal
 		has = has || c.Companion == globalsName
 	}
 	if s.DumpGlobals && !has {
-		return "", fmt.Errorf("%s has no globals beside it (%s=true): the run that made it could not store them, or ran without %s", b.Key, envDumpGlobals, envDumpGlobals)
+		return "", fmt.Errorf("%s has no globals beside it (%s=true): the run that made it could not store them, or ran without %s", b.Key, config.EnvDumpGlobals, config.EnvDumpGlobals)
 	}
 	var what strings.Builder
 	for _, c := range b.Companions {

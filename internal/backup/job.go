@@ -18,6 +18,9 @@ import (
 	"sync/atomic"
 	"time"
 
+	"github.com/philips-labs/iron-streaming-backup/internal/config"
+	"github.com/philips-labs/iron-streaming-backup/internal/pgclient"
+
 	"github.com/aws/aws-sdk-go-v2/service/s3"
 
 	"github.com/philips-labs/iron-streaming-backup/internal/catalog"
@@ -33,9 +36,9 @@ type Job struct {
 	Log      *Logger
 	Version  string // this program's version, for the manifest
 
-	now     func() time.Time // test hook
-	dir     string           // private folder for the libpq password files
-	clients []Client         // the pg_dump programs to choose from, oldest first; found by preflight
+	now     func() time.Time  // test hook
+	dir     string            // private folder for the libpq password files
+	clients []pgclient.Client // the pg_dump programs to choose from, oldest first; found by preflight
 }
 
 // Result is the outcome of one target.
@@ -141,12 +144,15 @@ func (j *Job) backupOne(ctx context.Context, t pgpass.Entry) (res Result) {
 		return res
 	}
 	defer pass.remove()
-	serverVer, err := j.serverVersion(ctx, t, newestClient(j.clients).psql(), pass)
+	serverVer, err := j.serverVersion(ctx, t, pgclient.Newest(j.clients).Psql(), pass)
 	if err != nil {
 		res.Err = err
 		return res
 	}
-	client, err := chooseClient(j.clients, serverVer, j.Settings.PgDump != "")
+	client, err := pgclient.Choose(j.clients, serverVer, j.Settings.PgDump != "")
+	if err != nil && j.Settings.PgDump == "" {
+		err = fmt.Errorf("%v or set %s", err, config.EnvPgDump)
+	}
 	if err != nil {
 		res.Err = err
 		return res
@@ -332,7 +338,7 @@ func childEnv(pgpassFile string) []string {
 
 // serverVersion asks the server for its version with psql (installed with
 // pg_dump), over the same connection pg_dump will use.
-func (j *Job) serverVersion(ctx context.Context, t pgpass.Entry, psql string, pass *passFile) (Version, error) {
+func (j *Job) serverVersion(ctx context.Context, t pgpass.Entry, psql string, pass *passFile) (pgclient.Version, error) {
 	ctx, cancel := context.WithTimeout(ctx, 2*time.Minute)
 	defer cancel()
 	cmd := exec.CommandContext(ctx, psql, "--no-psqlrc", "--no-password", "--tuples-only", "--no-align",
@@ -345,26 +351,21 @@ func (j *Job) serverVersion(ctx context.Context, t pgpass.Entry, psql string, pa
 	if err != nil {
 		var ee *exec.Error
 		if errors.As(err, &ee) {
-			return Version{}, fmt.Errorf("psql not found next to pg_dump or on PATH: install the PostgreSQL client")
+			return pgclient.Version{}, fmt.Errorf("psql not found next to pg_dump or on PATH: install the PostgreSQL client")
 		}
-		return Version{}, fmt.Errorf("cannot connect to %s:%s/%s as %s%s", t.Host, t.Port, t.Database, t.User, stderr.lastLine(": "))
+		return pgclient.Version{}, fmt.Errorf("cannot connect to %s:%s/%s as %s%s", t.Host, t.Port, t.Database, t.User, stderr.lastLine(": "))
 	}
 	num, text, _ := strings.Cut(strings.TrimSpace(string(out)), " ")
 	n, err := strconv.Atoi(num)
 	if err != nil {
-		return Version{}, fmt.Errorf("unexpected server version %q", strings.TrimSpace(string(out)))
+		return pgclient.Version{}, fmt.Errorf("unexpected server version %q", strings.TrimSpace(string(out)))
 	}
 	if f := strings.Fields(text); len(f) > 0 {
 		text = f[0]
 	}
 	// server_version_num is major*10000+minor since PostgreSQL 10, and
 	// 9xxyy before it, where the major version was 9.x: both give 9 here.
-	return Version{Major: n / 10000, Text: text}, nil
-}
-
-func fileExists(p string) bool {
-	st, err := os.Stat(p)
-	return err == nil && !st.IsDir()
+	return pgclient.Version{Major: n / 10000, Text: text}, nil
 }
 
 // progress logs a line every Settings.Progress until the returned function

@@ -3,6 +3,7 @@ package backup
 import (
 	"context"
 	"fmt"
+
 	"github.com/philips-labs/iron-streaming-backup/internal/catalog"
 )
 

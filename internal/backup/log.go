@@ -1,178 +1,166 @@
 package backup
 
 import (
+	"context"
 	"fmt"
 	"io"
 	"log/slog"
 	"strconv"
 	"strings"
-	"sync"
 	"time"
+
+	"github.com/philips-labs/iron-streaming-backup/internal/config"
+	"github.com/philips-labs/iron-streaming-backup/internal/pgclient"
+	"github.com/philips-labs/iron-streaming-backup/internal/s3stream"
 
 	"github.com/philips-labs/iron-streaming-backup/internal/catalog"
 	"github.com/philips-labs/iron-streaming-backup/internal/pgpass"
-	"github.com/philips-labs/iron-streaming-backup/internal/units"
 )
 
 // Logger writes the job's log: a line when a database starts, a line when it
-// ends (sizes, ratio, duration, rate) or fails, and a summary. Text lines
-// are "tool: …" like every message of the project's commands; JSON lines
-// are slog's. No line contains a password.
+// ends (sizes, ratio, duration, rate) or fails, and a summary. No line
+// contains a password.
+//
+// Each method makes one event, a slog.Record whose message names it
+// ("backup done") and whose attributes are its facts, and hands it to one
+// handler: textHandler (log_text.go) prints it as a "tool: …" line like
+// every message of the project's commands, slog's JSON handler as one JSON
+// object per line (LOG_FORMAT=json).
 type Logger struct {
 	tool string
-	mu   sync.Mutex
-	w    io.Writer
-	json *slog.Logger
-	// results also gets the result and summary lines, as text; nil: none.
-	results *Logger
+	h    slog.Handler
+	// results also gets the result and summary events, as text; nil: none.
+	results slog.Handler
+	now     func() time.Time // the events' time; a test's hook
 }
 
 // NewLogger returns a logger writing to w, as JSON lines when asJSON.
 func NewLogger(w io.Writer, tool string, asJSON bool) *Logger {
-	l := &Logger{tool: tool, w: w}
+	l := &Logger{tool: tool, h: newTextHandler(w, tool), now: time.Now}
 	if asJSON {
-		l.json = slog.New(slog.NewJSONHandler(w, nil))
+		l.h = slog.NewJSONHandler(w, &slog.HandlerOptions{ReplaceAttr: durationInSeconds})
 	}
 	return l
+}
+
+// durationInSeconds writes a duration in JSON as seconds, a float
+// ("seconds":9.88), as the JSON lines always had it; the text line rounds it
+// (9.877s).
+func durationInSeconds(_ []string, a slog.Attr) slog.Attr {
+	if a.Value.Kind() == slog.KindDuration {
+		a.Value = slog.Float64Value(a.Value.Duration().Seconds())
+	}
+	return a
 }
 
 // TeeResults makes l also write its result and summary lines (a line per
 // database and the run's last) to w, as text whatever l's format: the
 // report a monitor gets. Call it before the run starts.
-func (l *Logger) TeeResults(w io.Writer) { l.results = NewLogger(w, l.tool, false) }
+func (l *Logger) TeeResults(w io.Writer) { l.results = newTextHandler(w, l.tool) }
 
-// result logs a result or summary line, and tees it as text; "error: "
-// starts a failure's.
+// Whether an event is a result, which TeeResults' writer also gets.
+const (
+	logOnly  = false
+	isResult = true
+)
+
+// log writes one event. A handler's error (a write to stderr that failed)
+// has nowhere to go.
+func (l *Logger) log(result bool, level slog.Level, msg string, attrs ...slog.Attr) {
+	r := slog.NewRecord(l.now(), level, msg, 0)
+	r.AddAttrs(attrs...)
+	if result && l.results != nil {
+		_ = l.results.Handle(context.Background(), r.Clone())
+	}
+	_ = l.h.Handle(context.Background(), r)
+}
+
+// result logs a result or summary line of a verification, and tees it;
+// "error: " starts a failure's.
 func (l *Logger) result(format string, args ...any) {
-	if l.results != nil {
-		l.results.text(format, args...)
-	}
-	if l.json == nil {
-		l.text(format, args...)
-		return
-	}
 	msg := fmt.Sprintf(format, args...)
 	if rest, ok := strings.CutPrefix(msg, "error: "); ok {
-		l.json.Error(rest)
+		l.log(isResult, slog.LevelError, rest)
 		return
 	}
-	l.json.Info(msg)
+	l.log(isResult, slog.LevelInfo, msg)
 }
+
+// Warn logs something worth a look that does not fail the run.
+func (l *Logger) Warn(msg string) { l.log(logOnly, slog.LevelWarn, msg) }
 
 // PrefixWarn logs something about one prefix worth a look that does not
 // fail it.
 func (l *Logger) PrefixWarn(prefix, msg string) {
-	if l.json != nil {
-		l.json.Warn(msg, "prefix", prefix)
-		return
-	}
-	l.text("%s: warning: %s", prefix, msg)
-}
-
-func (l *Logger) text(format string, args ...any) {
-	l.mu.Lock()
-	defer l.mu.Unlock()
-	fmt.Fprintf(l.w, l.tool+": "+format+"\n", args...)
+	l.log(logOnly, slog.LevelWarn, msg, slog.String("prefix", prefix))
 }
 
 // Start logs the start of a database's backup.
 func (l *Logger) Start(t pgpass.Entry, bucket, key string) {
-	if l.json != nil {
-		l.json.Info("backup started", "prefix", t.Prefix, "host", t.Host, "port", t.Port, "database", t.Database,
-			"object", "s3://"+bucket+"/"+key)
-		return
-	}
-	l.text("%s: backing up %s:%s/%s to s3://%s/%s", t.Prefix, t.Host, t.Port, t.Database, bucket, key)
+	l.log(logOnly, slog.LevelInfo, "backup started", slog.String("prefix", t.Prefix), slog.String("host", t.Host),
+		slog.String("port", t.Port), slog.String("database", t.Database), slog.String("object", "s3://"+bucket+"/"+key))
 }
 
 // Client logs the server's version and the pg_dump chosen for it.
-func (l *Logger) Client(t pgpass.Entry, server Version, c Client) {
-	if l.json != nil {
-		l.json.Info("pg_dump chosen", "prefix", t.Prefix, "server_version", server.Text, "pg_dump_version", c.Version.Text, "pg_dump", c.PgDump)
-		return
-	}
-	l.text("%s: server PostgreSQL %s, pg_dump %s (%s)", t.Prefix, server, c.Version, c.PgDump)
+func (l *Logger) Client(t pgpass.Entry, server pgclient.Version, c pgclient.Client) {
+	l.log(logOnly, slog.LevelInfo, "pg_dump chosen", slog.String("prefix", t.Prefix), slog.String("server_version", server.Text),
+		slog.String("pg_dump_version", c.Version.Text), slog.String("pg_dump", c.PgDump))
 }
 
 // Done logs a completed backup.
 func (l *Logger) Done(t pgpass.Entry, i *catalog.Info) {
-	if l.results != nil {
-		l.results.Done(t, i)
-	}
 	d := i.Finished.Sub(i.Started)
-	if l.json != nil {
-		l.json.Info("backup done", "prefix", t.Prefix, "database", t.Database, "object", "s3://"+i.Bucket+"/"+i.Key,
-			"plain_bytes", i.PlainSize, "stored_bytes", i.StoredSize, "ratio", ratio(i.StoredSize, i.PlainSize),
-			"seconds", d.Seconds(), "plain_bytes_per_second", rate(i.PlainSize, d), "sha256", i.SHA256)
-		return
-	}
-	l.text("%s: done: %s dumped, %s stored (%.1f%%) in %s, %s/s", t.Prefix,
-		units.FormatSize(i.PlainSize), units.FormatSize(i.StoredSize), 100*ratio(i.StoredSize, i.PlainSize), d.Round(time.Millisecond), units.FormatSize(int64(rate(i.PlainSize, d))))
+	l.log(isResult, slog.LevelInfo, "backup done", slog.String("prefix", t.Prefix), slog.String("database", t.Database),
+		slog.String("object", "s3://"+i.Bucket+"/"+i.Key), slog.Int64("plain_bytes", i.PlainSize), slog.Int64("stored_bytes", i.StoredSize),
+		slog.Float64("ratio", ratio(i.StoredSize, i.PlainSize)), slog.Duration("seconds", d),
+		slog.Float64("plain_bytes_per_second", rate(i.PlainSize, d)), slog.String("sha256", i.SHA256))
 }
 
 // Progress logs how far a running backup got.
 func (l *Logger) Progress(t pgpass.Entry, plain, stored int64, d time.Duration) {
-	if l.json != nil {
-		l.json.Info("backup progress", "prefix", t.Prefix, "plain_bytes", plain, "stored_bytes", stored,
-			"seconds", d.Seconds(), "plain_bytes_per_second", rate(plain, d))
-		return
-	}
-	l.text("%s: %s dumped, %s stored so far, %s, %s/s", t.Prefix, units.FormatSize(plain), units.FormatSize(stored),
-		d.Round(time.Second), units.FormatSize(int64(rate(plain, d))))
+	l.log(logOnly, slog.LevelInfo, "backup progress", slog.String("prefix", t.Prefix), slog.Int64("plain_bytes", plain),
+		slog.Int64("stored_bytes", stored), slog.Duration("seconds", d), slog.Float64("plain_bytes_per_second", rate(plain, d)))
 }
 
 // Failed logs a failed backup (or verification): one line, and a hint
 // line where the kind of failure names a likely mistake in the settings.
 func (l *Logger) Failed(t pgpass.Entry, err error) {
-	if l.results != nil {
-		l.results.Failed(t, err)
+	attrs := []slog.Attr{slog.String("prefix", t.Prefix), slog.String("database", t.Database),
+		slog.String("error", Printable(strings.ReplaceAll(err.Error(), "\n", "; ")))}
+	if hint := s3stream.Hint(err, config.S3Words); hint != "" {
+		attrs = append(attrs, slog.String("hint", hint))
 	}
-	msg := Printable(strings.ReplaceAll(err.Error(), "\n", "; "))
-	hint := Hint(err)
-	if l.json != nil {
-		args := []any{"prefix", t.Prefix, "database", t.Database, "error", msg}
-		if hint != "" {
-			args = append(args, "hint", hint)
-		}
-		l.json.Error("backup failed", args...)
-		return
-	}
-	l.text("error: %s: %s", t.Prefix, msg)
-	if hint != "" {
-		l.text("hint: %s: %s", t.Prefix, hint)
-	}
+	l.log(isResult, slog.LevelError, "backup failed", attrs...)
 }
 
 // Summary logs the end of the job; pruned is nil when no retention rules
 // are set.
 func (l *Logger) Summary(total, ok int, failed []string, plain, stored int64, d time.Duration, pruned *PruneTotals) {
-	if l.results != nil {
-		l.results.Summary(total, ok, failed, plain, stored, d, pruned)
+	if failed == nil {
+		failed = []string{} // [] in JSON, as a list of none
 	}
-	if l.json != nil {
-		if failed == nil {
-			failed = []string{} // [] in JSON, as a list of none
-		}
-		args := []any{"databases", total, "succeeded", ok, "failed", failed,
-			"plain_bytes", plain, "stored_bytes", stored, "seconds", d.Seconds()}
-		if pruned != nil {
-			args = append(args, "retention_kept", pruned.Kept, "retention_deleted", pruned.Deleted, "retention_refused", pruned.Refused)
-		}
-		l.json.Info("job done", args...)
-		return
-	}
-	ret := ""
+	attrs := []slog.Attr{slog.Int("databases", total), slog.Int("succeeded", ok), slog.Any("failed", failed),
+		slog.Int64("plain_bytes", plain), slog.Int64("stored_bytes", stored), slog.Duration("seconds", d)}
 	if pruned != nil {
-		ret = fmt.Sprintf("; retention: %d backups kept, %d deleted", pruned.Kept, pruned.Deleted)
-		if pruned.Refused > 0 {
-			ret += fmt.Sprintf(", %d deletes refused", pruned.Refused)
-		}
+		attrs = append(attrs, slog.Int("retention_kept", pruned.Kept), slog.Int("retention_deleted", pruned.Deleted),
+			slog.Int("retention_refused", pruned.Refused))
 	}
-	if len(failed) == 0 {
-		l.text("%d of %d databases backed up: %s dumped, %s stored, in %s%s", ok, total, units.FormatSize(plain), units.FormatSize(stored), d.Round(time.Millisecond), ret)
-		return
-	}
-	l.text("error: %d of %d databases failed (%s); %d backed up%s", len(failed), total, strings.Join(failed, ", "), ok, ret)
+	l.log(isResult, slog.LevelInfo, "job done", attrs...)
+}
+
+// GlobalsWithoutPasswords logs that pg_dumpall runs again without the
+// roles' passwords.
+func (l *Logger) GlobalsWithoutPasswords(t pgpass.Entry) {
+	const reason = "the login may not read role passwords (pg_dumpall: permission denied for table pg_authid; not a superuser, as on managed services): saving the roles without their passwords (--no-role-passwords)"
+	l.log(logOnly, slog.LevelWarn, "globals without role passwords", slog.String("prefix", t.Prefix), slog.String("reason", reason))
+}
+
+// GlobalsDone logs stored globals, and whether they hold the passwords.
+func (l *Logger) GlobalsDone(t pgpass.Entry, i *catalog.Info) {
+	passwords := i.RolePasswords == nil || *i.RolePasswords
+	l.log(isResult, slog.LevelInfo, "globals done", slog.String("prefix", t.Prefix), slog.String("object", "s3://"+i.Bucket+"/"+i.Key),
+		slog.Int64("plain_bytes", i.PlainSize), slog.Int64("stored_bytes", i.StoredSize), slog.Bool("role_passwords", passwords),
+		slog.String("sha256", i.SHA256))
 }
 
 // Printable writes the control characters of s as Go escapes (\r,
@@ -208,13 +196,4 @@ func rate(n int64, d time.Duration) float64 {
 		return 0
 	}
 	return float64(n) / d.Seconds()
-}
-
-// Warn logs something worth a look that does not fail the run.
-func (l *Logger) Warn(msg string) {
-	if l.json != nil {
-		l.json.Warn(msg)
-		return
-	}
-	l.text("warning: %s", msg)
 }

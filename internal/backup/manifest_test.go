@@ -15,7 +15,8 @@ import (
 func TestDocsManifest(t *testing.T) {
 	started := time.Date(2026, 11, 27, 6, 0, 0, 0, time.UTC)
 	finished := started.Add(9800 * time.Millisecond)
-	s := &Settings{Compression: "gzip", Level: catalog.DefaultGzipLevel}
+	s := &Settings{}
+	s.Compression, s.Level = "gzip", catalog.DefaultGzipLevel
 	info := &catalog.Info{
 		Prefix: "db1", Database: "hsdp_pg", Host: "db.example.com", Port: "5432", User: "backup",
 		Bucket: "my-bucket", Key: "db1-20261127060000.gz.aes",

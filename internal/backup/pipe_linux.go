@@ -3,6 +3,8 @@ package backup
 import (
 	"io"
 	"syscall"
+
+	"golang.org/x/sys/unix"
 )
 
 // growPipe asks for a 1 MiB pipe buffer (Linux's default is 64 KiB), so
@@ -17,6 +19,6 @@ func growPipe(r io.Reader) {
 		return
 	}
 	rc.Control(func(fd uintptr) {
-		syscall.Syscall(syscall.SYS_FCNTL, fd, syscall.F_SETPIPE_SZ, 1<<20)
+		unix.FcntlInt(fd, unix.F_SETPIPE_SZ, 1<<20)
 	})
 }

@@ -18,12 +18,12 @@ import (
 // "openssl enc -d -aes-256-cbc -pass file:KEY" reads, with ENCRYPTION=age
 // what "age -d" reads. Its Close flushes and does not close w.
 func (j *Job) newEncrypter(w io.Writer) (io.WriteCloser, error) {
-	if j.Settings.encryption().Name == "age" {
+	if j.Settings.EncryptionCodec().Name == "age" {
 		return newAgeWriter(w, j.Settings.Recipients)
 	}
 	return osslenc.NewWriter(w, osslenc.Options{
 		KeyLen:   32,
-		Password: j.Settings.Password,
+		Password: j.Settings.Password.Reveal(),
 		PBKDF2:   j.Settings.PBKDF2,
 		Iter:     j.Settings.Iter,
 	})

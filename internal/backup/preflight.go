@@ -6,6 +6,9 @@ import (
 	"fmt"
 	"time"
 
+	"github.com/philips-labs/iron-streaming-backup/internal/config"
+	"github.com/philips-labs/iron-streaming-backup/internal/pgclient"
+
 	"github.com/aws/aws-sdk-go-v2/aws"
 	"github.com/aws/aws-sdk-go-v2/service/s3"
 
@@ -27,7 +30,10 @@ func (e *SettingsError) Unwrap() error { return e.Err }
 // returned together.
 func (j *Job) preflight(ctx context.Context) error {
 	var errs []error
-	clients, err := findClients(ctx, clientRoot, j.Settings.PgDump)
+	clients, err := pgclient.Find(ctx, pgclient.Root, j.Settings.PgDump, childEnv(""))
+	if errors.Is(err, pgclient.ErrNotFound) {
+		err = fmt.Errorf("%v or set %s", err, config.EnvPgDump)
+	}
 	if err != nil {
 		errs = append(errs, &SettingsError{err})
 	}
@@ -51,7 +57,7 @@ const preflightTimeout = 2 * time.Minute
 // is told, and a missing write permission still fails the backup, cleanly.
 func checkStorage(ctx context.Context, client *s3.Client, s *Settings, warn func(string)) error {
 	o := client.Options()
-	if err := resolveEndpoint(s.Bucket, o.Region, aws.ToString(o.BaseEndpoint), o.UsePathStyle); err != nil {
+	if err := s3stream.ResolveEndpoint(s.Bucket, o.Region, aws.ToString(o.BaseEndpoint), o.UsePathStyle); err != nil {
 		return &SettingsError{fmt.Errorf("s3://%s (region %q): %w", s.Bucket, o.Region, err)}
 	}
 	ctx, cancel := context.WithTimeout(ctx, preflightTimeout)

@@ -8,7 +8,8 @@ import (
 	"strconv"
 	"strings"
 	"sync"
-	"syscall"
+
+	"golang.org/x/sys/unix"
 )
 
 // makePrivateDir makes a locked private folder in tmp; see private.go.
@@ -19,7 +20,7 @@ func makePrivateDir(tmp string) (*privateDir, error) {
 	}
 	lock, err := os.Open(stage)
 	if err == nil {
-		err = syscall.Flock(int(lock.Fd()), syscall.LOCK_EX|syscall.LOCK_NB)
+		err = unix.Flock(int(lock.Fd()), unix.LOCK_EX|unix.LOCK_NB)
 	}
 	final := filepath.Join(tmp, strings.TrimPrefix(filepath.Base(stage), "."))
 	if err == nil {
@@ -50,14 +51,14 @@ func removeDeadDirs(tmp string) (removed []string, err error) {
 			continue
 		}
 		p := filepath.Join(tmp, e.Name())
-		fd, err := syscall.Open(p, syscall.O_RDONLY|syscall.O_DIRECTORY|syscall.O_NOFOLLOW|syscall.O_CLOEXEC, 0)
+		fd, err := unix.Open(p, unix.O_RDONLY|unix.O_DIRECTORY|unix.O_NOFOLLOW|unix.O_CLOEXEC, 0)
 		if err != nil {
 			continue // gone meanwhile, or not ours to open
 		}
-		var st syscall.Stat_t
-		if syscall.Fstat(fd, &st) != nil || int(st.Uid) != os.Geteuid() ||
-			syscall.Flock(fd, syscall.LOCK_EX|syscall.LOCK_NB) != nil {
-			syscall.Close(fd)
+		var st unix.Stat_t
+		if unix.Fstat(fd, &st) != nil || int(st.Uid) != os.Geteuid() ||
+			unix.Flock(fd, unix.LOCK_EX|unix.LOCK_NB) != nil {
+			unix.Close(fd)
 			continue // another user's, or a live run's
 		}
 		if err := os.RemoveAll(p); err != nil {
@@ -65,7 +66,7 @@ func removeDeadDirs(tmp string) (removed []string, err error) {
 		} else {
 			removed = append(removed, p)
 		}
-		syscall.Close(fd)
+		unix.Close(fd)
 	}
 	return removed, errors.Join(errs...)
 }
@@ -76,12 +77,12 @@ func removeDeadDirs(tmp string) (removed []string, err error) {
 // inotify is not available it does nothing, and the file goes at pg_dump's
 // first byte or exit.
 func (p *passFile) removeAfterRead() (stop func()) {
-	fd, err := syscall.InotifyInit1(syscall.IN_CLOEXEC | syscall.IN_NONBLOCK)
+	fd, err := unix.InotifyInit1(unix.IN_CLOEXEC | unix.IN_NONBLOCK)
 	if err != nil {
 		return func() {}
 	}
-	if _, err := syscall.InotifyAddWatch(fd, p.path, syscall.IN_CLOSE_NOWRITE); err != nil {
-		syscall.Close(fd)
+	if _, err := unix.InotifyAddWatch(fd, p.path, unix.IN_CLOSE_NOWRITE); err != nil {
+		unix.Close(fd)
 		return func() {}
 	}
 	f := os.NewFile(uintptr(fd), "inotify") // non-blocking: Close ends a Read
@@ -93,7 +94,7 @@ func (p *passFile) removeAfterRead() (stop func()) {
 		// The first event is the one that counts: a close after reading,
 		// or the end of the watch because the file went another way.
 		n, _ := f.Read(buf)
-		if n >= syscall.SizeofInotifyEvent && binary.NativeEndian.Uint32(buf[4:8])&syscall.IN_CLOSE_NOWRITE != 0 {
+		if n >= unix.SizeofInotifyEvent && binary.NativeEndian.Uint32(buf[4:8])&unix.IN_CLOSE_NOWRITE != 0 {
 			p.remove()
 		}
 	}()

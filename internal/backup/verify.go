@@ -16,6 +16,7 @@ import (
 	"github.com/klauspost/compress/gzip"
 
 	"github.com/philips-labs/iron-streaming-backup/internal/catalog"
+	"github.com/philips-labs/iron-streaming-backup/internal/config"
 	"github.com/philips-labs/iron-streaming-backup/internal/dumpstat"
 	"github.com/philips-labs/iron-streaming-backup/internal/osslenc"
 	"github.com/philips-labs/iron-streaming-backup/internal/pgpass"
@@ -47,14 +48,32 @@ type Verifier struct {
 	now func() time.Time
 }
 
+// Check reports what makes the verification impossible before it starts:
+// a restore needs one target, and for age backups an identity.
+func (v *Verifier) Check() error {
+	switch {
+	case v.RestoreInto == "":
+		return nil
+	case len(v.Settings.Targets) != 1:
+		return fmt.Errorf("-restore-into restores one backup: name its prefix (the list has %d)", len(v.Settings.Targets))
+	case v.Settings.Encryption == "age" && !v.Settings.HasIdentity():
+		return ErrNoIdentity
+	}
+	return nil
+}
+
+// ErrNoIdentity is Check's error of a restore of age backups without an
+// identity.
+var ErrNoIdentity = errors.New("-restore-into needs AGE_IDENTITY_FILE to decrypt age backups")
+
 // Run verifies every target, logs a line for each and a summary, and
 // returns an error if any failed.
 func (v *Verifier) Run(ctx context.Context) error {
 	if v.now == nil {
 		v.now = time.Now
 	}
-	if v.RestoreInto != "" && len(v.Settings.Targets) != 1 {
-		return fmt.Errorf("-restore-into restores one backup: name its prefix (the list has %d)", len(v.Settings.Targets))
+	if err := v.Check(); err != nil {
+		return err
 	}
 	var failed []string
 	v.Errs = nil
@@ -365,7 +384,7 @@ func restoreEnv() []string {
 	for _, kv := range os.Environ() {
 		name, _, _ := strings.Cut(kv, "=")
 		if strings.HasPrefix(name, "PG") && !strings.HasPrefix(name, "PGSSL") &&
-			name != envPgpassBase64 && name != envPgpassFile && name != envPgDump && name != envPgDumpArgs {
+			name != config.EnvPgpassBase64 && name != config.EnvPgpassFile && name != config.EnvPgDump && name != config.EnvPgDumpArgs {
 			env = append(env, kv)
 		}
 	}

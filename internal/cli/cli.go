@@ -252,3 +252,9 @@ func TightGC() {
 		debug.SetGCPercent(50)
 	}
 }
+
+// JobCommands are the words iron-streaming-backup takes as a command in
+// a prefix's place (iron-streaming-backup list, backup.sh verify). No
+// prefix of a list may be one of them: "backup.sh list", scheduled to back
+// up the database of the line "list", would list the bucket instead.
+var JobCommands = []string{"backup", "list", "prune", "runner", "verify"}

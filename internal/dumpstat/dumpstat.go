@@ -26,7 +26,8 @@ import (
 	"bytes"
 	"errors"
 	"fmt"
-	"sort"
+	"maps"
+	"slices"
 	"strings"
 	"unicode/utf8"
 )
@@ -366,12 +367,7 @@ func (c *Counter) Size() int64 { return c.off }
 
 // SortedTables returns the names of m in order.
 func SortedTables(m map[string]int64) []string {
-	names := make([]string, 0, len(m))
-	for k := range m {
-		names = append(names, k)
-	}
-	sort.Strings(names)
-	return names
+	return slices.Sorted(maps.Keys(m))
 }
 
 // headerScan counts the lines that start like pg_dump's table-of-contents

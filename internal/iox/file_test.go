@@ -4,6 +4,7 @@ import (
 	"errors"
 	"os"
 	"path/filepath"
+	"strings"
 	"testing"
 )
 
@@ -79,5 +80,25 @@ func TestFile(t *testing.T) {
 	missing := filepath.Join(dir, "nodir", "x")
 	if _, err := NewFile(missing).Write([]byte("x")); err == nil || err.Error() != "open "+missing+": no such file or directory" {
 		t.Errorf("missing folder: %v", err)
+	}
+}
+
+func TestReadCapped(t *testing.T) {
+	p := filepath.Join(t.TempDir(), "f")
+	os.WriteFile(p, []byte("12345"), 0o600)
+	for _, tc := range []struct {
+		max      int64
+		tooLarge bool
+	}{{5, false}, {6, false}, {4, true}, {0, true}} {
+		data, err := ReadCapped(p, tc.max)
+		switch {
+		case tc.tooLarge && (!errors.Is(err, ErrTooLarge) || !strings.Contains(err.Error(), p) || data != nil):
+			t.Errorf("cap %d: %q, %v", tc.max, data, err)
+		case !tc.tooLarge && (err != nil || string(data) != "12345"):
+			t.Errorf("cap %d: %q, %v", tc.max, data, err)
+		}
+	}
+	if _, err := ReadCapped(filepath.Join(t.TempDir(), "missing"), 1); !errors.Is(err, os.ErrNotExist) {
+		t.Errorf("missing file: %v", err)
 	}
 }

@@ -18,7 +18,7 @@ func TestMetricsFile(t *testing.T) {
 	write := func(r *Report) map[string]float64 {
 		t.Helper()
 		w := &warnings{}
-		fast(New(Settings{MetricsFile: path}, "v", w.warn)).Finish(t.Context(), r)
+		fast(New(Settings{MetricsFileSetting: "METRICS_FILE", MetricsFile: path}, "v", w.warn)).Finish(t.Context(), r)
 		if len(w.all()) > 0 {
 			t.Fatalf("warnings %q", w.all())
 		}
@@ -77,7 +77,7 @@ func TestMetricsFileNotOurs(t *testing.T) {
 		t.Fatal(err)
 	}
 	w := &warnings{}
-	fast(New(Settings{MetricsFile: path}, "v", w.warn)).Finish(t.Context(), report(okDB("db1", 1, 1)))
+	fast(New(Settings{MetricsFileSetting: "METRICS_FILE", MetricsFile: path}, "v", w.warn)).Finish(t.Context(), report(okDB("db1", 1, 1)))
 	if got, _ := os.ReadFile(path); !bytes.Equal(got, orig) {
 		t.Errorf("file changed to %q", got)
 	}
@@ -85,7 +85,7 @@ func TestMetricsFileNotOurs(t *testing.T) {
 		t.Errorf("warnings %q", ws)
 	}
 	w = &warnings{}
-	fast(New(Settings{MetricsFile: "/nonexistent/dir/backup.prom"}, "v", w.warn)).Finish(t.Context(), report(okDB("db1", 1, 1)))
+	fast(New(Settings{MetricsFileSetting: "METRICS_FILE", MetricsFile: "/nonexistent/dir/backup.prom"}, "v", w.warn)).Finish(t.Context(), report(okDB("db1", 1, 1)))
 	if ws := w.all(); len(ws) != 1 || !strings.Contains(ws[0], "no such file") {
 		t.Errorf("warnings %q", ws)
 	}
@@ -188,7 +188,7 @@ func TestMetricsFileBlocks(t *testing.T) {
 		}
 	})
 	w := &warnings{}
-	m := fast(New(Settings{MetricsFile: path}, "v", w.warn))
+	m := fast(New(Settings{MetricsFileSetting: "METRICS_FILE", MetricsFile: path}, "v", w.warn))
 	m.budget = 100 * time.Millisecond
 	m.Finish(t.Context(), report(okDB("db1", 1, 1)))
 	if ws := w.all(); len(ws) != 1 || !strings.HasPrefix(ws[0], "METRICS_FILE: not written") || !strings.HasSuffix(ws[0], "; the outcome of the run is unchanged") {
@@ -221,7 +221,7 @@ func TestMetricsFilePipe(t *testing.T) {
 		got <- b
 	}()
 	w := &warnings{}
-	m := fast(New(Settings{MetricsFile: path}, "v", w.warn))
+	m := fast(New(Settings{MetricsFileSetting: "METRICS_FILE", MetricsFile: path}, "v", w.warn))
 	m.budget = time.Second
 	m.Finish(t.Context(), report(okDB("db1", 1000, 300)))
 	if ws := w.all(); len(ws) > 0 {

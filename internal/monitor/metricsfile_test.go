@@ -36,7 +36,7 @@ func plant(t *testing.T, path string) {
 func finish(t *testing.T, path string) []string {
 	t.Helper()
 	w := &warnings{}
-	fast(New(Settings{MetricsFile: path}, "v", w.warn)).Finish(t.Context(), report(okDB("db1", 1000, 300)))
+	fast(New(Settings{MetricsFileSetting: "METRICS_FILE", MetricsFile: path}, "v", w.warn)).Finish(t.Context(), report(okDB("db1", 1000, 300)))
 	return w.all()
 }
 

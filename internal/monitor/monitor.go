@@ -123,10 +123,10 @@ func (m *Monitor) Finish(ctx context.Context, r *Report) {
 			select {
 			case err := <-done:
 				if err != nil {
-					m.warn(fmt.Sprintf("%s: %v", EnvMetricsFile, err))
+					m.warn(fmt.Sprintf("%s: %v", m.s.MetricsFileSetting, err))
 				}
 			case <-t.C:
-				m.warn(fmt.Sprintf("%s: not written: %s did not take it within %s (a named pipe nobody reads, a hung mount?); the outcome of the run is unchanged", EnvMetricsFile, m.s.MetricsFile, m.budget))
+				m.warn(fmt.Sprintf("%s: not written: %s did not take it within %s (a named pipe nobody reads, a hung mount?); the outcome of the run is unchanged", m.s.MetricsFileSetting, m.s.MetricsFile, m.budget))
 			}
 		})
 	}

@@ -267,10 +267,7 @@ func TestVerifyReport(t *testing.T) {
 	rec := newRecorder(t, nil)
 	r := report(Database{Prefix: "db1", Key: "db1-20261127030000.gz.aes"}, failedDB("db2", "no backup found"))
 	r.Action = Verify
-	s, errs := Load(env(map[string]string{EnvHealthcheck: rec.URL + "/hc/", EnvPushgateway: rec.URL + "/gw"}))
-	if len(errs) > 0 {
-		t.Fatal(errs)
-	}
+	s := Settings{Healthcheck: mustURL(t, rec.URL+"/hc"), Pushgateway: mustURL(t, rec.URL+"/gw")}
 	run(t, s, r)
 	if got, want := paths(rec.requests("/hc")), []string{"POST /hc/start", "POST /hc/fail"}; !slices.Equal(got, want) {
 		t.Errorf("healthcheck %q, want %q", got, want)

@@ -2,6 +2,7 @@ package monitor
 
 import (
 	"bytes"
+	"cmp"
 	"encoding/json"
 	"fmt"
 	"strings"
@@ -124,7 +125,7 @@ func (r *Report) Text() string {
 	if what[0] == "" {
 		what = [2]string{r.Action, "done"}
 	}
-	fmt.Fprintf(&b, "iron-streaming-backup %s on %s ", what[0], or(r.Host, "unknown host"))
+	fmt.Fprintf(&b, "iron-streaming-backup %s on %s ", what[0], cmp.Or(r.Host, "unknown host"))
 	var ok, failed []string
 	var plain, stored int64
 	for _, d := range r.Databases {
@@ -153,13 +154,6 @@ func (r *Report) Text() string {
 	}
 	fmt.Fprintf(&b, "; %s in all.", r.Finished.Sub(r.Started).Round(time.Millisecond))
 	return b.String()
-}
-
-func or(s, def string) string {
-	if s == "" {
-		return def
-	}
-	return s
 }
 
 // maxBody caps a healthcheck ping's body.

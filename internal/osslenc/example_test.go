@@ -13,7 +13,8 @@ import (
 // Encrypt a stream the way "openssl enc -aes-256-cbc -pass file:KEY" does,
 // and decrypt it again.
 func Example() {
-	pass, err := osslenc.ParsePass("pass:correct horse", nil, nil)
+	// The first line of a key file, as openssl's -pass file: reads it.
+	pass, err := osslenc.PassLine(strings.NewReader("correct horse\n"), "a key file", nil)
 	if err != nil {
 		log.Fatal(err)
 	}

@@ -6,7 +6,6 @@ import (
 	"crypto/cipher"
 	"errors"
 	"io"
-	"strings"
 	"testing"
 )
 
@@ -82,48 +81,6 @@ func FuzzParseHeader(f *testing.F) {
 		}
 		if len(out) > len(in)-headerLen {
 			t.Fatalf("%d bytes of output from %d of ciphertext", len(out), len(in)-headerLen)
-		}
-	})
-}
-
-// FuzzParsePass checks that no password source, however mangled, panics
-// or repeats the argument (which may be a mistyped password) in an error,
-// and that stdin is read by openssl's rules.
-func FuzzParsePass(f *testing.F) {
-	for _, s := range []string{"pass:hunter2", "env:HOME", "file:/nonexistent", "fd:-1", "fd:x", "stdin", "pass", "hunter2", ""} {
-		f.Add(s, []byte("hunter2\r\nsecond line"))
-	}
-	f.Fuzz(func(t *testing.T, spec string, stdin []byte) {
-		if strings.HasPrefix(spec, "fd:") {
-			return // would read this process's descriptors
-		}
-		pass, err := ParsePass(spec, bytes.NewReader(stdin), nil)
-		known := spec == "stdin"
-		for _, p := range []string{"pass:", "env:", "file:"} {
-			known = known || strings.HasPrefix(spec, p)
-		}
-		if !known {
-			if err != ErrPassSpec {
-				t.Fatalf("%q: got %v, want ErrPassSpec", spec, err)
-			}
-			return
-		}
-		if p, ok := strings.CutPrefix(spec, "pass:"); ok && err != nil && p != "" {
-			t.Fatalf("pass: %v", err)
-		}
-		if err != nil {
-			return
-		}
-		if len(pass) == 0 {
-			t.Fatal("empty password accepted")
-		}
-		if spec == "stdin" {
-			want, _, _ := bytes.Cut(stdin, []byte("\n"))
-			want, _, _ = bytes.Cut(want, []byte{0})
-			want = want[:min(len(want), MaxPassLine)]
-			if !bytes.Equal(pass, want) {
-				t.Fatalf("stdin %q: password %q, want %q", stdin, pass, want)
-			}
 		}
 	})
 }

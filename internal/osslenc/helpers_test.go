@@ -65,7 +65,15 @@ func optionsFromArgs(t testing.TB, dir string, args []string) Options {
 			if p, ok := strings.CutPrefix(spec, "file:"); ok && !filepath.IsAbs(p) {
 				spec = "file:" + filepath.Join(dir, p)
 			}
-			pw, err := ParsePass(spec, nil, nil)
+			var pw []byte
+			var err error
+			if p, ok := strings.CutPrefix(spec, "file:"); ok {
+				pw, err = PassFile(p, nil)
+			} else if p, ok := strings.CutPrefix(spec, "pass:"); ok {
+				pw = []byte(p)
+			} else {
+				err = fmt.Errorf("a -pass the tests do not read: %q", spec)
+			}
 			if err != nil {
 				fail("%v", err)
 			}

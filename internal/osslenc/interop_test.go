@@ -147,7 +147,7 @@ func TestOpenSSLOriginalCommands(t *testing.T) {
 	if err := os.WriteFile(pwFile, []byte("correct horse battery staple\n"), 0o600); err != nil {
 		t.Fatal(err)
 	}
-	pw, err := ParsePass("file:"+pwFile, nil, nil)
+	pw, err := PassFile(pwFile, nil)
 	if err != nil {
 		t.Fatal(err)
 	}

@@ -6,6 +6,7 @@ import (
 	"fmt"
 	"io"
 	"math/rand/v2"
+	"strings"
 	"testing"
 	"testing/iotest"
 )
@@ -339,5 +340,28 @@ func TestHeaderReadError(t *testing.T) {
 	_, err := NewReader(io.MultiReader(bytes.NewReader([]byte("Salted")), iotest.ErrReader(errRead)), Options{Password: []byte("pw")})
 	if !errors.Is(err, errRead) {
 		t.Fatalf("got %v", err)
+	}
+}
+
+// TestNoSecretsInErrors runs the failure paths of the streams with a
+// password and checks that it appears in no error.
+func TestNoSecretsInErrors(t *testing.T) {
+	const secret = "Sup3rS3cret"
+	o := Options{Password: []byte(secret)}
+	var errs []error
+	_, err := NewReader(strings.NewReader("garbage garbage garbage"), o)
+	errs = append(errs, err)
+	r, _ := NewReader(bytes.NewReader(append([]byte("Salted__12345678"), make([]byte, 32)...)), o)
+	_, err = io.ReadAll(r)
+	errs = append(errs, err)
+	_, err = NewWriter(io.Discard, Options{Password: []byte(secret), KeyLen: 7})
+	errs = append(errs, err)
+	for _, err := range errs {
+		if err == nil {
+			t.Fatal("no error")
+		}
+		if strings.Contains(err.Error(), secret) {
+			t.Errorf("error %q contains the password", err)
+		}
 	}
 }

@@ -27,9 +27,12 @@ import (
 	"fmt"
 	"io"
 	"log/slog"
+	"slices"
 	"strconv"
 	"strings"
 	"unicode/utf8"
+
+	"github.com/philips-labs/iron-streaming-backup/internal/iox"
 )
 
 // maxSize is the largest list Parse, FromEnv and DecodeBase64 accept, in
@@ -93,16 +96,21 @@ var errTooLarge = fmt.Errorf("pgpass list is larger than %d bytes", maxSize)
 // '\*' (a literal star, which libpq does not treat as a wildcard) is
 // rejected because Entry cannot tell it from the wildcard.
 //
+// A prefix may not be one of commands: the words the backup job takes as
+// a command where a prefix selects one target (a scheduler runs
+// "/app/backup.sh PREFIX"), so such a prefix would run the command instead
+// of its backup. The error wraps ErrCommand.
+//
 // When some lines are bad, Parse returns the entries of the good ones and an
 // error that joins one *LineError per problem, in line order, so that each
 // problem prints as one line.
-func Parse(r io.Reader) ([]Entry, error) {
-	data, err := io.ReadAll(io.LimitReader(r, maxSize+1))
+func Parse(r io.Reader, commands ...string) ([]Entry, error) {
+	data, err := iox.ReadAllCapped(r, maxSize)
+	if errors.Is(err, iox.ErrTooLarge) {
+		return nil, errTooLarge
+	}
 	if err != nil {
 		return nil, err
-	}
-	if len(data) > maxSize {
-		return nil, errTooLarge
 	}
 	data = bytes.TrimPrefix(data, []byte("\xef\xbb\xbf")) // a UTF-8 byte order mark
 
@@ -118,8 +126,8 @@ func Parse(r io.Reader) ([]Entry, error) {
 		if strings.Trim(line, " \t") == "" || line[0] == '#' {
 			continue
 		}
-		e, lineErrs := parseLine(n, line)
-		if e.Line != 0 && !e.Ignore && checkPrefix(e.Prefix) == nil {
+		e, lineErrs := parseLine(n, line, commands)
+		if e.Line != 0 && !e.Ignore && checkPrefix(e.Prefix, commands) == nil {
 			if first, ok := prefixes[e.Prefix]; ok {
 				lineErrs = append(lineErrs, fmt.Errorf("duplicate prefix %q (first on line %d)", e.Prefix, first))
 			} else {
@@ -188,7 +196,7 @@ var fieldNames = [...]string{"host", "port", "database", "user"}
 
 const layout = "host:port:database:user:password:prefix"
 
-func parseLine(n int, line string) (Entry, []error) {
+func parseLine(n int, line string, commands []string) (Entry, []error) {
 	if strings.IndexByte(line, 0) >= 0 {
 		return Entry{}, []error{errors.New("contains a NUL byte")}
 	}
@@ -255,7 +263,7 @@ func parseLine(n int, line string) (Entry, []error) {
 		errs = append(errs, errors.New("carriage return inside the prefix"))
 	}
 	if !e.Ignore {
-		if err := checkPrefix(e.Prefix); err != nil {
+		if err := checkPrefix(e.Prefix, commands); err != nil {
 			errs = append(errs, err)
 		}
 	}
@@ -286,41 +294,24 @@ func checkPort(p string) error {
 	return fmt.Errorf("bad port (a %d-byte value, want 1 to 65535)", len(p))
 }
 
-// Commands are the words the backup job takes as a command when one comes
-// first on its command line, now or planned: a prefix selects one target in
-// that same place (a scheduler runs "/app/backup.sh PREFIX"), so a prefix
-// equal to one of them would run the command instead of the backup.
-// checkPrefix refuses them; the job's own commands must be in this list.
-var Commands = []string{"backup", "help", "list", "prune", "runner", "verify", "version"}
-
-// ErrCommand is wrapped by the error of a prefix that is one of Commands.
+// ErrCommand is wrapped by the error of a prefix that is one of the
+// commands given to Parse.
 var ErrCommand = errors.New("is a command of the backup job")
-
-// IsCommand reports whether p is one of Commands. The job matches commands
-// exactly, so "List" is not one.
-func IsCommand(p string) bool {
-	for _, c := range Commands {
-		if p == c {
-			return true
-		}
-	}
-	return false
-}
 
 // checkPrefix reports whether p may name a backup: 1 to maxPrefixLen
 // characters from A-Z, a-z, 0-9, '.', '_' and '-', not starting with '.' or
-// '-', and not one of Commands. Such a name needs no escaping in an S3 key,
+// '-', and not one of commands. Such a name needs no escaping in an S3 key,
 // a URL or a shell word, cannot form a path like ".." or look like a
 // command-line option, and selects a backup when given as the job's
 // argument. The error does not repeat p, except a command word, which is
 // not a secret.
-func checkPrefix(p string) error {
+func checkPrefix(p string, commands []string) error {
 	const rule = "1 to 128 of A-Z a-z 0-9 . _ -, not starting with . or -"
 	switch {
 	case p == "":
 		return errors.New("empty prefix")
-	case IsCommand(p):
-		return fmt.Errorf("prefix %q %w (%s); choose another name", p, ErrCommand, strings.Join(Commands, ", "))
+	case slices.Contains(commands, p):
+		return fmt.Errorf("prefix %q %w (%s); choose another name", p, ErrCommand, strings.Join(commands, ", "))
 	case len(p) > maxPrefixLen:
 		return fmt.Errorf("prefix is %d bytes long (want %s)", len(p), rule)
 	case p[0] == '.' || p[0] == '-':

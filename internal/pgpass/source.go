@@ -4,60 +4,18 @@ import (
 	"encoding/base64"
 	"errors"
 	"fmt"
-	"io"
-	"os"
 	"strings"
+
+	"github.com/philips-labs/iron-streaming-backup/internal/iox"
 )
 
-// The environment variables of the job, as in the original image.
-const (
-	EnvBase64 = "PGPASS_FILE_BASE64" // the list, base64-encoded
-	EnvFile   = "PGPASS_FILE"        // the name of a file holding the list
-)
-
-// ErrNoSource is returned by FromEnv when neither variable is set.
-var ErrNoSource = fmt.Errorf("no pgpass list: set %s or %s", EnvBase64, EnvFile)
-
-// FromEnv returns the list named by the environment, read with getenv
-// (os.Getenv in a command), and a description of where it came from for
-// messages. PGPASS_FILE_BASE64 is used when it is not empty, else the file
-// named by PGPASS_FILE. The base64 form comes first because the original
-// image required it and used PGPASS_FILE as the place to write it, so a
-// setting that has both must keep meaning the base64 form.
-func FromEnv(getenv func(string) string) (data []byte, from string, err error) {
-	if s := getenv(EnvBase64); s != "" {
-		from = "$" + EnvBase64
-		data, err := DecodeBase64(s)
-		if err != nil {
-			return nil, from, fmt.Errorf("%s: %w", from, err)
-		}
-		return data, from, nil
-	}
-	if name := getenv(EnvFile); name != "" {
-		from = fmt.Sprintf("$%s (%s)", EnvFile, name)
-		data, err := readFile(name)
-		if err != nil {
-			return nil, from, fmt.Errorf("%s: %w", EnvFile, err)
-		}
-		return data, from, nil
-	}
-	return nil, "", ErrNoSource
-}
-
-func readFile(name string) ([]byte, error) {
-	f, err := os.Open(name)
-	if err != nil {
-		return nil, err
-	}
-	defer f.Close()
-	data, err := io.ReadAll(io.LimitReader(f, maxSize+1))
-	if err != nil {
-		return nil, err
-	}
-	if len(data) > maxSize {
+// ReadFile reads a list file, refusing one larger than a list can be.
+func ReadFile(name string) ([]byte, error) {
+	data, err := iox.ReadCapped(name, maxSize)
+	if errors.Is(err, iox.ErrTooLarge) {
 		return nil, errTooLarge
 	}
-	return data, nil
+	return data, err
 }
 
 // DecodeBase64 decodes standard base64 (RFC 4648 alphabet with '+' and '/'),

@@ -17,17 +17,17 @@ import (
 	"errors"
 	"fmt"
 	"io"
+	"maps"
 	"os"
 	"os/exec"
 	"os/signal"
-	"sort"
+	"slices"
 	"strconv"
 	"strings"
 	"syscall"
-)
 
-// EnvPayloadFile names the payload file; IronIO sets it for every task.
-const EnvPayloadFile = "PAYLOAD_FILE"
+	"github.com/philips-labs/iron-streaming-backup/internal/config"
+)
 
 // MaxPayload caps the payload file's size.
 const MaxPayload = 1 << 20
@@ -257,16 +257,11 @@ func (p *Payload) Environ(base []string) []string {
 	env := make([]string, 0, len(base)+len(p.Env))
 	for _, kv := range base {
 		name, _, _ := strings.Cut(kv, "=")
-		if _, ok := p.Env[name]; !ok && name != EnvPayloadFile {
+		if _, ok := p.Env[name]; !ok && name != config.EnvPayloadFile {
 			env = append(env, kv)
 		}
 	}
-	names := make([]string, 0, len(p.Env))
-	for k := range p.Env {
-		names = append(names, k)
-	}
-	sort.Strings(names)
-	for _, k := range names {
+	for _, k := range slices.Sorted(maps.Keys(p.Env)) {
 		env = append(env, k+"="+p.Env[k])
 	}
 	return env

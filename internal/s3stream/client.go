@@ -130,6 +130,12 @@ func CheckEndpoint(s string) error {
 // BucketRegion asks the service in which region bucket is, the way the AWS
 // CLI does: an unsigned HeadBucket whose answer (even an error) carries the
 // x-amz-bucket-region header. It returns "" when the service does not say.
+//
+// feature/s3/manager's GetBucketRegion does the same on a client set up
+// like this one (path-style and custom endpoints included), but that
+// module is deprecated since v1.22.0 in favour of
+// feature/s3/transfermanager, which has no such function: these lines
+// spare the build a module on its way out.
 func BucketRegion(ctx context.Context, cfg aws.Config, bucket string, pathStyle bool) string {
 	ctx, cancel := context.WithTimeout(ctx, 20*time.Second)
 	defer cancel()
@@ -207,4 +213,19 @@ func sleep(ctx context.Context, d time.Duration) error {
 	case <-ctx.Done():
 		return context.Cause(ctx)
 	}
+}
+
+// ResolveEndpoint applies the SDK's own endpoint rules for S3 to a bucket,
+// region and endpoint (empty: AWS) as a request would, without sending
+// one. Its error is the rule's message, e.g. "Invalid region: region was
+// not a valid DNS name".
+func ResolveEndpoint(bucket, region, endpoint string, pathStyle bool) error {
+	p := s3.EndpointParameters{Bucket: aws.String(bucket), Region: aws.String(region), ForcePathStyle: aws.Bool(pathStyle)}
+	if endpoint != "" {
+		p.Endpoint = aws.String(endpoint)
+	}
+	if _, err := s3.NewDefaultEndpointResolverV2().ResolveEndpoint(context.Background(), p); err != nil {
+		return errors.New(strings.TrimPrefix(err.Error(), "endpoint rule error, "))
+	}
+	return nil
 }

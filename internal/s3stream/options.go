@@ -3,6 +3,7 @@ package s3stream
 import (
 	"errors"
 	"fmt"
+	"slices"
 	"strings"
 	"time"
 
@@ -58,6 +59,21 @@ type WriterOptions struct {
 	Progress func(Progress)
 }
 
+// SSEValues are the server-side encryptions an upload may ask for.
+var SSEValues = []string{string(types.ServerSideEncryptionAes256), string(types.ServerSideEncryptionAwsKms), string(types.ServerSideEncryptionAwsKmsDsse)}
+
+// CheckSSE reports a server-side encryption that is none of SSEValues
+// (or not ""), or a KMS key for one that takes none.
+func CheckSSE(sse, kmsKeyID string) error {
+	if sse != "" && !slices.Contains(SSEValues, sse) {
+		return fmt.Errorf("unknown server-side encryption %q (want %s)", sse, strings.Join(SSEValues, ", "))
+	}
+	if kmsKeyID != "" && !strings.HasPrefix(sse, "aws:kms") {
+		return errors.New("a KMS key ID needs server-side encryption aws:kms or aws:kms:dsse")
+	}
+	return nil
+}
+
 // Validate reports options that no upload could use.
 func (o *WriterOptions) Validate() error {
 	if o.Concurrency < 0 {
@@ -66,13 +82,8 @@ func (o *WriterOptions) Validate() error {
 	if o.MaxMemory != 0 && o.MaxMemory < 2*MinPartSize {
 		return fmt.Errorf("max memory %s is below %s: two parts of the minimum size", units.FormatSize(o.MaxMemory), units.FormatSize(2*MinPartSize))
 	}
-	switch o.SSE {
-	case "", string(types.ServerSideEncryptionAes256), string(types.ServerSideEncryptionAwsKms), string(types.ServerSideEncryptionAwsKmsDsse):
-	default:
-		return fmt.Errorf("unknown server-side encryption %q (want AES256 or aws:kms)", o.SSE)
-	}
-	if o.SSEKMSKeyID != "" && !strings.HasPrefix(o.SSE, "aws:kms") {
-		return errors.New("a KMS key ID needs server-side encryption aws:kms")
+	if err := CheckSSE(o.SSE, o.SSEKMSKeyID); err != nil {
+		return err
 	}
 	switch o.PartChecksum {
 	case "", ChecksumMD5, ChecksumCRC32C:

@@ -9,14 +9,15 @@ import (
 	"fmt"
 	"io"
 	"os"
-	"strconv"
 	"strings"
 	"sync"
 	"time"
 
 	"github.com/aws/aws-sdk-go-v2/service/s3"
+	"golang.org/x/term"
 
 	"github.com/philips-labs/iron-streaming-backup/internal/cli"
+	"github.com/philips-labs/iron-streaming-backup/internal/config"
 	"github.com/philips-labs/iron-streaming-backup/internal/s3stream"
 	"github.com/philips-labs/iron-streaming-backup/internal/units"
 )
@@ -42,6 +43,20 @@ func (f *Flags) Register(fs *flag.FlagSet) {
 	fs.BoolVar(&f.Quiet, "q", false, "")
 	fs.BoolVar(&f.Verbose, "v", false, "")
 	fs.BoolVar(&f.Version, "version", false, "")
+}
+
+// Parse parses args into fs and resolves the object (Target). With
+// -version it prints the version on stdout and returns done.
+func (f *Flags) Parse(fs *flag.FlagSet, args []string, stdout io.Writer) (bucket, key string, done bool, err error) {
+	if err := cli.Parse(fs, args); err != nil {
+		return "", "", false, err
+	}
+	if f.Version {
+		fmt.Fprintln(stdout, fs.Name(), cli.Version())
+		return "", "", true, nil
+	}
+	bucket, key, err = f.Target(fs)
+	return bucket, key, false, err
 }
 
 // Target resolves the object from s3://BUCKET/KEY or -b and -k, checks the
@@ -92,23 +107,20 @@ func (f *Flags) Target(fs *flag.FlagSet) (bucket, key string, err error) {
 // Client returns the S3 client the flags and the environment select.
 // S3_PATH_STYLE=true sets --path-style.
 func (f *Flags) Client(ctx context.Context, bucket string) (*s3.Client, error) {
-	pathStyle, err := pathStyle(f.PathStyle, os.Getenv("S3_PATH_STYLE"))
+	pathStyle, err := pathStyle(f.PathStyle, os.Getenv)
 	if err != nil {
 		return nil, err
 	}
 	return s3stream.NewClient(ctx, s3stream.Config{Endpoint: f.Endpoint, Region: f.Region, PathStyle: pathStyle, Bucket: bucket})
 }
 
-// pathStyle is --path-style (flag), or else S3_PATH_STYLE (env).
-func pathStyle(flag bool, env string) (bool, error) {
-	if flag || env == "" {
-		return flag, nil
+// pathStyle is --path-style (flag), or else S3_PATH_STYLE, read as the
+// job reads it.
+func pathStyle(flag bool, getenv func(string) string) (bool, error) {
+	if flag {
+		return true, nil
 	}
-	b, err := strconv.ParseBool(env)
-	if err != nil {
-		return false, fmt.Errorf("S3_PATH_STYLE=%q: want true or false", env)
-	}
-	return b, nil
+	return config.PathStyle(getenv)
 }
 
 // ParseSizeFlag reads a size flag's value as a usage error when invalid.
@@ -124,7 +136,7 @@ func ParseSizeFlag(name, v string) (int64, error) {
 // merely a character device such as /dev/null).
 func IsTerminal(v any) bool {
 	f, ok := v.(*os.File)
-	return ok && isTerminal(f)
+	return ok && term.IsTerminal(int(f.Fd()))
 }
 
 // Progress prints a progress line, rewritten in place, on a terminal.

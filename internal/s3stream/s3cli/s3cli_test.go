@@ -87,28 +87,28 @@ func TestHints(t *testing.T) {
 		err  *s3stream.Error
 		hint string
 	}{
-		{&s3stream.Error{Kind: s3stream.NoSuchBucket}, "check the bucket name, and the endpoint and region it lives in (--endpoint, --region)"},
+		{&s3stream.Error{Kind: s3stream.NoSuchBucket}, "check the bucket name, and --endpoint (or AWS_ENDPOINT_URL) and --region (or AWS_REGION) of the service it lives in"},
 		{&s3stream.Error{Kind: s3stream.NotFound}, ""},
 		{&s3stream.Error{Kind: s3stream.Unclassified}, ""},
-		{&s3stream.Error{Kind: s3stream.AccessDenied}, "the credentials lack permission for this bucket or key (s3:PutObject, s3:GetObject, s3:AbortMultipartUpload), or they are wrong: check AWS_ACCESS_KEY_ID and AWS_SECRET_ACCESS_KEY (or AWS_PROFILE), and that the endpoint is the server they belong to"},
-		{&s3stream.Error{Kind: s3stream.Forbidden}, "check AWS_ACCESS_KEY_ID and AWS_SECRET_ACCESS_KEY (or AWS_PROFILE), and that the endpoint is the server they belong to; and the credentials' permissions"},
-		{&s3stream.Error{Kind: s3stream.UnknownAccessKey}, "check AWS_ACCESS_KEY_ID and AWS_SECRET_ACCESS_KEY (or AWS_PROFILE), and that the endpoint is the server they belong to"},
+		{&s3stream.Error{Kind: s3stream.AccessDenied}, "the credentials lack a needed permission (s3:PutObject, s3:GetObject, s3:AbortMultipartUpload), or they are wrong: check AWS_ACCESS_KEY_ID and AWS_SECRET_ACCESS_KEY (or AWS_PROFILE), and that --endpoint (or AWS_ENDPOINT_URL) is the service they belong to"},
+		{&s3stream.Error{Kind: s3stream.Forbidden}, "check AWS_ACCESS_KEY_ID and AWS_SECRET_ACCESS_KEY (or AWS_PROFILE), and that --endpoint (or AWS_ENDPOINT_URL) is the service they belong to; and the credentials' permissions"},
+		{&s3stream.Error{Kind: s3stream.UnknownAccessKey}, "check AWS_ACCESS_KEY_ID and AWS_SECRET_ACCESS_KEY (or AWS_PROFILE), and that --endpoint (or AWS_ENDPOINT_URL) is the service they belong to"},
 		{&s3stream.Error{Kind: s3stream.BadSignature}, "the secret key does not match the access key ID: check AWS_SECRET_ACCESS_KEY"},
 		{&s3stream.Error{Kind: s3stream.NoCredentials}, "set AWS_ACCESS_KEY_ID and AWS_SECRET_ACCESS_KEY, or AWS_PROFILE (run 'aws sso login' when the profile uses SSO)"},
 		{&s3stream.Error{Kind: s3stream.ExpiredToken}, "renew the session credentials (AWS_SESSION_TOKEN), e.g. with 'aws sso login'"},
 		{&s3stream.Error{Kind: s3stream.InvalidToken}, "check AWS_SESSION_TOKEN; unset it for long-term keys"},
 		{&s3stream.Error{Kind: s3stream.ClockSkew}, "synchronize the clock (NTP)"},
-		{&s3stream.Error{Kind: s3stream.WrongRegion, Region: "eu-west-1"}, "use --region eu-west-1 (or AWS_REGION=eu-west-1)"},
+		{&s3stream.Error{Kind: s3stream.WrongRegion, Region: "eu-west-1"}, "set --region eu-west-1 (or AWS_REGION=eu-west-1), the bucket's region"},
 		{&s3stream.Error{Kind: s3stream.WrongRegion}, "set --region (or AWS_REGION) to the bucket's region"},
-		{&s3stream.Error{Kind: s3stream.Moved}, "set --region, or --endpoint and --path-style for an S3-compatible store"},
-		{&s3stream.Error{Kind: s3stream.InvalidBucketName}, "bucket names are 3–63 lowercase letters, digits, dots and hyphens"},
-		{&s3stream.Error{Kind: s3stream.ConnectionRefused}, "check --endpoint (or AWS_ENDPOINT_URL) and that the S3 server is running"},
-		{&s3stream.Error{Kind: s3stream.UnknownHost}, "check --endpoint (or AWS_ENDPOINT_URL), the region, and the bucket name"},
-		{&s3stream.Error{Kind: s3stream.TLSFailed}, "for a plain-HTTP store use an http:// endpoint; otherwise check the server's certificate"},
-		{&s3stream.Error{Kind: s3stream.InvalidEndpoint}, "an endpoint is a URL such as https://s3.example.com or http://127.0.0.1:7070"},
-		{&s3stream.Error{Kind: s3stream.NoRegion}, "set --region or AWS_REGION"},
+		{&s3stream.Error{Kind: s3stream.Moved}, "set --region (or AWS_REGION), or --endpoint (or AWS_ENDPOINT_URL) and --path-style for an S3-compatible store"},
+		{&s3stream.Error{Kind: s3stream.InvalidBucketName}, "check the bucket name: bucket names are 3–63 lowercase letters, digits, dots and hyphens"},
+		{&s3stream.Error{Kind: s3stream.ConnectionRefused}, "check --endpoint (or AWS_ENDPOINT_URL) and that the S3 service is running"},
+		{&s3stream.Error{Kind: s3stream.UnknownHost}, "check --endpoint (or AWS_ENDPOINT_URL), --region (or AWS_REGION) and the bucket name"},
+		{&s3stream.Error{Kind: s3stream.TLSFailed}, "for a plain-HTTP store make --endpoint (or AWS_ENDPOINT_URL) an http:// URL; otherwise check the service's certificate"},
+		{&s3stream.Error{Kind: s3stream.InvalidEndpoint}, "--endpoint (or AWS_ENDPOINT_URL) is a URL such as https://s3.example.com or http://127.0.0.1:7070"},
+		{&s3stream.Error{Kind: s3stream.NoRegion}, "set --region (or AWS_REGION)"},
 		{&s3stream.Error{Kind: s3stream.BadConfig}, "check AWS_PROFILE and the shared config files (~/.aws/config, ~/.aws/credentials)"},
-		{&s3stream.Error{Kind: s3stream.ChecksumUnsupported}, "if the service does not support CRC32C checksums, upload with part checksum md5"},
+		{&s3stream.Error{Kind: s3stream.ChecksumUnsupported}, "if the service does not support CRC32C checksums, upload with --part-checksum md5"},
 	} {
 		err := fmt.Errorf("wrapped: %w", tc.err)
 		hints := cli.Hints(Explain(err))
@@ -137,9 +137,9 @@ func TestPathStyle(t *testing.T) {
 		{false, "true", true, ""},
 		{false, "1", true, ""},
 		{true, "false", true, ""},
-		{false, "yes", false, `S3_PATH_STYLE="yes": want true or false`},
+		{false, "yes", false, `S3_PATH_STYLE="yes": use true or false`},
 	} {
-		got, err := pathStyle(tc.flag, tc.env)
+		got, err := pathStyle(tc.flag, func(string) string { return tc.env })
 		if tc.error != "" {
 			if err == nil || err.Error() != tc.error {
 				t.Errorf("S3_PATH_STYLE=%q: error %v, want %q", tc.env, err, tc.error)

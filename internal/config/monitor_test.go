@@ -1,28 +1,35 @@
-package monitor
+package config
 
 import (
 	"errors"
 	"strings"
 	"testing"
+
+	"github.com/philips-labs/iron-streaming-backup/internal/monitor"
 )
 
-func env(m map[string]string) func(string) string { return func(k string) string { return m[k] } }
+// loadMonitorFrom reads the monitoring settings of m.
+func loadMonitorFrom(m map[string]string) (monitor.Settings, []error) {
+	e := &env{getenv: func(k string) string { return m[k] }}
+	s := loadMonitor(e)
+	return s, e.errs
+}
 
-func TestLoadNothingSet(t *testing.T) {
-	s, errs := Load(env(nil))
+func TestLoadMonitorNothingSet(t *testing.T) {
+	s, errs := loadMonitorFrom(nil)
 	if len(errs) > 0 || s.Enabled() {
 		t.Fatalf("nothing set: %+v %v", s, errs)
 	}
 }
 
-func TestLoadGood(t *testing.T) {
-	s, errs := Load(env(map[string]string{
+func TestLoadMonitorGood(t *testing.T) {
+	s, errs := loadMonitorFrom(map[string]string{
 		EnvHealthcheck:    "https://hc-ping.com/0b1d6c2e-aaaa-bbbb-cccc-0123456789ab",
 		EnvWebhook:        " https://hooks.example.com/services/T0/B0/xyz ",
 		EnvWebhookHeaders: "Authorization: Bearer tok-3141\r\n\nx-team:  backups \n",
 		EnvPushgateway:    "http://pushgateway:9091/base",
 		EnvMetricsFile:    "/var/lib/node_exporter/backup.prom",
-	}))
+	})
 	if len(errs) > 0 {
 		t.Fatal(errors.Join(errs...))
 	}
@@ -34,7 +41,7 @@ func TestLoadGood(t *testing.T) {
 	}
 }
 
-func TestLoadErrors(t *testing.T) {
+func TestLoadMonitorErrors(t *testing.T) {
 	const secret = "s3cr3t-value"
 	for _, tc := range []struct {
 		name string
@@ -59,7 +66,7 @@ func TestLoadErrors(t *testing.T) {
 		{"metrics folder", map[string]string{EnvMetricsFile: "/var/lib/"}, `METRICS_FILE="/var/lib/": name a file`},
 	} {
 		t.Run(tc.name, func(t *testing.T) {
-			_, errs := Load(env(tc.env))
+			_, errs := loadMonitorFrom(tc.env)
 			if len(errs) != 1 {
 				t.Fatalf("want one error, got %q", errs)
 			}
@@ -74,10 +81,10 @@ func TestLoadErrors(t *testing.T) {
 	}
 }
 
-func TestLoadReportsEveryProblem(t *testing.T) {
-	_, errs := Load(env(map[string]string{
+func TestLoadMonitorReportsEveryProblem(t *testing.T) {
+	_, errs := loadMonitorFrom(map[string]string{
 		EnvHealthcheck: "nope", EnvWebhook: "nope", EnvPushgateway: "nope", EnvMetricsFile: "/tmp/",
-	}))
+	})
 	if len(errs) != 4 {
 		t.Fatalf("want 4 errors, got %q", errs)
 	}

@@ -1,4 +1,4 @@
-package osslenc
+package main
 
 import (
 	"bytes"
@@ -9,6 +9,8 @@ import (
 	"path/filepath"
 	"strings"
 	"testing"
+
+	"github.com/philips-labs/iron-streaming-backup/internal/osslenc"
 )
 
 func TestParsePass(t *testing.T) {
@@ -41,11 +43,11 @@ func TestParsePass(t *testing.T) {
 		{"file no newline", file("only"), "", "only", ""},
 		{"file CRLF", file("secret\r\n"), "", "secret\r", `ends in "\r"`},
 		{"file NUL", file("ab\x00cd\n"), "", "ab", ""},
-		{"file long line", file(long + "\n"), "", long[:MaxPassLine], "cut at 1023"},
-		{"file exactly max", file(long[:MaxPassLine]), "", long[:MaxPassLine], ""},
-		{"file max and newline", file(long[:MaxPassLine] + "\n"), "", long[:MaxPassLine], ""},
+		{"file long line", file(long + "\n"), "", long[:osslenc.MaxPassLine], "cut at 1023"},
+		{"file exactly max", file(long[:osslenc.MaxPassLine]), "", long[:osslenc.MaxPassLine], ""},
+		{"file max and newline", file(long[:osslenc.MaxPassLine] + "\n"), "", long[:osslenc.MaxPassLine], ""},
 		{"stdin", "stdin", "from stdin\r\ndata", "from stdin\r", `ends in "\r"`},
-		{"stdin long", "stdin", long, long[:MaxPassLine], "cut at 1023"},
+		{"stdin long", "stdin", long, long[:osslenc.MaxPassLine], "cut at 1023"},
 	} {
 		t.Run(tc.name, func(t *testing.T) {
 			var warnings []string
@@ -142,25 +144,44 @@ func TestParsePassErrors(t *testing.T) {
 	}
 }
 
-// TestNoSecretsInErrors runs the failure paths of the streams with a
-// password and checks that it appears in no error.
-func TestNoSecretsInErrors(t *testing.T) {
-	const secret = "Sup3rS3cret"
-	o := Options{Password: []byte(secret)}
-	var errs []error
-	_, err := NewReader(strings.NewReader("garbage garbage garbage"), o)
-	errs = append(errs, err)
-	r, _ := NewReader(bytes.NewReader(append([]byte("Salted__12345678"), make([]byte, 32)...)), o)
-	_, err = io.ReadAll(r)
-	errs = append(errs, err)
-	_, err = NewWriter(io.Discard, Options{Password: []byte(secret), KeyLen: 7})
-	errs = append(errs, err)
-	for _, err := range errs {
-		if err == nil {
-			t.Fatal("no error")
-		}
-		if strings.Contains(err.Error(), secret) {
-			t.Errorf("error %q contains the password", err)
-		}
+// FuzzParsePass checks that no password source, however mangled, panics
+// or repeats the argument (which may be a mistyped password) in an error,
+// and that stdin is read by openssl's rules.
+func FuzzParsePass(f *testing.F) {
+	for _, s := range []string{"pass:hunter2", "env:HOME", "file:/nonexistent", "fd:-1", "fd:x", "stdin", "pass", "hunter2", ""} {
+		f.Add(s, []byte("hunter2\r\nsecond line"))
 	}
+	f.Fuzz(func(t *testing.T, spec string, stdin []byte) {
+		if strings.HasPrefix(spec, "fd:") {
+			return // would read this process's descriptors
+		}
+		pass, err := ParsePass(spec, bytes.NewReader(stdin), nil)
+		known := spec == "stdin"
+		for _, p := range []string{"pass:", "env:", "file:"} {
+			known = known || strings.HasPrefix(spec, p)
+		}
+		if !known {
+			if err != ErrPassSpec {
+				t.Fatalf("%q: got %v, want ErrPassSpec", spec, err)
+			}
+			return
+		}
+		if p, ok := strings.CutPrefix(spec, "pass:"); ok && err != nil && p != "" {
+			t.Fatalf("pass: %v", err)
+		}
+		if err != nil {
+			return
+		}
+		if len(pass) == 0 {
+			t.Fatal("empty password accepted")
+		}
+		if spec == "stdin" {
+			want, _, _ := bytes.Cut(stdin, []byte("\n"))
+			want, _, _ = bytes.Cut(want, []byte{0})
+			want = want[:min(len(want), osslenc.MaxPassLine)]
+			if !bytes.Equal(pass, want) {
+				t.Fatalf("stdin %q: password %q, want %q", stdin, pass, want)
+			}
+		}
+	})
 }

@@ -1,4 +1,4 @@
-package backup
+package pgclient
 
 import (
 	"fmt"
@@ -6,42 +6,24 @@ import (
 	"path/filepath"
 	"strings"
 	"testing"
+
+	"github.com/philips-labs/iron-streaming-backup/internal/testenv"
 )
 
 // fakeClients lays out root/<major>/bin/pg_dump scripts that print the
 // given versions, as Debian's and PGDG's packages install them.
 func fakeClients(t *testing.T, versions ...string) string {
 	t.Helper()
-	root := t.TempDir()
-	for _, v := range versions {
-		major, _, _ := strings.Cut(v, ".")
-		bin := filepath.Join(root, major, "bin")
-		if err := os.MkdirAll(bin, 0o755); err != nil {
-			t.Fatal(err)
-		}
-		script := fmt.Sprintf("#!/bin/sh\necho 'pg_dump (PostgreSQL) %s (Debian %s-1.pgdg13+1)'\n", v, v)
-		if err := os.WriteFile(filepath.Join(bin, "pg_dump"), []byte(script), 0o755); err != nil {
-			t.Fatal(err)
-		}
+	root, err := testenv.FakeClients(t.TempDir(), versions...)
+	if err != nil {
+		t.Fatal(err)
 	}
 	return root
 }
 
-// TestLoadBackupClientRoot: with clients where Debian installs them, the
-// settings need no pg_dump on PATH.
-func TestLoadBackupClientRoot(t *testing.T) {
-	clientRoot = fakeClients(t, "16.1")
-	t.Cleanup(func() { clientRoot = defaultClientRoot })
-	env := seedEnv()
-	env["PATH"] = "/nonexistent"
-	if _, err := LoadBackup(getenv(env), ""); err != nil {
-		t.Error(err)
-	}
-}
-
 func TestChooseClient(t *testing.T) {
 	root := fakeClients(t, "17.7", "14.20", "18.1", "16.11")
-	clients, err := findClients(t.Context(), root, "")
+	clients, err := Find(t.Context(), root, "", nil)
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -64,7 +46,7 @@ func TestChooseClient(t *testing.T) {
 		{9, "14"},
 		{19, "no pg_dump for PostgreSQL 19.0: this machine has pg_dump 14, 16, 17, 18"},
 	} {
-		c, err := chooseClient(clients, Version{Major: tc.server, Text: fmt.Sprintf("%d.0", tc.server)}, false)
+		c, err := Choose(clients, Version{Major: tc.server, Text: fmt.Sprintf("%d.0", tc.server)}, false)
 		switch {
 		case err != nil && !strings.Contains(err.Error(), tc.want):
 			t.Errorf("server %d: %v, want %q", tc.server, err, tc.want)
@@ -72,8 +54,8 @@ func TestChooseClient(t *testing.T) {
 			t.Errorf("server %d: chose %s, want major %s", tc.server, c.PgDump, tc.want)
 		}
 	}
-	if _, err := chooseClient(clients, Version{Major: 19, Text: "19.0"}, false); err == nil ||
-		!strings.Contains(err.Error(), "postgresql-client-19") || !strings.Contains(err.Error(), "PG_DUMP") {
+	if _, err := Choose(clients, Version{Major: 19, Text: "19.0"}, false); err == nil ||
+		!strings.Contains(err.Error(), "postgresql-client-19") {
 		t.Errorf("the error names no way out: %v", err)
 	}
 }
@@ -81,18 +63,18 @@ func TestChooseClient(t *testing.T) {
 func TestChooseClientExplicit(t *testing.T) {
 	root := fakeClients(t, "17.7")
 	pgDump := filepath.Join(root, "17", "bin", "pg_dump")
-	clients, err := findClients(t.Context(), fakeClients(t, "15.1", "16.1"), pgDump)
+	clients, err := Find(t.Context(), fakeClients(t, "15.1", "16.1"), pgDump, nil)
 	if err != nil {
 		t.Fatal(err)
 	}
 	// PG_DUMP is used for every server it can dump, newer or not...
 	for _, server := range []int{12, 17} {
-		if c, err := chooseClient(clients, Version{Major: server}, true); err != nil || c.PgDump != pgDump {
+		if c, err := Choose(clients, Version{Major: server}, true); err != nil || c.PgDump != pgDump {
 			t.Errorf("server %d: %v, %v", server, c, err)
 		}
 	}
 	// ...and never for one it cannot.
-	if _, err := chooseClient(clients, Version{Major: 18, Text: "18.1"}, true); err == nil ||
+	if _, err := Choose(clients, Version{Major: 18, Text: "18.1"}, true); err == nil ||
 		!strings.Contains(err.Error(), "pg_dump 17.7 is older than the server (PostgreSQL 18.1)") {
 		t.Errorf("server 18: %v", err)
 	}
@@ -100,7 +82,7 @@ func TestChooseClientExplicit(t *testing.T) {
 
 func TestFindClientsNone(t *testing.T) {
 	t.Setenv("PATH", t.TempDir())
-	if _, err := findClients(t.Context(), t.TempDir(), ""); err == nil || !strings.Contains(err.Error(), "pg_dump not found") {
+	if _, err := Find(t.Context(), t.TempDir(), "", nil); err == nil || !strings.Contains(err.Error(), "pg_dump not found") {
 		t.Errorf("no client anywhere: %v", err)
 	}
 }
@@ -108,20 +90,34 @@ func TestFindClientsNone(t *testing.T) {
 // TestRealClients reads the clients this machine has installed where
 // Debian puts them: each one's version matches its folder.
 func TestRealClients(t *testing.T) {
-	clients, err := findClients(t.Context(), defaultClientRoot, "")
+	clients, err := Find(t.Context(), DefaultRoot, "", nil)
 	if err != nil {
 		t.Fatal(err)
 	}
 	if len(clients) == 0 {
-		t.Fatalf("no pg_dump under %s", defaultClientRoot)
+		t.Fatalf("no pg_dump under %s", DefaultRoot)
 	}
 	for _, c := range clients {
-		if want := filepath.Join(defaultClientRoot, fmt.Sprint(c.Version.Major), "bin", "pg_dump"); c.PgDump != want {
+		if want := filepath.Join(DefaultRoot, fmt.Sprint(c.Version.Major), "bin", "pg_dump"); c.PgDump != want {
 			t.Errorf("%s says it is version %s", c.PgDump, c.Version)
 		}
-		if q := c.psql(); q != filepath.Join(filepath.Dir(c.PgDump), "psql") {
+		if q := c.Psql(); q != filepath.Join(filepath.Dir(c.PgDump), "psql") {
 			t.Errorf("psql of %s: %s", c.PgDump, q)
 		}
 		t.Logf("%s: %s", c.PgDump, c.Version)
+	}
+}
+
+func TestPgDumpallBesidePgDump(t *testing.T) {
+	dir := t.TempDir()
+	for _, p := range []string{"pg_dump", "pg_dumpall"} {
+		os.WriteFile(filepath.Join(dir, p), []byte("#!/bin/sh\n"), 0o755)
+	}
+	if got := (Client{PgDump: filepath.Join(dir, "pg_dump")}).PgDumpall(); got != filepath.Join(dir, "pg_dumpall") {
+		t.Errorf("pg_dumpall %q, want the one beside pg_dump", got)
+	}
+	os.Remove(filepath.Join(dir, "pg_dumpall"))
+	if got := (Client{PgDump: filepath.Join(dir, "pg_dump")}).PgDumpall(); got != "pg_dumpall" {
+		t.Errorf("pg_dumpall %q, want the one on PATH", got)
 	}
 }

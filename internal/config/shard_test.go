@@ -1,4 +1,4 @@
-package backup
+package config
 
 import (
 	"encoding/base64"
@@ -17,7 +17,7 @@ func listOf(prefixes []string) string {
 
 func shardPrefixes(t *testing.T, env map[string]string) []string {
 	t.Helper()
-	s, err := Load(getenv(env), "")
+	s, err := Load(getenv(env), ForVerify, "")
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -106,7 +106,7 @@ func TestShardErrors(t *testing.T) {
 		for k, v := range tc.env {
 			env[k] = v
 		}
-		if _, err := Load(getenv(env), tc.only); err == nil || !strings.Contains(err.Error(), tc.want) {
+		if _, err := Load(getenv(env), ForVerify, tc.only); err == nil || !strings.Contains(err.Error(), tc.want) {
 			t.Errorf("%v: %v, want %q", tc.env, err, tc.want)
 		}
 	}
@@ -121,7 +121,7 @@ func TestShardErrors(t *testing.T) {
 	env["SHARD"] = "0/50"
 	for i := range 50 {
 		env["SHARD"] = fmt.Sprintf("%d/50", i)
-		s, err := Load(getenv(env), "")
+		s, err := Load(getenv(env), ForVerify, "")
 		if err != nil {
 			t.Fatal(err)
 		}

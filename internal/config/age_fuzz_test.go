@@ -1,4 +1,4 @@
-package backup
+package config
 
 import (
 	"regexp"
@@ -7,7 +7,7 @@ import (
 
 // The only errors a recipients list may give: fixed messages after the
 // line number, and an ssh key type, never the text of a line.
-var recipientErr = regexp.MustCompile(`^L line \d+: (a private key, not a recipient: .*|post-quantum recipients .*|not a valid age1… X25519 recipient .*|not a valid ssh public key .*|[a-z0-9@.-]+ keys cannot be age recipients: use ssh-ed25519 or ssh-rsa|this [a-z0-9@.-]+ key cannot be an age recipient|not a recipient: want an age1… key or an ssh-ed25519 / ssh-rsa public key)$|^L: (no recipients .*|bufio.Scanner: token too long)$`)
+var recipientErr = regexp.MustCompile(`^L line \d+: (a private key, not a recipient: .*|not a valid age recipient .*|not a valid ssh public key .*|[a-z0-9@.-]+ keys cannot be age recipients: use ssh-ed25519 or ssh-rsa|this [a-z0-9@.-]+ key cannot be an age recipient|not a recipient: want an age1… key or an ssh-ed25519 / ssh-rsa public key)$|^L: (no recipients .*|bufio.Scanner: token too long)$`)
 
 var identityErr = regexp.MustCompile(`^(line \d+: not an age identity \(AGE-SECRET-KEY-1…\)|line \d+: a malformed age identity \(mistyped or cut short\?\)|no identity in it \(every line is blank or a comment\)|cannot read it as an identities file \(a line too long\?\)|the ssh private key is protected by a passphrase, .*|an identities file protected by a passphrase, .*|not a usable OpenSSH private key \(ssh-ed25519 or ssh-rsa\))$`)
 

@@ -1,6 +1,6 @@
 //go:build !unix
 
-package osslenc
+package main
 
 import "errors"
 

@@ -1,12 +1,15 @@
-package backup
+package config
 
 import (
 	"encoding/base64"
-	"github.com/philips-labs/iron-streaming-backup/internal/catalog"
+	"fmt"
 	"os"
 	"path/filepath"
 	"strings"
 	"testing"
+
+	"github.com/philips-labs/iron-streaming-backup/internal/catalog"
+	"github.com/philips-labs/iron-streaming-backup/internal/s3stream"
 )
 
 const (
@@ -27,7 +30,7 @@ func seedEnv() map[string]string {
 func getenv(m map[string]string) func(string) string { return func(k string) string { return m[k] } }
 
 func TestLoadSeedPayload(t *testing.T) {
-	s, err := Load(getenv(seedEnv()), "")
+	s, err := Load(getenv(seedEnv()), ForVerify, "")
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -44,7 +47,7 @@ func TestLoadSeedPayload(t *testing.T) {
 	if k := s.ObjectKey("db1", mustTime("2026-11-27T06:00:00Z")); k != "db1-20261127060000.gz.aes" {
 		t.Errorf("key %q", k)
 	}
-	only, err := Load(getenv(seedEnv()), "db2")
+	only, err := Load(getenv(seedEnv()), ForVerify, "db2")
 	if err != nil || len(only.Targets) != 1 || only.Targets[0].Prefix != "db2" {
 		t.Fatalf("only db2: %v %v", only, err)
 	}
@@ -64,7 +67,7 @@ func TestLoadOptional(t *testing.T) {
 	env["S3_SSE"] = "aws:kms"
 	env["S3_SSE_KMS_KEY_ID"] = "alias/backups"
 	env["LOG_FORMAT"] = "json"
-	s, err := Load(getenv(env), "")
+	s, err := Load(getenv(env), ForVerify, "")
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -86,7 +89,7 @@ func TestLoadReportsEveryProblem(t *testing.T) {
 		"PG_DUMP_ARGS":       "-f /tmp/x",
 		"ENCRYPTION_KDF":     "scrypt",
 	}
-	_, err := Load(getenv(env), "")
+	_, err := Load(getenv(env), ForVerify, "")
 	if err == nil {
 		t.Fatal("no error")
 	}
@@ -120,7 +123,7 @@ func TestLoadPasswordFile(t *testing.T) {
 			env := seedEnv()
 			delete(env, "PASS_FILE_BASE64")
 			env["PASSWORD_FILE"] = p
-			s, err := Load(getenv(env), "")
+			s, err := Load(getenv(env), ForVerify, "")
 			if tc.err != "" {
 				if err == nil || !strings.Contains(err.Error(), tc.err) {
 					t.Fatalf("got %v, want %q", err, tc.err)
@@ -138,13 +141,13 @@ func TestLoadPasswordFile(t *testing.T) {
 	env := seedEnv()
 	delete(env, "PASS_FILE_BASE64")
 	env["PASSWORD_FILE"] = filepath.Join(dir, "missing")
-	if _, err := Load(getenv(env), ""); err == nil || !strings.Contains(err.Error(), "PASSWORD_FILE") {
+	if _, err := Load(getenv(env), ForVerify, ""); err == nil || !strings.Contains(err.Error(), "PASSWORD_FILE") {
 		t.Errorf("missing file: %v", err)
 	}
 }
 
 func TestLoadUnknownPrefix(t *testing.T) {
-	_, err := Load(getenv(seedEnv()), "db3")
+	_, err := Load(getenv(seedEnv()), ForVerify, "db3")
 	if err == nil || !strings.Contains(err.Error(), "db3") {
 		t.Fatalf("got %v", err)
 	}
@@ -156,7 +159,7 @@ func TestLoadLongPassword(t *testing.T) {
 	long := strings.Repeat("0123456789abcdef", 128) // 2048 bytes
 	env := seedEnv()
 	env["PASS_FILE_BASE64"] = base64.StdEncoding.EncodeToString([]byte(long + "\n"))
-	s, err := Load(getenv(env), "")
+	s, err := Load(getenv(env), ForVerify, "")
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -167,7 +170,7 @@ func TestLoadLongPassword(t *testing.T) {
 		t.Errorf("warnings %q, want one without the password", s.Warnings)
 	}
 	env["PASS_FILE_BASE64"] = base64.StdEncoding.EncodeToString([]byte("abc\x00def\n"))
-	if s, err := Load(getenv(env), ""); err != nil || string(s.Password) != "abc" {
+	if s, err := Load(getenv(env), ForVerify, ""); err != nil || string(s.Password) != "abc" {
 		t.Errorf("a NUL ends the password as in openssl: %q %v", s.Password, err)
 	}
 }
@@ -219,11 +222,11 @@ func TestCheckDumpArgDropsDatabase(t *testing.T) {
 		"S3_BUCKET":          "backups",
 		"PG_DUMP_ARGS":       "--clean --if-exists --create",
 	}
-	if _, err := Load(getenv(env), ""); err == nil || !strings.Contains(err.Error(), `"--clean" (--clean) is refused`) || !strings.Contains(err.Error(), `"--create"`) {
+	if _, err := Load(getenv(env), ForVerify, ""); err == nil || !strings.Contains(err.Error(), `"--clean" (--clean) is refused`) || !strings.Contains(err.Error(), `"--create"`) {
 		t.Errorf("Load: %v", err)
 	}
 	env["DUMP_FORMAT"] = "custom"
-	if _, err := Load(getenv(env), ""); err != nil {
+	if _, err := Load(getenv(env), ForVerify, ""); err != nil {
 		t.Errorf("custom format: %v", err)
 	}
 }
@@ -259,7 +262,7 @@ func TestLoadS3Settings(t *testing.T) {
 			for k, v := range tc.env {
 				env[k] = v
 			}
-			_, err := Load(getenv(env), "")
+			_, err := Load(getenv(env), ForVerify, "")
 			_, serr := LoadStorage(getenv(env)) // the settings of "list"
 			switch {
 			case tc.err == "" && (err != nil || serr != nil):
@@ -277,8 +280,7 @@ func TestLoadS3Settings(t *testing.T) {
 // the environment read.
 func TestLoadBackupPrograms(t *testing.T) {
 	// No clients where Debian installs them: PATH is where pg_dump is.
-	clientRoot = t.TempDir()
-	t.Cleanup(func() { clientRoot = defaultClientRoot })
+	root := useClients(t)
 	bin, other := t.TempDir(), t.TempDir()
 	script := []byte("#!/bin/sh\n")
 	os.WriteFile(filepath.Join(bin, "pg_dump"), script, 0o755)
@@ -294,8 +296,8 @@ func TestLoadBackupPrograms(t *testing.T) {
 		{"PG_DUMP, psql beside it", map[string]string{"PATH": "/nonexistent", "PG_DUMP": filepath.Join(bin, "pg_dump")}, ""},
 		{"PG_DUMP, psql on PATH", map[string]string{"PATH": bin, "PG_DUMP": filepath.Join(other, "pg_dump")}, ""},
 		{"PG_DUMP by name", map[string]string{"PATH": other + ":" + bin, "PG_DUMP": "pg_dump"}, ""},
-		{"not on PATH", map[string]string{"PATH": "/nonexistent"}, "pg_dump not found in " + clientRoot + "/*/bin or on PATH: install the PostgreSQL client or set PG_DUMP"},
-		{"no PATH", map[string]string{}, "pg_dump not found in " + clientRoot + "/*/bin or on PATH"},
+		{"not on PATH", map[string]string{"PATH": "/nonexistent"}, "pg_dump not found in " + root + "/*/bin or on PATH: install the PostgreSQL client or set PG_DUMP"},
+		{"no PATH", map[string]string{}, "pg_dump not found in " + root + "/*/bin or on PATH"},
 		{"PG_DUMP missing", map[string]string{"PATH": bin, "PG_DUMP": "/nonexistent/pg_dump"}, `PG_DUMP="/nonexistent/pg_dump": no such file: install the PostgreSQL client or set PG_DUMP to its pg_dump`},
 		{"PG_DUMP not executable", map[string]string{"PATH": bin, "PG_DUMP": filepath.Join(other, "noexec")}, "not executable"},
 		{"PG_DUMP a folder", map[string]string{"PATH": bin, "PG_DUMP": other}, "is a directory"},
@@ -307,14 +309,70 @@ func TestLoadBackupPrograms(t *testing.T) {
 			for k, v := range tc.env {
 				env[k] = v
 			}
-			_, err := LoadBackup(getenv(env), "")
+			_, err := Load(getenv(env), ForBackup, "")
 			if tc.err == "" && err != nil || tc.err != "" && (err == nil || !strings.Contains(err.Error(), tc.err)) {
 				t.Fatalf("got %v, want %q", err, tc.err)
 			}
 			// Verifying runs no pg_dump.
-			if _, err := Load(getenv(env), ""); err != nil {
+			if _, err := Load(getenv(env), ForVerify, ""); err != nil {
 				t.Errorf("Load: %v", err)
 			}
 		})
+	}
+}
+
+// TestLoadSSE: the server-side encryptions S3 takes, as s3stream checks
+// them (one owner: s3stream.SSEValues).
+func TestLoadSSE(t *testing.T) {
+	for _, tc := range []struct {
+		sse, key, err string
+	}{
+		{"AES256", "", ""},
+		{"aws:kms", "", ""},
+		{"aws:kms", "arn:aws:kms:eu-west-1:111122223333:key/1234abcd", ""},
+		{"aws:kms:dsse", "alias/backups", ""},
+		{"aws:kms:DSSE", "", `S3_SSE="aws:kms:DSSE": unknown server-side encryption "aws:kms:DSSE" (want AES256, aws:kms, aws:kms:dsse)`},
+		{"", "alias/backups", "S3_SSE_KMS_KEY_ID: a KMS key ID needs server-side encryption aws:kms or aws:kms:dsse"},
+		{"AES256", "alias/backups", "S3_SSE_KMS_KEY_ID: a KMS key ID needs"},
+	} {
+		env := seedEnv()
+		env[EnvSSE], env[EnvSSEKMSKeyID] = tc.sse, tc.key
+		s, err := Load(getenv(env), ForVerify, "")
+		switch {
+		case tc.err == "" && err != nil:
+			t.Errorf("%s %s: %v", tc.sse, tc.key, err)
+		case tc.err != "" && (err == nil || !strings.Contains(err.Error(), tc.err)):
+			t.Errorf("%s %s: %v, want %q", tc.sse, tc.key, err, tc.err)
+		case err == nil && (s.SSE != tc.sse || s.SSEKMSKeyID != tc.key):
+			t.Errorf("%s %s: read %q %q", tc.sse, tc.key, s.SSE, s.SSEKMSKeyID)
+		}
+	}
+}
+
+// TestS3Words: every kind of S3 failure that a setting can cause has a
+// hint in the job's settings, and none names a command-line flag.
+func TestS3Words(t *testing.T) {
+	noSetting := map[s3stream.Kind]bool{
+		s3stream.Unclassified:        true,
+		s3stream.NotFound:            true, // an object: verify says which
+		s3stream.ChecksumUnsupported: true, // the job has no setting for it
+	}
+	for k := s3stream.Unclassified; k.String() != "unknown kind"; k++ {
+		h := s3stream.Hint(&s3stream.Error{Kind: k}, S3Words)
+		switch {
+		case noSetting[k] && h != "":
+			t.Errorf("%v: unexpected hint %q", k, h)
+		case !noSetting[k] && h == "":
+			t.Errorf("%v: no hint", k)
+		case strings.Contains(h, "--"):
+			t.Errorf("%v: the hint names a flag: %q", k, h)
+		}
+	}
+	err := fmt.Errorf("db1: %w", &s3stream.Error{Kind: s3stream.WrongRegion, Region: "eu-west-1"})
+	if h := s3stream.Hint(err, S3Words); h != "set AWS_REGION=eu-west-1, the bucket's region" {
+		t.Errorf("wrong region: %q", h)
+	}
+	if h := s3stream.Hint(fmt.Errorf("plain"), S3Words); h != "" {
+		t.Errorf("no kind: %q", h)
 	}
 }

@@ -1,0 +1,46 @@
+package main
+
+import (
+	"encoding/json"
+	"io"
+	"time"
+)
+
+// writeJSON prints the listing as a JSON array, newest first per prefix.
+func (l *listing) writeJSON(stdout io.Writer) error {
+	type entry struct {
+		Prefix      string    `json:"prefix"`
+		Key         string    `json:"key"`
+		Started     time.Time `json:"started"`
+		AgeSeconds  int64     `json:"age_seconds"`
+		Size        int64     `json:"size"`
+		Compression string    `json:"compression"`
+		Format      string    `json:"format"`
+		Encryption  string    `json:"encryption"`
+		Manifest    bool      `json:"manifest"`
+		Future      bool      `json:"future,omitempty"`
+		// Companions are the objects stored with it: "globals".
+		Companions map[string]companionEntry `json:"companions,omitempty"`
+		Keep       *bool                     `json:"keep,omitempty"`    // with retention rules: whether they keep it
+		KeptBy     []string                  `json:"kept_by,omitempty"` // and by which
+		// ManifestMismatch says how its manifest describes another
+		// object (catalog.Backup.Mismatch).
+		ManifestMismatch string `json:"manifest_mismatch,omitempty"`
+	}
+	list := []entry{}
+	for _, p := range l.prefixes {
+		for _, b := range l.cat[p] {
+			e := entry{b.Prefix, b.Key, b.Time, int64(l.now.Sub(b.Time).Seconds()), b.Size, b.Compression, b.Format, b.Encryption, b.HasManifest, b.Future(l.now), companionsJSON(b), nil, nil, b.Mismatch}
+			if d, ok := l.decided[b.Key]; ok {
+				e.Keep = &d.Keep
+				if d.Keep {
+					e.KeptBy = d.Why
+				}
+			}
+			list = append(list, e)
+		}
+	}
+	enc := json.NewEncoder(stdout)
+	enc.SetIndent("", "  ")
+	return enc.Encode(list)
+}

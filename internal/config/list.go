@@ -1,0 +1,91 @@
+package config
+
+import (
+	"bytes"
+	"errors"
+	"fmt"
+	"strings"
+
+	"github.com/philips-labs/iron-streaming-backup/internal/pgpass"
+)
+
+// ErrNoList is returned by List when neither variable of the list is set.
+var ErrNoList = fmt.Errorf("no pgpass list: set %s or %s", EnvPgpassBase64, EnvPgpassFile)
+
+// List returns the pgpass list the environment names, and a description
+// of where it came from for messages. PGPASS_FILE_BASE64 is used when it
+// is not empty, else the file named by PGPASS_FILE. The base64 form comes
+// first because the original image required it and used PGPASS_FILE as
+// the place to write it, so a setting that has both must keep meaning the
+// base64 form.
+func List(getenv func(string) string) (data []byte, from string, err error) {
+	return list(&env{getenv: getenv})
+}
+
+func list(e *env) (data []byte, from string, err error) {
+	if s := e.get(EnvPgpassBase64); s != "" {
+		from = "$" + EnvPgpassBase64
+		data, err := pgpass.DecodeBase64(s)
+		if err != nil {
+			return nil, from, fmt.Errorf("%s: %w", from, err)
+		}
+		return data, from, nil
+	}
+	if name := e.get(EnvPgpassFile); name != "" {
+		from = fmt.Sprintf("$%s (%s)", EnvPgpassFile, name)
+		data, err := pgpass.ReadFile(name)
+		if err != nil {
+			return nil, from, fmt.Errorf("%s: %w", EnvPgpassFile, err)
+		}
+		return data, from, nil
+	}
+	return nil, "", ErrNoList
+}
+
+// CheckCommandPrefixes refuses a pgpass list in the environment that has
+// one of commands (the job's command words) as a prefix, for actions that
+// otherwise need no list: a scheduled "backup.sh list" meant to back up
+// the database of the line "list" would list the bucket instead and
+// succeed. Without a list, or with one that cannot be read, it says
+// nothing: those actions do not need it.
+func CheckCommandPrefixes(getenv func(string) string, commands ...string) error {
+	data, from, err := List(getenv)
+	if err != nil {
+		return nil
+	}
+	_, err = pgpass.Parse(bytes.NewReader(data), commands...)
+	joined, _ := err.(interface{ Unwrap() []error })
+	if joined == nil {
+		return nil
+	}
+	var errs []error
+	for _, e := range joined.Unwrap() {
+		if errors.Is(e, pgpass.ErrCommand) {
+			errs = append(errs, fmt.Errorf("%s: %w", from, e))
+		}
+	}
+	return errors.Join(errs...)
+}
+
+// Prefixes are the prefixes a backup or prune with this environment
+// prunes: the list's, without its ignored lines; nil when the environment
+// has no list that reads (list needs none).
+func Prefixes(getenv func(string) string) map[string]bool {
+	data, _, err := List(getenv)
+	if err != nil {
+		return nil
+	}
+	entries, err := pgpass.Parse(strings.NewReader(string(data)))
+	if err != nil {
+		return nil
+	}
+	targets, err := pgpass.Targets(entries, "")
+	if err != nil {
+		return nil
+	}
+	out := map[string]bool{}
+	for _, t := range targets {
+		out[t.Prefix] = true
+	}
+	return out
+}
