@@ -251,7 +251,7 @@ func backupKey(t *testing.T, keys []string, prefix, ext string) string {
 // writing into database NEWDB) into a new database and returns its name.
 func restoreOneLiner(t *testing.T, oneLiner string, extraEnv ...string) string {
 	t.Helper()
-	newdb := fmt.Sprintf("restored_%d", time.Now().UnixNano())
+	newdb := fmt.Sprintf("restored_%d", restoreSeq.Add(1))
 	if err := pg.CreateDatabase(t.Context(), newdb); err != nil {
 		t.Fatal(err)
 	}
