@@ -1,6 +1,8 @@
 package main
 
 import (
+	"bytes"
+	"errors"
 	"fmt"
 	"os"
 	"os/exec"
@@ -9,10 +11,12 @@ import (
 	"strconv"
 	"strings"
 	"sync/atomic"
+	"syscall"
 	"testing"
 	"time"
 
 	"github.com/philips-labs/iron-streaming-backup/internal/testenv"
+	"github.com/philips-labs/iron-streaming-backup/internal/testenv/faultproxy"
 )
 
 var restoreSeq atomic.Int64
@@ -383,5 +387,42 @@ func TestDocsRestoreCommand(t *testing.T) {
 	m, err := os.ReadFile(metrics)
 	if err != nil || !strings.Contains(string(m), `iron_streaming_backup_restore_last_run_success{prefix="db1"} 1`) {
 		t.Errorf("metrics after the restore: %v\n%s", err, m)
+	}
+}
+
+// TestRestoreInterrupted: SIGTERM in the middle of a restore rolls it
+// back, exit 1, and drops the database -create made.
+func TestRestoreInterrupted(t *testing.T) {
+	t.Parallel()
+	bucket := newBucket(t)
+	p := bigThroughProxy(t)
+	env := jobEnv(pgpassLine("bigdb", "postgres", pg.Password, "big")+"\n", bucket, p.URL)
+	if r := runJob(t, env, "big"); r.code != 0 {
+		t.Fatalf("backup: exit %d\n%s", r.code, r.stderr)
+	}
+	// Every read of the object waits, so that the restore is under way
+	// for a while.
+	p.Add(faultproxy.Rule{Method: "GET", Path: "/big-", Times: -1, Fault: faultproxy.Fault{Delay: 300 * time.Millisecond}})
+	db, conn := restoreTarget(t)
+	cmd := exec.Command(filepath.Join(binDir, "iron-streaming-backup"), "restore", "big", "-into", conn, "-create")
+	cmd.Env = env
+	var stderr bytes.Buffer
+	cmd.Stderr = &stderr
+	if err := cmd.Start(); err != nil {
+		t.Fatal(err)
+	}
+	deadline := time.Now().Add(time.Minute)
+	for !databaseExists(t, db) && time.Now().Before(deadline) {
+		time.Sleep(20 * time.Millisecond)
+	}
+	time.Sleep(time.Second)
+	cmd.Process.Signal(syscall.SIGTERM)
+	err := cmd.Wait()
+	var ee *exec.ExitError
+	if !errors.As(err, &ee) || ee.ExitCode() != 1 || !strings.Contains(stderr.String(), "error: big: ") {
+		t.Errorf("restore after SIGTERM: %v\n%s", err, stderr.String())
+	}
+	if databaseExists(t, db) {
+		t.Errorf("the interrupted restore left database %s", db)
 	}
 }
