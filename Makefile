@@ -21,9 +21,10 @@ setup:
 RACE_PKGS := ./internal/iox/ ./internal/dumpstat/ ./internal/osslenc/ ./internal/monitor/ ./internal/s3stream/ ./internal/backup/
 
 test: setup
-	@$(GO) test -race -count=1 $(RACE_PKGS) & race=$$!; \
-	$(GO) test -count=1 -parallel 4 $$($(GO) list ./... | grep -v -x -F "$$($(GO) list $(RACE_PKGS))"); plain=$$?; \
-	wait $$race; race=$$?; [ $$plain = 0 ] && [ $$race = 0 ]
+	@all=$$($(GO) list ./...) && race=$$($(GO) list $(RACE_PKGS)) || exit 1; \
+	$(GO) test -race -count=1 -timeout 20m $(RACE_PKGS) & pid=$$!; \
+	$(GO) test -count=1 -timeout 20m -parallel 4 $$(echo "$$all" | grep -v -x -F "$$race"); plain=$$?; \
+	wait $$pid; raced=$$?; [ $$plain = 0 ] && [ $$raced = 0 ]
 
 check:
 	$(GO) vet ./...

@@ -40,6 +40,7 @@ const (
 var docTests = map[string]string{
 	"# restore roles: gzip plain evp": "TestGlobalsRestoreRoles",
 	"# recipe: restore role":          "TestDocsRestoreRole",
+	"# recipe: restore command":       "TestDocsRestoreCommand",
 }
 
 // TestDocsBlocks: every fenced block has a language; every ```sh block

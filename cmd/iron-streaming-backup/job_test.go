@@ -251,7 +251,7 @@ func backupKey(t *testing.T, keys []string, prefix, ext string) string {
 // writing into database NEWDB) into a new database and returns its name.
 func restoreOneLiner(t *testing.T, oneLiner string, extraEnv ...string) string {
 	t.Helper()
-	newdb := fmt.Sprintf("restored_%d", time.Now().UnixNano())
+	newdb := fmt.Sprintf("restored_%d", restoreSeq.Add(1))
 	if err := pg.CreateDatabase(t.Context(), newdb); err != nil {
 		t.Fatal(err)
 	}
@@ -947,9 +947,11 @@ func TestCommandPrefix(t *testing.T) {
 // TestCommandsReserved: the words the job dispatches, those its usage
 // shows, and those a list may not use as a prefix are the same.
 func TestCommandsReserved(t *testing.T) {
+	// The synopsis: the lines from "Usage:" to the first blank one.
+	synopsis, _, _ := strings.Cut(usage, "\n\n")
 	re := regexp.MustCompile(`(?m)^    iron-streaming-backup \[?([a-z]+)`)
 	var shown []string
-	for _, m := range re.FindAllStringSubmatch(usage, -1) {
+	for _, m := range re.FindAllStringSubmatch(synopsis, -1) {
 		shown = append(shown, m[1])
 	}
 	dispatched := slices.Sorted(maps.Keys(commands))

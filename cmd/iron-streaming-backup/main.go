@@ -21,6 +21,8 @@ const tool = "iron-streaming-backup"
 var usage = `Usage:
     iron-streaming-backup [backup] [PREFIX]
     iron-streaming-backup verify [-max-age DURATION] [-restore-into CONNSTRING [-trust-dump]] [PREFIX]
+    iron-streaming-backup restore PREFIX -into CONNSTRING [-at TIME | -key KEY]
+        [-create] [-clean] [-dry-run] [-force-unverified] [-trust-dump]
     iron-streaming-backup list [-json] [PREFIX]
     iron-streaming-backup prune [-dry-run] [PREFIX]
     iron-streaming-backup runner [-payload FILE]
@@ -79,6 +81,33 @@ checked.
                          dump's ownership and privileges: only when you trust
                          everyone who could change the dumped database
 
+'restore' restores one backup of PREFIX into a database: the newest that
+started at or before -at (now without it), or the object -key names. Only
+a backup whose manifest describes it qualifies; the chosen one, and why
+any other at or before -at was passed over, are logged before anything is
+written. It streams like verify -restore-into, into one transaction that
+is committed only when the object matched its manifest's size and SHA-256,
+the dump was complete and every table's rows match the dump's; anything
+less leaves the target as it was. It needs no database list.
+    -into CONNSTRING     the target database (libpq connection string or
+                         URI without a password: use PGPASSWORD or a pgpass
+                         file); it must be empty. Connect as a role that owns
+                         it and nothing else (see -restore-into above)
+    -at TIME             2026-11-27T06:00:00Z, 2026-11-27T06:00 (UTC),
+                         2026-11-27 (that day's newest) or how long ago: 36h, 7d
+    -key KEY             this object (its name, or its key in the bucket)
+    -create              create the target database when it does not exist
+                         (the role needs CREATEDB); dropped again if the
+                         restore fails
+    -clean               drop what the restoring role owns in the target
+                         first, in the same transaction
+    -dry-run             log the choice, print the stock tools' one-liner
+                         that restores it on stdout, and restore nothing
+    -force-unverified    a backup without a manifest, or whose size differs
+                         from it, may be chosen
+    -trust-dump          as for verify: any role, the dump's ownership and
+                         privileges
+
 'list' prints the backups in the bucket (S3_BUCKET, S3_PREFIX), newest first
 per prefix: start time, age, size, whether a manifest exists (MISMATCH,
 with a warning, when it describes another object), whether it has
@@ -132,7 +161,9 @@ Exit status:
        or deleted
     In runner mode: the exit status of the payload's cmd.
 
-Restore (the key in KEYFILE):
+Restore, checked, in one transaction (see 'restore' above):
+    iron-streaming-backup restore db1 -into 'dbname=NEWDB user=restorer' -create
+With stock tools (the key in KEYFILE):
     aws s3 cp s3://BUCKET/db1-20261127060000.gz.aes - \
       | openssl enc -d -aes-256-cbc -pass file:KEYFILE | gzip -d | psql -d NEWDB
     s3get s3://BUCKET/db1-20261127060000.gz.aes \
@@ -182,9 +213,10 @@ func run(ctx context.Context, args []string, stdin io.Reader, stdout, stderr io.
 // one, the arguments are a backup's. The words are cli.JobCommands, which
 // no prefix of a list may be.
 var commands = map[string]cli.RunFunc{
-	"backup": runBackup,
-	"list":   runList,
-	"prune":  runPrune,
-	"runner": runPayload,
-	"verify": runVerify,
+	"backup":  runBackup,
+	"list":    runList,
+	"prune":   runPrune,
+	"restore": runRestore,
+	"runner":  runPayload,
+	"verify":  runVerify,
 }

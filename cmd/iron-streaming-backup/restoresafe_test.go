@@ -22,7 +22,7 @@ import (
 // the database's name and the connection string of -restore-into.
 func restorer(t *testing.T) (db, conn string) {
 	t.Helper()
-	db = fmt.Sprintf("scratch_%d", time.Now().UnixNano())
+	db = fmt.Sprintf("scratch_%d", restoreSeq.Add(1))
 	if _, err := pg.Psql(t.Context(), "postgres", "CREATE ROLE r_"+db+" LOGIN; CREATE DATABASE "+db+" OWNER r_"+db); err != nil {
 		t.Fatal(err)
 	}
@@ -33,7 +33,7 @@ func restorer(t *testing.T) (db, conn string) {
 // connection string to it.
 func superuserScratch(t *testing.T) (db, conn string) {
 	t.Helper()
-	db = fmt.Sprintf("scratch_su_%d", time.Now().UnixNano())
+	db = fmt.Sprintf("scratch_su_%d", restoreSeq.Add(1))
 	if err := pg.CreateDatabase(t.Context(), db); err != nil {
 		t.Fatal(err)
 	}

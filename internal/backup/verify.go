@@ -1,6 +1,7 @@
 package backup
 
 import (
+	"cmp"
 	"context"
 	"errors"
 	"fmt"
@@ -46,6 +47,12 @@ type Verifier struct {
 	Errs []error
 
 	now func() time.Time
+	// A Restorer's: commit the restore once every check passed, drop
+	// what the role owns first (restore.Options.Clean), the pg_restore
+	// that reads a custom dump, and the count of restored bytes.
+	commit, clean bool
+	pgRestore     string
+	restored      *countingWriter
 }
 
 // Check reports what makes the verification impossible before it starts:
@@ -205,7 +212,7 @@ func (v *Verifier) check(ctx context.Context, b catalog.Backup, m *s3stream.Mani
 		if err != nil {
 			return st, fmt.Errorf("connecting to the scratch database: %w", err)
 		}
-		if plain, err = restore.NewPlain(ctx, conn, restore.Options{Trusted: v.TrustDump, Ending: dumpstat.Complete}); err != nil {
+		if plain, err = restore.NewPlain(ctx, conn, restore.Options{Trusted: v.TrustDump, Ending: dumpstat.Complete, Clean: v.clean}); err != nil {
 			return st, err
 		}
 		defer plain.Close()
@@ -223,7 +230,7 @@ func (v *Verifier) check(ctx context.Context, b catalog.Backup, m *s3stream.Mani
 		if !v.TrustDump {
 			args = append(args, "--no-owner", "--no-privileges")
 		}
-		tool = exec.CommandContext(ctx, "pg_restore", args...)
+		tool = exec.CommandContext(ctx, cmp.Or(v.pgRestore, "pg_restore"), args...)
 	default:
 		sink = io.Discard
 		// pg_restore --list stops after the table of contents; writing
@@ -252,6 +259,9 @@ func (v *Verifier) check(ctx context.Context, b catalog.Backup, m *s3stream.Mani
 		sink = io.MultiWriter(sink, toolIn)
 	}
 
+	if v.restored != nil {
+		sink = io.MultiWriter(v.restored, sink)
+	}
 	n, copyErr := io.CopyBuffer(onlyWriter{sink}, onlyReader{dump}, make([]byte, 256<<10))
 	st.plain = n
 	if copyErr != nil {
@@ -325,6 +335,11 @@ func (v *Verifier) check(ctx context.Context, b catalog.Backup, m *s3stream.Mani
 	}
 	if info != nil && info.PlainSize != 0 && info.PlainSize != st.plain {
 		return st, fmt.Errorf("the dump has %d bytes, the manifest says %d", st.plain, info.PlainSize)
+	}
+	if v.commit && plain != nil {
+		if err := plain.Commit(); err != nil {
+			return st, fmt.Errorf("restoring: %w", err)
+		}
 	}
 	return st, nil
 }

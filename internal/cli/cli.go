@@ -257,4 +257,4 @@ func TightGC() {
 // a prefix's place (iron-streaming-backup list, backup.sh verify). No
 // prefix of a list may be one of them: "backup.sh list", scheduled to back
 // up the database of the line "list", would list the bucket instead.
-var JobCommands = []string{"backup", "list", "prune", "runner", "verify"}
+var JobCommands = []string{"backup", "list", "prune", "restore", "runner", "verify"}

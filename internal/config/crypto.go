@@ -91,7 +91,7 @@ func (s *Settings) loadCrypto(e *env, p Purpose) {
 func (s *Settings) loadAge(e *env, p Purpose, warn func(string, ...any)) {
 	name := s.Encryption
 	switch {
-	case p == ForVerify:
+	case p == ForVerify || p == ForRestore:
 		ids, err := loadIdentity(e)
 		e.add(err)
 		s.Identities = ids

@@ -63,6 +63,10 @@ const (
 	ForVerify Purpose = iota // the password and the identity that decrypt
 	ForBackup                // the password or the recipients, never an identity; the programs it runs
 	ForPrune                 // no secret that decrypts
+	// ForRestore reads what verify reads, and needs no list: only names
+	// the prefix whose backups are restored, which need not be in one (a
+	// database no longer backed up).
+	ForRestore
 )
 
 // Load reads the settings for purpose from the environment (getenv is
@@ -74,9 +78,14 @@ const (
 func Load(getenv func(string) string, p Purpose, only string, commands ...string) (*Settings, error) {
 	e := &env{getenv: getenv}
 	s := &Settings{}
-	s.loadTargets(e, only, commands)
+	if p == ForRestore {
+		s.restoreTarget(e, only, commands)
+	} else {
+		s.loadTargets(e, only, commands)
+	}
 	s.loadCrypto(e, p)
 	s.loadStorage(e)
+	s.loadWriting(e)
 	s.loadDump(e, p)
 	s.Retention = loadRules(e)
 	s.Monitor = loadMonitor(e)
@@ -102,18 +111,33 @@ func Load(getenv func(string) string, p Purpose, only string, commands ...string
 	return s, nil
 }
 
+// restoreTarget is the one prefix a restore names.
+func (s *Settings) restoreTarget(e *env, only string, commands []string) {
+	if only == "" {
+		e.bad("restore: name the prefix whose backup to restore")
+		return
+	}
+	if err := pgpass.CheckPrefix(only, commands); err != nil {
+		e.bad("restore: %v", err)
+		return
+	}
+	s.Targets = []pgpass.Entry{{Prefix: only}}
+}
+
 // loadTargets reads the list and selects the targets: only's, or the
 // shard's, or all.
 func (s *Settings) loadTargets(e *env, only string, commands []string) {
 	data, from, err := list(e)
-	if err != nil {
-		e.add(err)
-		return
+	var entries []pgpass.Entry
+	if err == nil {
+		entries, err = pgpass.Parse(strings.NewReader(string(data)), commands...)
+		if err != nil {
+			err = errors.Join(prefixLines(from+": ", err)...)
+		}
 	}
-	entries, err := pgpass.Parse(strings.NewReader(string(data)), commands...)
 	switch {
 	case err != nil:
-		e.add(prefixLines(from+": ", err)...)
+		e.add(err)
 	default:
 		if s.Targets, err = pgpass.Targets(entries, only); errors.Is(err, pgpass.ErrIgnored) {
 			// As in the original image: selecting an ignored line is a

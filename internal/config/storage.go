@@ -31,7 +31,11 @@ func (s *Settings) loadStorage(e *env) {
 		bucket = "" // already reported, or nothing to check it with
 	}
 	e.add(checkS3Env(e, bucket, s.PathStyle)...)
+}
 
+// loadWriting reads how objects are written: storage class and
+// server-side encryption, which actions that only read never use.
+func (s *Settings) loadWriting(e *env) {
 	s.StorageClass = e.get(EnvStorageClass)
 	s.SSE, s.SSEKMSKeyID = e.get(EnvSSE), e.get(EnvSSEKMSKeyID)
 	if err := s3stream.CheckSSE(s.SSE, ""); err != nil {

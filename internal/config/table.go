@@ -21,6 +21,9 @@ type Setting struct {
 	SDK bool
 	// Secret marks a value no message may show.
 	Secret bool
+	// Arg names the value in -h (KEEP_LAST=n), where the name alone
+	// does not say what it takes.
+	Arg string
 }
 
 // Group is the part of -h and of the docs a setting is listed in.
@@ -123,16 +126,16 @@ var Table = []Setting{
 		Long:  "the bucket that receives the backups"},
 
 	{Name: EnvKeyPrefix, Group: Optional, Default: "none", Example: "nightly/",
-		Short: "folder for the objects"},
+		Short: "folder for the objects, e.g. nightly/"},
 	{Name: EnvPathStyle, Group: Optional, Default: "`false`", Example: "true",
 		Short: "true for path-style S3 addressing",
 		Long:  "path-style addressing, for S3-compatible stores that need it"},
 	{Name: EnvRegion, Group: Optional, Default: "the bucket's", Example: "eu-west-1", SDK: true,
-		Short: "the bucket's region, as for every AWS tool (found from the bucket when not set)",
+		Short: "the bucket's region, as for every AWS tool",
 		Long:  "the bucket's region; found from the bucket when not set"},
 	{Name: EnvDefaultRegion, Group: Optional, Default: "none", SDK: true,
 		Short: "the region when AWS_REGION is not set"},
-	{Name: EnvEndpoint, Group: Optional, Default: "AWS", Example: "https://s3.example.com", SDK: true,
+	{Name: EnvEndpoint, Group: Optional, Default: "AWS's", Example: "https://s3.example.com", SDK: true,
 		Short: "another S3-compatible endpoint, as the AWS SDK reads it"},
 	{Name: EnvEndpointS3, Group: Optional, Default: "none", SDK: true,
 		Short: "the endpoint for S3 alone; wins over AWS_ENDPOINT_URL"},
@@ -186,10 +189,10 @@ var Table = []Setting{
 		Short: "one pg_dump for every server (default: the installed client that fits each server; pg_dump from PATH where none)",
 		Long:  "one pg_dump program for every server, instead of the installed client that fits each server (see [PostgreSQL servers and clients](compatibility.md#postgresql-servers-and-clients))"},
 	{Name: EnvDumpGlobals, Group: Optional, Default: "`false`", Example: "true",
-		Short: "true: with each dump also store pg_dumpall --globals-only of its server (roles, memberships, role settings, tablespaces) as <prefix>-<same time>.globals.gz.aes; without role passwords where the login may not read them",
+		Short: "true: with each dump also store pg_dumpall --globals-only of its server (roles, memberships, role settings, tablespaces), its key the dump's with .globals before .gz.aes; without role passwords where the login may not read them",
 		Long:  "`true`: with each database also store `pg_dumpall --globals-only` of its server (the roles, their memberships and settings, and tablespaces), beside the dump as `<prefix>-<same time>.globals.gz.aes` (see [Roles: the globals](restore.md#roles-the-globals))"},
 	{Name: EnvShard, Group: Optional, Default: "none", Example: "2/8",
-		Short: "INDEX/COUNT (0-based): back up only this part of the list",
+		Short: "INDEX/COUNT (0-based, e.g. 2/8): back up only this part of the list",
 		Long:  "`INDEX/COUNT` (0-based): back up only this run's part of the list (see [Kubernetes or cron](scheduling.md#kubernetes-or-cron))"},
 	{Name: EnvShardCount, Group: Optional, Default: "none", Example: "8",
 		Short: "the number of parts, when JOB_COMPLETION_INDEX (a Kubernetes Indexed Job) gives the index",
@@ -206,20 +209,20 @@ var Table = []Setting{
 		Short: "runner: the IronIO payload file (IronIO sets it)",
 		Long:  "`runner`: the IronIO payload file, which IronIO sets for every task (see [Scheduling on IronIO](scheduling.md#scheduling-on-ironio))"},
 
-	{Name: EnvKeepLast, Group: Retention, Default: "none", Example: "7",
+	{Name: EnvKeepLast, Group: Retention, Arg: "n", Default: "none", Example: "7",
 		Short: "the n newest backups",
 		Long:  "keep the n newest backups of each prefix"},
-	{Name: EnvKeepHourly, Group: Retention, Default: "none", Example: "24",
+	{Name: EnvKeepHourly, Group: Retention, Arg: "n", Default: "none", Example: "24",
 		Short: "the newest backup of each of the n newest hours that have one"},
-	{Name: EnvKeepDaily, Group: Retention, Default: "none", Example: "7",
+	{Name: EnvKeepDaily, Group: Retention, Arg: "n", Default: "none", Example: "7",
 		Short: "the newest backup of each of the n newest days that have one"},
-	{Name: EnvKeepWeekly, Group: Retention, Default: "none", Example: "5",
+	{Name: EnvKeepWeekly, Group: Retention, Arg: "n", Default: "none", Example: "5",
 		Short: "the newest backup of each of the n newest ISO weeks that have one"},
-	{Name: EnvKeepMonthly, Group: Retention, Default: "none", Example: "12",
+	{Name: EnvKeepMonthly, Group: Retention, Arg: "n", Default: "none", Example: "12",
 		Short: "the newest backup of each of the n newest months that have one"},
-	{Name: EnvKeepYearly, Group: Retention, Default: "none", Example: "3",
+	{Name: EnvKeepYearly, Group: Retention, Arg: "n", Default: "none", Example: "3",
 		Short: "the newest backup of each of the n newest years that have one"},
-	{Name: EnvKeepWithin, Group: Retention, Default: "none", Example: "30d",
+	{Name: EnvKeepWithin, Group: Retention, Arg: "DURATION", Default: "none", Example: "30d",
 		Short: "every backup newer than the newest minus this: years y, months m, days d, hours h (36h, 30d, 1y2m)",
 		Long:  "keep every backup newer than the newest one minus this duration: `36h`, `30d`, `1y2m` (`y` years, `m` months, `d` days, `h` hours)"},
 
@@ -267,6 +270,9 @@ func Usage(group Group) string {
 		}
 		const indent, width = 25, 80
 		head := "    " + s.Name
+		if s.Arg != "" {
+			head += "=" + s.Arg
+		}
 		if len(head) >= indent {
 			b.WriteString(head + "\n")
 			head = ""

@@ -63,7 +63,7 @@ func TestUsage(t *testing.T) {
 		}
 	}
 	for _, s := range Table {
-		re := regexp.MustCompile(`(?m)^    ` + s.Name + `( |$)`)
+		re := regexp.MustCompile(`(?m)^    ` + s.Name + `(=[A-Za-z]+)?( |$)`)
 		if n := len(re.FindAllString(all.String(), -1)); n != 1 {
 			t.Errorf("%s is listed %d times", s.Name, n)
 		}

@@ -127,7 +127,7 @@ func Parse(r io.Reader, commands ...string) ([]Entry, error) {
 			continue
 		}
 		e, lineErrs := parseLine(n, line, commands)
-		if e.Line != 0 && !e.Ignore && checkPrefix(e.Prefix, commands) == nil {
+		if e.Line != 0 && !e.Ignore && CheckPrefix(e.Prefix, commands) == nil {
 			if first, ok := prefixes[e.Prefix]; ok {
 				lineErrs = append(lineErrs, fmt.Errorf("duplicate prefix %q (first on line %d)", e.Prefix, first))
 			} else {
@@ -263,7 +263,7 @@ func parseLine(n int, line string, commands []string) (Entry, []error) {
 		errs = append(errs, errors.New("carriage return inside the prefix"))
 	}
 	if !e.Ignore {
-		if err := checkPrefix(e.Prefix, commands); err != nil {
+		if err := CheckPrefix(e.Prefix, commands); err != nil {
 			errs = append(errs, err)
 		}
 	}
@@ -298,14 +298,14 @@ func checkPort(p string) error {
 // commands given to Parse.
 var ErrCommand = errors.New("is a command of the backup job")
 
-// checkPrefix reports whether p may name a backup: 1 to maxPrefixLen
+// CheckPrefix reports whether p may name a backup: 1 to maxPrefixLen
 // characters from A-Z, a-z, 0-9, '.', '_' and '-', not starting with '.' or
 // '-', and not one of commands. Such a name needs no escaping in an S3 key,
 // a URL or a shell word, cannot form a path like ".." or look like a
 // command-line option, and selects a backup when given as the job's
 // argument. The error does not repeat p, except a command word, which is
 // not a secret.
-func checkPrefix(p string, commands []string) error {
+func CheckPrefix(p string, commands []string) error {
 	const rule = "1 to 128 of A-Z a-z 0-9 . _ -, not starting with . or -"
 	switch {
 	case p == "":

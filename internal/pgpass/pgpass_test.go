@@ -391,7 +391,7 @@ func TestCheckPrefix(t *testing.T) {
 	}
 	for _, tc := range tests {
 		t.Run(tc.prefix, func(t *testing.T) {
-			err := checkPrefix(tc.prefix, testCommands)
+			err := CheckPrefix(tc.prefix, testCommands)
 			if (err == nil) != tc.ok {
 				t.Errorf("CheckPrefix(%q) = %v, want ok %t", tc.prefix, err, tc.ok)
 			}

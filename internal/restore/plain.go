@@ -58,6 +58,11 @@ type Options struct {
 	// Ending is the completion comment the dump ends with
 	// (dumpstat.Complete, or dumpstat.ClusterComplete for pg_dumpall's).
 	Ending string
+	// Clean drops, inside the restore's transaction and before the dump,
+	// everything the restoring role owns in the database (DROP OWNED BY
+	// CURRENT_USER), which must leave it empty: a restore that fails
+	// leaves the old contents as they were.
+	Clean bool
 }
 
 // NewPlain starts a restore over conn, which it then owns: it checks the
@@ -84,7 +89,29 @@ func NewPlain(ctx context.Context, conn *pgconn.PgConn, o Options) (*Plain, erro
 		conn.Close(ctx)
 		return nil, fmt.Errorf("starting the restore's transaction: %w", err)
 	}
+	if o.Clean {
+		if err := p.clean(); err != nil {
+			conn.Close(ctx)
+			return nil, err
+		}
+	}
 	return p, nil
+}
+
+// clean drops what the restoring role owns, and checks that nothing is
+// left.
+func (p *Plain) clean() error {
+	if err := p.exec("DROP OWNED BY CURRENT_USER"); err != nil {
+		return fmt.Errorf("-clean: dropping what the restoring role owns: %w", err)
+	}
+	c, err := ReadContents(p.ctx, p.conn)
+	if err != nil {
+		return err
+	}
+	if !c.Empty() {
+		return fmt.Errorf("%w: -clean dropped what the restoring role owns, and it still holds %s of other roles; restore into an empty database", ErrNotEmpty, c)
+	}
+	return nil
 }
 
 // Err is the error that stopped the restore, nil while it goes on.

@@ -1,12 +1,15 @@
 // Command demo runs the backup job once against throwaway servers and
-// restores what it wrote with the README's stock one-liner:
+// restores what it wrote with the README's stock one-liner and with the
+// restore command:
 //
 //  1. starts a PostgreSQL cluster with a sample database and a local S3
 //     gateway (the same ones the tests use);
 //  2. runs iron-streaming-backup with the original image's environment;
 //  3. restores the object with s3get | openssl enc -d | gzip -d | psql into
 //     a new database and compares pg_dump of both;
-//  4. runs the verify action on the backup.
+//  4. restores it with iron-streaming-backup restore, as a role that may
+//     only create databases, and compares pg_dump of both again;
+//  5. runs the verify action on the backup.
 //
 // Everything it starts is stopped and removed when it ends. Run it with
 // 'make demo'.
@@ -163,6 +166,25 @@ func run(ctx context.Context) error {
 		return errors.New("pg_dump of the restored database differs from the source")
 	}
 	say("pg_dump of %q and of the restored database are identical (%d bytes)", dbName, len(a))
+
+	if _, err := pg.Psql(ctx, "postgres", "CREATE ROLE demo_restorer LOGIN CREATEDB"); err != nil {
+		return err
+	}
+	into := fmt.Sprintf("host=%s port=%d dbname=restored_cmd user=demo_restorer", pg.SocketDir, pg.Port)
+	say("running: iron-streaming-backup restore %s -into '%s' -create", prefix, into)
+	cmd := exec.CommandContext(ctx, filepath.Join(bin, "iron-streaming-backup"), "restore", prefix, "-into", into, "-create")
+	cmd.Env = env
+	cmd.Stdout, cmd.Stderr = os.Stdout, os.Stdout
+	if err := cmd.Run(); err != nil {
+		return fmt.Errorf("restore command: %v", err)
+	}
+	if b, err = dump(ctx, pg, "restored_cmd"); err != nil {
+		return err
+	}
+	if !bytes.Equal(a, b) {
+		return errors.New("pg_dump of the database the restore command made differs from the source")
+	}
+	say("pg_dump of %q and of the database the restore command made are identical (%d bytes)", dbName, len(a))
 
 	say("running: iron-streaming-backup verify -max-age 1h")
 	verify := exec.CommandContext(ctx, filepath.Join(bin, "iron-streaming-backup"), "verify", "-max-age", "1h")
