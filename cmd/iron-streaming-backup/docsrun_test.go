@@ -38,9 +38,10 @@ const (
 // docTests names the test that reads each block of its own by its first
 // line.
 var docTests = map[string]string{
-	"# restore roles: gzip plain evp": "TestGlobalsRestoreRoles",
-	"# recipe: restore role":          "TestDocsRestoreRole",
-	"# recipe: restore command":       "TestDocsRestoreCommand",
+	"# restore roles: gzip plain evp":      "TestGlobalsRestoreRoles",
+	"# recipe: restore role":               "TestDocsRestoreRole",
+	"# recipe: restore command":            "TestDocsRestoreCommand",
+	"# recipe: restore command with roles": "TestRestoreGlobals",
 }
 
 // TestDocsBlocks: every fenced block has a language; every ```sh block

@@ -14,6 +14,7 @@ import (
 	"path/filepath"
 	"regexp"
 	"slices"
+	"strconv"
 	"strings"
 	"sync"
 	"testing"
@@ -393,5 +394,157 @@ func TestGlobalsFailureKeepsDump(t *testing.T) {
 				t.Errorf("verify: exit %d:\n%s", r.code, r.stderr)
 			}
 		})
+	}
+}
+
+// TestRestoreGlobals: restore -globals into a fresh cluster. As a
+// CREATEROLE role (-globals-as) and a least-privileged owner, the roles
+// come with their memberships and settings (the old login without
+// CREATEROLE, said so), then the data, which the restoring role owns; a
+// failed data restore drops the roles it created. As the superuser with
+// -trust-dump, the roles exist already and are left as they are, and the
+// data keeps its owners and grants: pg_dump of the source and of the
+// restore are equal.
+func TestRestoreGlobals(t *testing.T) {
+	globalsDatabase(t)
+	emptyBucket(t, "backups")
+	env := jobEnv(pgpassLine(gDB, "postgres", pg.Password, "gcmd")+"\n", "backups", "", "DUMP_GLOBALS=true")
+	if r := runJob(t, env); r.code != 0 {
+		t.Fatalf("backup: exit %d\n%s", r.code, r.stderr)
+	}
+	fresh, err := testenv.StartPostgres(t.Context())
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer fresh.Stop()
+	if _, err := fresh.Psql(t.Context(), "postgres", "CREATE ROLE restorer LOGIN CREATEDB"); err != nil {
+		t.Fatal(err)
+	}
+	// The documentation's recipe (docs/restore.md), for this backup and
+	// cluster.
+	recipe := docBlockLines(t, "# recipe: restore command with roles")
+	if len(recipe) != 2 {
+		t.Fatalf("the documentation's recipe: %q", recipe)
+	}
+	put := strings.NewReplacer("restore db1 ", "restore gcmd ", "db1_restored", "least", "db1_restorer", "restorer")
+	runRecipe := func(line string) jobRun {
+		cmd := exec.CommandContext(t.Context(), "bash", "-o", "pipefail", "-c", put.Replace(line))
+		cmd.Env = append(slices.Clone(env), "PGHOST="+fresh.SocketDir, "PGPORT="+strconv.Itoa(fresh.Port), "PGUSER="+fresh.User)
+		var stdout, stderr strings.Builder
+		cmd.Stdout, cmd.Stderr = &stdout, &stderr
+		err := cmd.Run()
+		r := jobRun{stdout: stdout.String(), stderr: stderr.String()}
+		if ee, ok := err.(*exec.ExitError); ok {
+			r.code = ee.ExitCode()
+		} else if err != nil {
+			t.Fatal(err)
+		}
+		return r
+	}
+	conn := func(user, db string) string {
+		return fmt.Sprintf("host=%s port=%d dbname=%s user=%s", fresh.SocketDir, fresh.Port, db, user)
+	}
+
+	// Without a role that may create roles: refused before anything.
+	r := runJob(t, env, "restore", "gcmd", "-into", conn("restorer", "least"), "-create", "-globals")
+	if r.code != 2 || !strings.Contains(r.stderr, `-globals: refused: the role cannot create roles: the role "restorer" has neither CREATEROLE nor SUPERUSER`) ||
+		!strings.Contains(r.stderr, "-globals-as") {
+		t.Errorf("-globals as a role without CREATEROLE: exit %d\n%s", r.code, r.stderr)
+	}
+	if n, _ := fresh.Psql(t.Context(), "postgres", "SELECT count(*) FROM pg_roles WHERE rolname LIKE 'g\\_%'"); n != "0" {
+		t.Fatalf("a refused restore created %s roles", n)
+	}
+
+	if r := runRecipe(recipe[0]); r.code != 0 {
+		t.Fatalf("%s: exit %d\n%s", recipe[0], r.code, r.stderr)
+	}
+
+	// A data restore that fails (a table of the target's name is there
+	// already, owned by another role) drops the roles the globals made.
+	if _, err := fresh.Psql(t.Context(), "postgres", "CREATE DATABASE least OWNER restorer"); err != nil {
+		t.Fatal(err)
+	}
+	if _, err := fresh.Psql(t.Context(), "least", "CREATE TABLE admin_notes (x int); ALTER TABLE admin_notes OWNER TO role_admin"); err != nil {
+		t.Fatal(err)
+	}
+	r = runJob(t, env, "restore", "gcmd", "-into", conn("restorer", "least"), "-clean", "-globals", "-globals-as", conn("role_admin", "postgres"))
+	if r.code == 0 || !strings.Contains(r.stderr, "gcmd: restored the roles of s3://backups/gcmd-") {
+		t.Errorf("restore into a database holding another role's table: exit %d\n%s", r.code, r.stderr)
+	}
+	if n, _ := fresh.Psql(t.Context(), "postgres", "SELECT count(*) FROM pg_roles WHERE rolname LIKE 'g\\_%'"); n != "0" {
+		t.Errorf("the failed restore left %s of the roles it created", n)
+	}
+	if _, err := fresh.Psql(t.Context(), "postgres", "DROP DATABASE least"); err != nil {
+		t.Fatal(err)
+	}
+
+	r = runRecipe(recipe[1])
+	t.Logf("%s:\n%s", recipe[1], r.stderr)
+	if r.code != 0 {
+		t.Fatalf("restore -globals: exit %d", r.code)
+	}
+	for _, want := range []string{
+		`gcmd: warning: globals: role "postgres" exists: left as it is`,
+		`gcmd: warning: globals: role "g_admin" not given CREATEROLE`,
+		"gcmd: restored the roles of s3://backups/gcmd-",
+		"row counts match the dump's",
+	} {
+		if !strings.Contains(r.stderr, want) {
+			t.Errorf("log lacks %q", want)
+		}
+	}
+	if strings.Contains(r.stderr, "SCRAM-SHA-256$") {
+		t.Error("the log holds a password hash")
+	}
+	// The source's cluster has the other tests' roles too.
+	if !regexp.MustCompile(`restored the roles of s3://backups/gcmd-\d{14}\.globals\.gz\.aes: created (\w+, )*g_admin, g_owner, g_reader(, \w+)*;`).MatchString(r.stderr) {
+		t.Error("the log does not name the roles created")
+	}
+	want, _ := pg.Psql(t.Context(), "postgres", rolesQuery)
+	want = strings.Replace(want, "g_admin|f|t|t|t|", "g_admin|f|t|t|f|", 1) // no CREATEROLE
+	if got, _ := fresh.Psql(t.Context(), "postgres", rolesQuery); got != want {
+		t.Errorf("roles restored by the least-privileged restore:\n%s\nwant\n%s", got, want)
+	}
+	if got, want := fullDump(t, fresh, "least"), fullDump(t, pg, gDB); got == want || !strings.Contains(got, "OWNER TO restorer") {
+		t.Errorf("the least-privileged restore kept the dump's owners")
+	}
+	wantPW, _ := pg.Psql(t.Context(), "postgres", passwordsQuery)
+	if got, _ := fresh.Psql(t.Context(), "postgres", passwordsQuery); got != wantPW || !strings.Contains(got, "SCRAM-SHA-256$") {
+		t.Errorf("passwords of the created roles differ from the source's")
+	}
+
+	// As the superuser, trusting the dump: the roles are there now and
+	// left alone (a changed password stays), the data keeps its owners.
+	if _, err := fresh.Psql(t.Context(), "postgres", "ALTER ROLE g_reader PASSWORD 'changed-here'"); err != nil {
+		t.Fatal(err)
+	}
+	changed, _ := fresh.Psql(t.Context(), "postgres", passwordsQuery)
+	r = runJob(t, append(env, fresh.SocketEnv()...), "restore", "gcmd", "-into", conn("postgres", gDB), "-create", "-globals", "-trust-dump")
+	if r.code != 0 || !strings.Contains(r.stderr, "created none;") {
+		t.Fatalf("restore -globals -trust-dump: exit %d\n%s", r.code, r.stderr)
+	}
+	if got, _ := fresh.Psql(t.Context(), "postgres", passwordsQuery); got != changed {
+		t.Error("-globals changed an existing role's password without -globals-passwords")
+	}
+	if a, b := fullDump(t, pg, gDB), fullDump(t, fresh, gDB); a != b || !strings.Contains(a, "OWNER TO "+gOwner) || !strings.Contains(a, "TO "+gReader) {
+		t.Errorf("pg_dump with owners and grants of the source (%d bytes) and of its restore (%d bytes) differ", len(a), len(b))
+	}
+	// -globals-passwords sets them as they were.
+	if _, err := fresh.Psql(t.Context(), "postgres", "CREATE ROLE restorer2 LOGIN CREATEDB"); err != nil {
+		t.Fatal(err)
+	}
+	r = runJob(t, env, "restore", "gcmd", "-into", conn("restorer2", "again"), "-create", "-globals", "-globals-passwords", "-globals-as", conn("role_admin", "postgres"))
+	if r.code != 0 {
+		t.Fatalf("restore -globals-passwords: exit %d\n%s", r.code, r.stderr)
+	}
+	if got, _ := fresh.Psql(t.Context(), "postgres", passwordsQuery); got != wantPW {
+		t.Error("-globals-passwords left the existing role's password")
+	}
+
+	// The dry run prints the globals' one-liner first.
+	r = runJob(t, env, "restore", "gcmd", "-into", conn("restorer", "x"), "-globals", "-dry-run")
+	if lines := strings.Split(strings.TrimSpace(r.stdout), "\n"); r.code != 0 || len(lines) != 2 ||
+		!strings.Contains(lines[0], ".globals.gz.aes - |") || !strings.HasSuffix(lines[0], "| psql -d postgres") {
+		t.Errorf("-globals -dry-run: exit %d, stdout %q\n%s", r.code, r.stdout, r.stderr)
 	}
 }

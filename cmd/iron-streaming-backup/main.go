@@ -22,7 +22,8 @@ var usage = `Usage:
     iron-streaming-backup [backup] [PREFIX]
     iron-streaming-backup verify [-max-age DURATION] [-restore-into CONNSTRING [-trust-dump]] [PREFIX]
     iron-streaming-backup restore PREFIX -into CONNSTRING [-at TIME | -key KEY]
-        [-create] [-clean] [-dry-run] [-force-unverified] [-trust-dump]
+        [-create] [-clean] [-globals [-globals-as CONNSTRING] [-globals-passwords]]
+        [-dry-run] [-force-unverified] [-trust-dump]
     iron-streaming-backup list [-json] [PREFIX]
     iron-streaming-backup prune [-dry-run] [PREFIX]
     iron-streaming-backup runner [-payload FILE]
@@ -101,12 +102,27 @@ less leaves the target as it was. It needs no database list.
                          restore fails
     -clean               drop what the restoring role owns in the target
                          first, in the same transaction
+    -globals             restore the backup's roles (its .globals object,
+                         DUMP_GLOBALS=true) first, committed before the
+                         dump: roles that exist are left as they are; no
+                         role is given SUPERUSER, CREATEROLE, REPLICATION or
+                         BYPASSRLS (refused) or made a member of a role that
+                         existed before (skipped); tablespaces are skipped.
+                         Roles it created are dropped if the dump fails
+    -globals-as CONNSTRING
+                         the connection that restores the roles: a role with
+                         CREATEROLE, not a superuser (default: -into's, to
+                         the postgres database)
+    -globals-passwords   also change roles that exist: their attributes,
+                         settings and passwords become the backup's
     -dry-run             log the choice, print the stock tools' one-liner
                          that restores it on stdout, and restore nothing
     -force-unverified    a backup without a manifest, or whose size differs
                          from it, may be chosen
     -trust-dump          as for verify: any role, the dump's ownership and
-                         privileges
+                         privileges (and the globals' roles as they are)
+There is no -jobs: a parallel pg_restore needs the dump as a file on disk
+and a connection per job, and cannot be rolled back as one transaction.
 
 'list' prints the backups in the bucket (S3_BUCKET, S3_PREFIX), newest first
 per prefix: start time, age, size, whether a manifest exists (MISMATCH,

@@ -20,6 +20,8 @@ type restoreArgs struct {
 	prefix, into, key                   string
 	at                                  time.Time // zero: now
 	create, clean, force, trust, dryRun bool
+	globals, globalsPasswords           bool
+	globalsAs                           string
 }
 
 // parseRestoreArgs reads restore's command line; the prefix may come
@@ -35,6 +37,11 @@ func parseRestoreArgs(args []string, stderr io.Writer) (*restoreArgs, error) {
 	fs.BoolVar(&a.force, "force-unverified", false, "")
 	fs.BoolVar(&a.trust, "trust-dump", false, "")
 	fs.BoolVar(&a.dryRun, "dry-run", false, "")
+	fs.BoolVar(&a.globals, "globals", false, "")
+	fs.BoolVar(&a.globalsPasswords, "globals-passwords", false, "")
+	fs.StringVar(&a.globalsAs, "globals-as", "", "")
+	jobs := fs.String("jobs", "", "")
+	fs.Lookup("jobs").DefValue = "" // not in -h
 	var prefixes []string
 	for {
 		if err := cli.Parse(fs, args); err != nil {
@@ -55,6 +62,9 @@ func parseRestoreArgs(args []string, stderr io.Writer) (*restoreArgs, error) {
 		return nil, cli.WithHint(cli.Usagef("restore: -into names the target database"), "a libpq connection string or URI without a password, e.g. -into 'host=db.example.com dbname=shop_restored user=restorer'")
 	case *at != "" && a.key != "":
 		return nil, cli.Usagef("restore: give -at or -key, not both")
+	case *jobs != "":
+		return nil, cli.WithHint(cli.Usagef("restore: -jobs: a restore streams the dump into one transaction on one connection, so that it commits whole or not at all; a parallel pg_restore needs the dump as a file on disk and a connection per job"),
+			"for a parallel restore, copy the object and restore it with pg_restore -j (docs/restore.md#what-the-command-does-not-do)")
 	}
 	a.prefix = prefixes[0]
 	if *at != "" {
@@ -79,7 +89,8 @@ func runRestore(ctx context.Context, args []string, _ io.Reader, stdout, stderr 
 	}
 	log := backup.NewLogger(stderr, tool, s.JSONLogs)
 	r := &backup.Restorer{Settings: s, Client: client, Log: log, Into: a.into, At: a.at, Key: a.key, Force: a.force,
-		TrustDump: a.trust, Create: a.create, Clean: a.clean, DryRun: a.dryRun}
+		TrustDump: a.trust, Create: a.create, Clean: a.clean, DryRun: a.dryRun,
+		Globals: a.globals, GlobalsPasswords: a.globalsPasswords, GlobalsAs: a.globalsAs}
 	if err := r.Check(); err != nil {
 		return cli.Usage(err)
 	}
@@ -123,6 +134,10 @@ func restoreErr(err error, prefix string, trust bool) error {
 			"as a superuser: CREATE ROLE restorer LOGIN CREATEDB; then restore with -into 'dbname=NAME user=restorer' -create (docs/restore.md#restoring-safely)")
 	case errors.Is(err, backup.ErrTargetNotEmpty):
 		return cli.Usage(err)
+	case errors.Is(err, restore.ErrRefused) && strings.HasPrefix(err.Error(), "-globals: "):
+		return cli.WithHint(cli.Usage(err), "as a superuser: CREATE ROLE role_admin LOGIN CREATEROLE; then restore with -globals-as 'dbname=postgres user=role_admin' (docs/restore.md#roles-with-the-restore-command)")
+	case errors.Is(err, backup.ErrNoGlobals):
+		return cli.WithHint(err, "'%s list %s' shows which backups have globals", tool, prefix)
 	case errors.Is(err, catalog.ErrNoBackup):
 		return cli.WithHint(err, "'%s list %s' shows the backups and whether their manifests match", tool, prefix)
 	}

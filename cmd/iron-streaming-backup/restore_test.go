@@ -280,8 +280,11 @@ func TestRestoreRefusals(t *testing.T) {
 		{"restore", "refuse", "-into", "dbname=x", "-at", "yesterday"},
 		{"restore", "refuse", "-into", "dbname=x", "-at", "1h", "-key", "k"},
 		{"restore", "-into", "dbname=x", "../etc"},
+		{"restore", "refuse", "-into", "dbname=x", "-jobs", "2"},
+		{"restore", "refuse", "-into", "dbname=x", "-globals-passwords"},
+		{"restore", "refuse", "-into", "dbname=x", "-globals", "-globals-as", "user=a password=hunter2"},
 	} {
-		if r := runJob(t, env, args...); r.code != 2 || strings.Count(strings.TrimSpace(r.stderr), "\n") > 1 {
+		if r := runJob(t, env, args...); r.code != 2 || strings.Count(strings.TrimSpace(r.stderr), "\n") > 1 || strings.Contains(r.stderr, "hunter2") {
 			t.Errorf("%q: exit %d\n%s", args, r.code, r.stderr)
 		}
 	}

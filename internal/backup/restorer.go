@@ -12,6 +12,7 @@ import (
 	"github.com/jackc/pgx/v5/pgconn"
 
 	"github.com/philips-labs/iron-streaming-backup/internal/catalog"
+	"github.com/philips-labs/iron-streaming-backup/internal/config"
 	"github.com/philips-labs/iron-streaming-backup/internal/pgclient"
 	"github.com/philips-labs/iron-streaming-backup/internal/pgpass"
 	"github.com/philips-labs/iron-streaming-backup/internal/restore"
@@ -44,6 +45,13 @@ type Restorer struct {
 	// DryRun chooses the backup and says how it would be restored, and
 	// restores nothing.
 	DryRun bool
+	// Globals restores the backup's globals first, by restore.Roles'
+	// rules, as the role of GlobalsAs (a libpq connection string; empty:
+	// Into's, to its server's postgres database), which must be able to
+	// create roles. GlobalsPasswords changes the roles that exist too
+	// (restore.Roles.AlterExisting).
+	Globals, GlobalsPasswords bool
+	GlobalsAs                 string
 
 	// Chosen is the backup Run chose, and StockCommand the stock tools'
 	// one-liner that restores it (its manifest's restore command, into
@@ -67,6 +75,8 @@ func (r *Restorer) Check() error {
 		return fmt.Errorf("restore restores one backup: name its prefix (the list has %d)", len(s.Targets))
 	case r.Into == "":
 		return errors.New("restore: -into names the target database")
+	case (r.GlobalsPasswords || r.GlobalsAs != "") && !r.Globals:
+		return errors.New("-globals-passwords and -globals-as go with -globals")
 	case r.Clean && r.TrustDump:
 		return errors.New("-clean drops what the restoring role owns, which for a role with more rights than a database owner is more than the target's contents: drop and create the target instead (-create), or restore as its owner without -trust-dump")
 	}
@@ -76,8 +86,16 @@ func (r *Restorer) Check() error {
 	if _, err := restore.Database(r.Into); err != nil {
 		return fmt.Errorf("-into: %v", err)
 	}
+	if r.GlobalsAs != "" {
+		if err := CheckConnString(r.GlobalsAs); err != nil {
+			return fmt.Errorf("-globals-as: %w", err)
+		}
+	}
 	return nil
 }
+
+// ErrNoGlobals is the error of -globals for a backup without globals.
+var ErrNoGlobals = errors.New("no globals")
 
 // Run chooses the backup, says which and why, and restores it (or, with
 // DryRun, says how it would).
@@ -123,7 +141,25 @@ func (r *Restorer) Run(ctx context.Context) error {
 		info = m.Info
 	}
 	dbname, _ := restore.Database(r.Into)
+	var globals catalog.Backup
+	if r.Globals {
+		for _, c := range b.Companions {
+			if c.Companion == globalsName {
+				globals = c
+			}
+		}
+		if globals.Key == "" {
+			return fmt.Errorf("%w: %s has no globals beside it: the run that made it had no %s=true, or could not store them; restore without -globals", ErrNoGlobals, b.Key, config.EnvDumpGlobals)
+		}
+	}
 	r.StockCommand = stockCommand(s, b, info, r.Into)
+	if r.Globals {
+		var ginfo *catalog.Info
+		if m, ok := read[globals.Key]; ok {
+			ginfo = m.Info
+		}
+		r.StockCommand = stockCommand(s, globals, ginfo, "") + "\n" + r.StockCommand
+	}
 	r.Log.RestoreChosen(t, s.Bucket, b, info, dbname, newer, r.now())
 
 	pgRestore, err := r.pgRestore(b, info)
@@ -133,13 +169,29 @@ func (r *Restorer) Run(ctx context.Context) error {
 	if r.DryRun {
 		return nil
 	}
+	v := &Verifier{Settings: s, Client: r.Client, Log: r.Log, RestoreInto: r.Into, TrustDump: r.TrustDump,
+		now: r.now, commit: true, clean: r.Clean, pgRestore: pgRestore, restored: &countingWriter{}}
+	if r.Globals {
+		v.roles = &restore.Roles{AlterExisting: r.GlobalsPasswords}
+		v.rolesConnect = r.rolesConnect
+		if err := r.checkRoles(ctx); err != nil {
+			return err
+		}
+	}
 	created, err := r.prepare(ctx, dbname)
 	if err != nil {
 		return err
 	}
 	started := r.now()
-	v := &Verifier{Settings: s, Client: r.Client, Log: r.Log, RestoreInto: r.Into, TrustDump: r.TrustDump,
-		now: r.now, commit: true, clean: r.Clean, pgRestore: pgRestore, restored: &countingWriter{}}
+	if r.Globals {
+		err := r.restoreRoles(ctx, v, t, globals, read)
+		if err != nil {
+			if created {
+				r.dropCreated(dbname)
+			}
+			return err
+		}
+	}
 	var m = read[b.Key]
 	stop := r.progress(t, v.restored, started)
 	st, err := v.check(ctx, b, m.M, info)
@@ -148,10 +200,81 @@ func (r *Restorer) Run(ctx context.Context) error {
 		if created {
 			r.dropCreated(dbname)
 		}
+		if v.roles != nil {
+			r.dropRoles(v.roles.Created)
+		}
 		return err
 	}
 	r.Log.RestoreDone(t, s.Bucket, b.Key, dbname, st.plain, st.tables, st.rows, r.now().Sub(started))
 	return nil
+}
+
+// rolesConnect connects to restore the globals: as GlobalsAs, or as Into
+// to its server's postgres database.
+func (r *Restorer) rolesConnect(ctx context.Context) (*pgconn.PgConn, error) {
+	if r.GlobalsAs != "" {
+		return restore.Connect(ctx, r.GlobalsAs)
+	}
+	return restore.ConnectTo(ctx, r.Into, "postgres")
+}
+
+// checkRoles checks, before anything is written, that the globals'
+// connection may create roles (restore.Roles).
+func (r *Restorer) checkRoles(ctx context.Context) error {
+	conn, err := r.rolesConnect(ctx)
+	if err != nil {
+		return fmt.Errorf("-globals: connecting to restore the roles: %w", err)
+	}
+	defer conn.Close(context.WithoutCancel(ctx))
+	if err := (&restore.Roles{}).Check(ctx, conn, r.TrustDump); err != nil {
+		if errors.Is(err, restore.ErrCannotCreateRoles) && r.GlobalsAs == "" {
+			return fmt.Errorf("-globals: %w: give -globals-as the connection of a role with CREATEROLE, e.g. -globals-as 'dbname=postgres user=role_admin'", err)
+		}
+		return fmt.Errorf("-globals: %w", err)
+	}
+	return nil
+}
+
+// restoreRoles restores the globals, committed before the dump is
+// restored (its ownership names their roles), and logs what they created
+// and left out.
+func (r *Restorer) restoreRoles(ctx context.Context, v *Verifier, t pgpass.Entry, g catalog.Backup, read map[string]catalog.ManifestRead) error {
+	m, info, err := v.manifest(t, g, read, "size or SHA-256")
+	if err == nil && m == nil && !r.Force {
+		err = fmt.Errorf("%s has no manifest: its size and SHA-256 cannot be checked (-force-unverified restores it anyway)", g.Key)
+	}
+	if err != nil {
+		return fmt.Errorf("globals: %w", err)
+	}
+	if info != nil && info.RolePasswords != nil && !*info.RolePasswords {
+		r.Log.PrefixWarn(t.Prefix, "the globals hold no role passwords (the backup's login could not read them): set them before the roles' users log in")
+	}
+	if _, err := v.check(ctx, g, m, info); err != nil {
+		return fmt.Errorf("globals %s: %w", g.Key, err)
+	}
+	for _, note := range v.roles.Notes {
+		r.Log.PrefixWarn(t.Prefix, "globals: "+Printable(note))
+	}
+	r.Log.RestoreRoles(t, r.Settings.Bucket, g.Key, v.roles.Created, len(v.roles.Notes))
+	return nil
+}
+
+// dropRoles drops the roles the globals created, for a restore that
+// failed after they were committed.
+func (r *Restorer) dropRoles(created []string) {
+	if len(created) == 0 {
+		return
+	}
+	ctx, cancel := context.WithTimeout(context.Background(), 30*time.Second)
+	defer cancel()
+	conn, err := r.rolesConnect(ctx)
+	if err == nil {
+		defer conn.Close(ctx)
+		err = restore.DropRoles(ctx, conn, created)
+	}
+	if err != nil {
+		r.Log.Warn(fmt.Sprintf("the restore created the roles %s and could not drop them again: %v", Printable(strings.Join(created, ", ")), err))
+	}
 }
 
 // prepare makes sure the target exists (creating it with Create) and,
@@ -291,8 +414,11 @@ func stockCommand(s *Settings, b catalog.Backup, info *catalog.Info, into string
 		c := *info
 		i = &c
 	}
-	i.Bucket, i.Key, i.Companion = s.Bucket, b.Key, ""
+	i.Bucket, i.Key, i.Companion = s.Bucket, b.Key, b.Companion
 	cmd := i.StockRestore()
+	if b.Companion != "" {
+		return cmd
+	}
 	target := shellQuote(into)
 	if b.Format == "plain" {
 		return strings.Replace(cmd, "psql -d NEWDB", "psql -X -v ON_ERROR_STOP=1 --single-transaction -d "+target, 1)

@@ -3,6 +3,7 @@ package backup
 import (
 	"fmt"
 	"log/slog"
+	"strings"
 	"time"
 
 	"github.com/philips-labs/iron-streaming-backup/internal/catalog"
@@ -40,7 +41,25 @@ func (l *Logger) RestoreDone(t pgpass.Entry, bucket, key, database string, plain
 		slog.Duration("seconds", d), slog.Float64("plain_bytes_per_second", rate(plain, d)))
 }
 
+// RestoreRoles logs the globals a restore committed: the roles they
+// created, and how many statements were left out (each logged as a
+// warning before).
+func (l *Logger) RestoreRoles(t pgpass.Entry, bucket, key string, created []string, skipped int) {
+	if created == nil {
+		created = []string{}
+	}
+	l.log(logOnly, slog.LevelInfo, "restore roles", slog.String("prefix", t.Prefix), slog.String("object", "s3://"+bucket+"/"+key),
+		slog.Any("created", created), slog.Int("skipped", skipped))
+}
+
 func init() {
+	textLines["restore roles"] = func(o *textOut, f facts) {
+		created := "none"
+		if names := f.list("created"); len(names) > 0 {
+			created = Printable(strings.Join(names, ", "))
+		}
+		o.printf("%s: restored the roles of %s: created %s; %d statements left out", f.str("prefix"), f.str("object"), created, f.int("skipped"))
+	}
 	textLines["restore chosen"] = func(o *textOut, f facts) {
 		what := fmt.Sprintf("%s old, %s stored", f.str("age"), f.size("stored_bytes"))
 		if f.bool("manifest") {

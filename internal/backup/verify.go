@@ -14,6 +14,7 @@ import (
 	"time"
 
 	"github.com/aws/aws-sdk-go-v2/service/s3"
+	"github.com/jackc/pgx/v5/pgconn"
 	"github.com/klauspost/compress/gzip"
 
 	"github.com/philips-labs/iron-streaming-backup/internal/catalog"
@@ -53,6 +54,10 @@ type Verifier struct {
 	commit, clean bool
 	pgRestore     string
 	restored      *countingWriter
+	// A Restorer's with -globals: the globals are restored by these
+	// rules over the connection rolesConnect opens.
+	roles        *restore.Roles
+	rolesConnect func(context.Context) (*pgconn.PgConn, error)
 }
 
 // Check reports what makes the verification impossible before it starts:
@@ -202,7 +207,8 @@ func (v *Verifier) check(ctx context.Context, b catalog.Backup, m *s3stream.Mani
 	var tool *exec.Cmd
 	var toolIn io.WriteCloser
 	toolErr := &tailBuffer{max: 4096}
-	if v.RestoreInto != "" && b.Companion == "" {
+	switch {
+	case v.RestoreInto != "" && b.Companion == "":
 		// Not psql, not pg_restore into the database: the dump's
 		// statements are sent one by one into one transaction, which is
 		// rolled back once the rows are counted, and nothing of the dump
@@ -215,6 +221,18 @@ func (v *Verifier) check(ctx context.Context, b catalog.Backup, m *s3stream.Mani
 		if plain, err = restore.NewPlain(ctx, conn, restore.Options{Trusted: v.TrustDump, Ending: dumpstat.Complete, Clean: v.clean}); err != nil {
 			return st, err
 		}
+	case v.roles != nil && b.Companion == globalsName:
+		// The globals, by the rules of restore.Roles, on a connection
+		// whose role may create roles.
+		conn, err := v.rolesConnect(ctx)
+		if err != nil {
+			return st, fmt.Errorf("connecting to restore the roles: %w", err)
+		}
+		if plain, err = restore.NewPlain(ctx, conn, restore.Options{Trusted: v.TrustDump, Ending: dumpstat.ClusterComplete, Roles: v.roles}); err != nil {
+			return st, err
+		}
+	}
+	if plain != nil {
 		defer plain.Close()
 		counter = plain.Counter()
 	}

@@ -21,6 +21,7 @@ func startsWith(stmt []byte, kw string) bool {
 type Token struct {
 	Kind byte   // 'w' word, 'q' quoted identifier, 's' literal, or the punctuation byte
 	Text string // a word folded to lower case, a quoted identifier's name
+	Raw  string // the token as the statement holds it
 }
 
 // Tokens splits the statement's text into tokens, as far as it can be
@@ -29,7 +30,7 @@ func (s Statement) Tokens() []Token {
 	ts, _ := tokens(s.Text, s.stdStrings, s.enc)
 	out := make([]Token, len(ts))
 	for i, t := range ts {
-		out[i] = Token{Kind: t.kind, Text: t.text}
+		out[i] = Token{Kind: t.kind, Text: t.text, Raw: string(s.Text[t.start:t.end])}
 	}
 	return out
 }

@@ -33,6 +33,7 @@ type Plain struct {
 	conn    *pgconn.PgConn
 	c       *dumpstat.Counter
 	trusted bool
+	roles   *Roles
 
 	buf  []byte // the stream from offset base on, as far as it may still be needed
 	base int64
@@ -63,6 +64,10 @@ type Options struct {
 	// CURRENT_USER), which must leave it empty: a restore that fails
 	// leaves the old contents as they were.
 	Clean bool
+	// Roles, when set, reads the dump as a pg_dumpall --globals-only
+	// script and restores its roles by Roles' rules; the connection's
+	// role must be able to create roles.
+	Roles *Roles
 }
 
 // NewPlain starts a restore over conn, which it then owns: it checks the
@@ -71,7 +76,12 @@ type Options struct {
 // connection's client_encoding must be UTF8 (Connect sets it); the dump's
 // own SET client_encoding is followed from there.
 func NewPlain(ctx context.Context, conn *pgconn.PgConn, o Options) (*Plain, error) {
-	if !o.Trusted {
+	if o.Roles != nil {
+		if err := o.Roles.Check(ctx, conn, o.Trusted); err != nil {
+			conn.Close(ctx)
+			return nil, err
+		}
+	} else if !o.Trusted {
 		role, err := CheckRole(ctx, conn)
 		if err == nil {
 			err = role.Err()
@@ -81,7 +91,7 @@ func NewPlain(ctx context.Context, conn *pgconn.PgConn, o Options) (*Plain, erro
 			return nil, err
 		}
 	}
-	p := &Plain{ctx: ctx, conn: conn, trusted: o.Trusted, dataAt: -1}
+	p := &Plain{ctx: ctx, conn: conn, trusted: o.Trusted, roles: o.Roles, dataAt: -1}
 	p.c = dumpstat.NewCounterEnding(o.Ending)
 	p.c.SetSession(conn.ParameterStatus("client_encoding"), conn.ParameterStatus("standard_conforming_strings") != "off")
 	p.c.SetListener(listener{p})
@@ -235,25 +245,63 @@ func (l listener) Statement(s dumpstat.Statement) {
 		p.fail(fmt.Errorf("%w: %v: psql would read the dump otherwise than it is written", ErrRefused, err))
 		return
 	}
-	act, why := decide(s, p.trusted)
-	switch act {
-	case refuse:
+	sql := string(text)
+	var act action
+	var why string
+	if p.roles != nil {
+		act, sql, why = p.roles.decide(s, sql)
+	} else {
+		act, why = decide(s, p.trusted)
+	}
+	switch {
+	case act == refuse && p.roles != nil:
+		p.fail(fmt.Errorf("%w: the globals hold %s (at byte %d: %s)", ErrRefused, why, s.Start, describe(text)))
+		return
+	case act == refuse:
 		p.fail(fmt.Errorf("%w: the dump holds %s (at byte %d: %s); a restore writes only into the database it was given", ErrRefused, why, s.Start, describe(text)))
 		return
-	case skip:
+	case act == skip:
 		p.Skipped++
 		return
 	}
 	if s.Copy {
-		p.startCopy(string(text), s.Start)
+		p.startCopy(sql, s.Start)
 		return
 	}
-	if err := p.exec(string(text)); err != nil {
+	if act == try {
+		p.try(sql, s.Start, text)
+		return
+	}
+	if err := p.exec(sql); err != nil {
 		p.fail(fmt.Errorf("the statement at byte %d failed (%s): %w", s.Start, describe(text), err))
 		return
 	}
 	p.Sent++
 	p.checkSession(s.Start)
+}
+
+// try sends a statement inside a savepoint: when it fails, it is undone
+// and noted (Roles.Notes), and the restore goes on.
+func (p *Plain) try(sql string, at int64, text []byte) {
+	if err := p.exec("SAVEPOINT restore_try"); err != nil {
+		p.fail(err)
+		return
+	}
+	if err := p.exec(sql); err != nil {
+		if rerr := p.exec("ROLLBACK TO SAVEPOINT restore_try"); rerr != nil {
+			p.fail(rerr)
+			return
+		}
+		p.roles.Notes = append(p.roles.Notes, fmt.Sprintf("left out %s: %v", describe(text), err))
+		p.Skipped++
+		return
+	}
+	if err := p.exec("RELEASE SAVEPOINT restore_try"); err != nil {
+		p.fail(err)
+		return
+	}
+	p.Sent++
+	p.checkSession(at)
 }
 
 // inTransaction fails the restore when a statement ended its transaction

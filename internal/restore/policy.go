@@ -15,6 +15,7 @@ const (
 	run    action = iota // send it
 	skip                 // leave it out (ownership and privileges of an untrusted dump; transaction control)
 	refuse               // stop the restore: it reaches beyond the target
+	try                  // send it; if it fails, undo it and go on (restore.Roles)
 )
 
 // decide returns what to do with s and, for skip and refuse, why.
