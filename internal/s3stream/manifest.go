@@ -3,6 +3,8 @@ package s3stream
 import (
 	"bytes"
 	"context"
+	"crypto/md5"
+	"encoding/base64"
 	"encoding/json"
 	"fmt"
 	"io"
@@ -68,7 +70,8 @@ func ManifestKey(key string) string { return key + ManifestSuffix }
 
 // WriteManifest stores m as the manifest of s3://bucket/key. Write it only
 // after the object's upload completed. The SSE settings of opts, when
-// given, apply to the manifest too (bucket policies may demand them).
+// given, apply to the manifest too (bucket policies may demand them), and
+// so does its object lock.
 // With opts.NoOverwrite the manifest too is written only where none is,
 // and read back: another writer's manifest there is an *ExistsError.
 func WriteManifest(ctx context.Context, client *s3.Client, bucket, key string, m *Manifest, opts *WriterOptions) error {
@@ -87,6 +90,12 @@ func WriteManifest(ctx context.Context, client *s3.Client, bucket, key string, m
 		in.ServerSideEncryption = types.ServerSideEncryption(opts.SSE)
 		if opts.SSEKMSKeyID != "" {
 			in.SSEKMSKeyId = aws.String(opts.SSEKMSKeyID)
+		}
+		in.ObjectLockMode, in.ObjectLockRetainUntilDate, in.ObjectLockLegalHoldStatus = opts.lockFields()
+		if in.ObjectLockMode != "" || in.ObjectLockLegalHoldStatus != "" {
+			// S3 takes a locked write only with a checksum of its body.
+			sum := md5.Sum(b)
+			in.ContentMD5 = aws.String(base64.StdEncoding.EncodeToString(sum[:]))
 		}
 	}
 	noOverwrite := opts != nil && opts.NoOverwrite

@@ -29,13 +29,16 @@ func (w *Writer) create() (string, error) {
 	defer cancel()
 	of := w.opts.objectFields()
 	in := &s3.CreateMultipartUploadInput{
-		Bucket:               &w.bucket,
-		Key:                  &w.key,
-		StorageClass:         of.storageClass,
-		ServerSideEncryption: of.sse,
-		SSEKMSKeyId:          of.sseKMSKeyID,
-		ContentType:          of.contentType,
-		Metadata:             of.metadata,
+		Bucket:                    &w.bucket,
+		Key:                       &w.key,
+		StorageClass:              of.storageClass,
+		ServerSideEncryption:      of.sse,
+		SSEKMSKeyId:               of.sseKMSKeyID,
+		ContentType:               of.contentType,
+		Metadata:                  of.metadata,
+		ObjectLockMode:            of.lockMode,
+		ObjectLockRetainUntilDate: of.lockUntil,
+		ObjectLockLegalHoldStatus: of.legalHold,
 	}
 	for {
 		if w.algo == ChecksumCRC32C {

@@ -52,6 +52,12 @@ type WriterOptions struct {
 	// there fails Close too. Such a store still leaves a short window in
 	// which two writers both succeed and the later one's object stays.
 	NoOverwrite bool
+	// LockMode (LockGovernance or LockCompliance) and LockUntil lock the
+	// object, and LegalHold puts a legal hold on it (see lock.go): the
+	// bucket must have Object Lock enabled. Empty and zero: no lock.
+	LockMode  string
+	LockUntil time.Time
+	LegalHold bool
 	// Progress, when set, is called about four times a second from one
 	// goroutine while the upload runs, and once more with Done set: when
 	// Close or Abort returns, or after a failure. A caller that only needs
@@ -85,6 +91,9 @@ func (o *WriterOptions) Validate() error {
 	if err := CheckSSE(o.SSE, o.SSEKMSKeyID); err != nil {
 		return err
 	}
+	if err := CheckLock(o.LockMode, o.LockUntil, time.Now()); err != nil {
+		return err
+	}
 	switch o.PartChecksum {
 	case "", ChecksumMD5, ChecksumCRC32C:
 	default:
@@ -116,6 +125,9 @@ type objectFields struct {
 	sseKMSKeyID  *string // nil for the account's default key
 	contentType  *string // nil for the service's default
 	metadata     map[string]string
+	lockMode     types.ObjectLockMode
+	lockUntil    *time.Time
+	legalHold    types.ObjectLockLegalHoldStatus
 }
 
 func (o WriterOptions) objectFields() objectFields {
@@ -130,6 +142,7 @@ func (o WriterOptions) objectFields() objectFields {
 	if o.ContentType != "" {
 		f.contentType = aws.String(o.ContentType)
 	}
+	f.lockMode, f.lockUntil, f.legalHold = o.lockFields()
 	return f
 }
 

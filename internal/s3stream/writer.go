@@ -424,15 +424,18 @@ func (w *Writer) putObject() (Result, error) {
 		w.singleSum = sum
 		w.mu.Unlock()
 		in := &s3.PutObjectInput{
-			Bucket:               &w.bucket,
-			Key:                  &w.key,
-			Body:                 b.reader(),
-			ContentLength:        aws.Int64(b.n),
-			StorageClass:         of.storageClass,
-			ServerSideEncryption: of.sse,
-			SSEKMSKeyId:          of.sseKMSKeyID,
-			ContentType:          of.contentType,
-			Metadata:             of.metadata,
+			Bucket:                    &w.bucket,
+			Key:                       &w.key,
+			Body:                      b.reader(),
+			ContentLength:             aws.Int64(b.n),
+			StorageClass:              of.storageClass,
+			ServerSideEncryption:      of.sse,
+			SSEKMSKeyId:               of.sseKMSKeyID,
+			ContentType:               of.contentType,
+			Metadata:                  of.metadata,
+			ObjectLockMode:            of.lockMode,
+			ObjectLockRetainUntilDate: of.lockUntil,
+			ObjectLockLegalHoldStatus: of.legalHold,
 		}
 		in.ContentMD5, in.ChecksumCRC32C = w.checksumFields(sum)
 		if w.opts.NoOverwrite {

@@ -114,6 +114,14 @@ func (s *S3Server) CreateBucket(ctx context.Context, c *s3.Client, name string) 
 	return nil
 }
 
+// CreateLockBucket creates a bucket with Object Lock enabled.
+func (s *S3Server) CreateLockBucket(ctx context.Context, c *s3.Client, name string) error {
+	if _, err := c.CreateBucket(ctx, &s3.CreateBucketInput{Bucket: aws.String(name), ObjectLockEnabledForBucket: aws.Bool(true)}); err != nil {
+		return fmt.Errorf("create bucket %s with object lock: %w", name, err)
+	}
+	return nil
+}
+
 // Config returns an SDK configuration with the server's credentials and
 // region; endpoint and path style are set per client (see Client).
 func (s *S3Server) Config() aws.Config {

@@ -35,6 +35,10 @@ type Fault struct {
 	// Delay holds the request this long, then passes it on (unless Status
 	// or Reset is set too).
 	Delay time.Duration
+	// DropHeaders passes the request on and removes these headers from
+	// the answer: a store that does not keep what they say (an object
+	// lock, say) as far as its client can tell.
+	DropHeaders []string
 }
 
 // Ready-made faults.
@@ -232,7 +236,24 @@ func (p *Proxy) ServeHTTP(w http.ResponseWriter, req *http.Request) {
 		fmt.Fprintf(w, `<?xml version="1.0" encoding="UTF-8"?>`+"\n"+
 			`<Error><Code>%s</Code><Message>injected by faultproxy</Message><Resource>%s</Resource><RequestId>faultproxy</RequestId></Error>`,
 			code, req.URL.Path)
+	case len(f.DropHeaders) > 0:
+		p.rp.ServeHTTP(&dropHeaders{w, f.DropHeaders}, req)
 	default:
 		p.rp.ServeHTTP(w, req)
 	}
 }
+
+// dropHeaders removes headers from an answer before it is sent.
+type dropHeaders struct {
+	http.ResponseWriter
+	names []string
+}
+
+func (d *dropHeaders) WriteHeader(status int) {
+	for _, n := range d.names {
+		d.Header().Del(n)
+	}
+	d.ResponseWriter.WriteHeader(status)
+}
+
+func (d *dropHeaders) Unwrap() http.ResponseWriter { return d.ResponseWriter }
