@@ -62,6 +62,15 @@ Options:
                             taken, also by another upload a moment before
                             this one (the commit sends If-None-Match: *).
                             Without it, s3put replaces the object.
+    --lock-mode MODE        Write the object and its manifest with an S3
+                            Object Lock, GOVERNANCE or COMPLIANCE (any case),
+                            until --lock-until or for --lock-days. The bucket
+                            must have been created with Object Lock enabled.
+    --lock-until TIME       The lock's end, in RFC 3339, e.g.
+                            2027-01-31T00:00:00Z.
+    --lock-days N           The lock's length: N days (1 to 36500) from now.
+    --legal-hold            Put a legal hold on the object and its manifest,
+                            with or without --lock-mode.
     -q                      No progress line, even on a terminal.
     -v                      Print a summary line at the end.
     -version                Print the version and exit.
@@ -71,15 +80,22 @@ AWS_SECRET_ACCESS_KEY and AWS_SESSION_TOKEN, AWS_PROFILE and ~/.aws, or an
 instance or container role. On a terminal, a progress line is shown on
 standard error.
 
+With --lock-mode or --legal-hold, s3put first checks that the bucket has
+Object Lock enabled, sends the checksum S3 demands of every locked write,
+and reads the lock of the object and its manifest back after the upload:
+a store that did not keep it fails the upload.
+
 Examples:
     $ pg_dump db | gzip | osslenc -e -pass file:key | s3put s3://bucket/db-$(date -u +%Y%m%d%H%M%S).gz.aes
     $ s3put --endpoint http://127.0.0.1:7070 --path-style -b bucket -k notes.txt < notes.txt
     $ tar c dir | s3put --storage-class STANDARD_IA --sse AES256 -m host=$(hostname) s3://bucket/dir.tar
+    $ pg_dump db | gzip | s3put --lock-mode GOVERNANCE --lock-days 35 s3://locked-bucket/db.gz
 
 Exit status:
-    0  the object and its manifest were written
+    0  the object and its manifest were written (and locked, if asked)
     1  the upload failed or was interrupted; no object was created, except
-       when only the manifest failed: then the object exists without it
+       when only the manifest failed: then the object exists without it,
+       and when the store did not keep the lock: then it exists unlocked
     2  usage error; nothing was done
 `
 
@@ -119,6 +135,7 @@ func run(ctx context.Context, args []string, stdin io.Reader, stdout, stderr io.
 		noClobber  = fs.Bool("no-clobber", false, "")
 		meta       = metadata{}
 		opts       s3stream.WriterOptions
+		lock       lockFlags
 	)
 	fs.StringVar(&opts.StorageClass, "storage-class", "", "")
 	fs.StringVar(&opts.SSE, "sse", "", "")
@@ -126,6 +143,7 @@ func run(ctx context.Context, args []string, stdin io.Reader, stdout, stderr io.
 	fs.StringVar(&opts.ContentType, "content-type", "", "")
 	fs.StringVar(&opts.PartChecksum, "part-checksum", "", "")
 	fs.Var(meta, "m", "")
+	lock.register(fs)
 	bucket, key, done, err := f.Parse(fs, args, stdout)
 	if done || err != nil {
 		return err
@@ -140,6 +158,9 @@ func run(ctx context.Context, args []string, stdin io.Reader, stdout, stderr io.
 	if len(meta) > 0 {
 		opts.Metadata = meta
 	}
+	if err := lock.apply(fs, &opts, time.Now()); err != nil {
+		return err
+	}
 	if err := opts.Validate(); err != nil {
 		return cli.WithHint(cli.Usage(err), "run 's3put -h' for usage")
 	}
@@ -150,6 +171,9 @@ func run(ctx context.Context, args []string, stdin io.Reader, stdout, stderr io.
 	start := time.Now()
 	client, err := f.Client(ctx, bucket)
 	if err != nil {
+		return err
+	}
+	if err := checkBucketLock(ctx, client, bucket, &opts); err != nil {
 		return err
 	}
 	progress := s3cli.NewProgress("s3put", "uploaded", stderr, f.Quiet)
@@ -170,15 +194,15 @@ func run(ctx context.Context, args []string, stdin io.Reader, stdout, stderr io.
 	}
 	if err != nil {
 		if aerr := w.Abort(err); aerr != nil && !errors.Is(aerr, s3stream.ErrCommitted) {
-			return fmt.Errorf("%w\nalso: %v", err, aerr)
+			return fmt.Errorf("%w\nalso: %v", lockHint(err, &opts), aerr)
 		}
-		return err
+		return lockHint(err, &opts)
 	}
 	if err := w.Close(); err != nil {
 		if errors.Is(err, s3stream.ErrExists) {
 			return cli.WithHint(err, "choose another key; without --no-clobber s3put replaces the object")
 		}
-		return err
+		return lockHint(err, &opts)
 	}
 	res := w.Result()
 	if *noManifest {
@@ -190,6 +214,9 @@ func run(ctx context.Context, args []string, stdin io.Reader, stdout, stderr io.
 			return cli.WithHint(s3cli.Explain(fmt.Errorf("s3://%s/%s was uploaded, but its manifest was not: %w", bucket, key, err)),
 				"s3get reads the object without a manifest, unchecked; --no-manifest skips it")
 		}
+	}
+	if err := verifyLock(ctx, client, bucket, key, &opts, !*noManifest); err != nil {
+		return err
 	}
 	if f.Verbose {
 		fmt.Fprintf(stderr, "s3put: %s\n", s3cli.Summary("uploaded", res, time.Since(start)))
