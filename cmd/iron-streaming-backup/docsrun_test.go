@@ -42,6 +42,7 @@ var docTests = map[string]string{
 	"# recipe: restore role":               "TestDocsRestoreRole",
 	"# recipe: restore command":            "TestDocsRestoreCommand",
 	"# recipe: restore command with roles": "TestRestoreGlobals",
+	"# recipe: object lock bucket":         "TestDocsObjectLockBucket",
 }
 
 // TestDocsBlocks: every fenced block has a language; every ```sh block

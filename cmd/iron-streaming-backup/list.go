@@ -7,6 +7,7 @@ import (
 	"maps"
 	"os"
 	"slices"
+	"strings"
 	"time"
 
 	"github.com/philips-labs/iron-streaming-backup/internal/catalog"
@@ -70,6 +71,16 @@ func runList(ctx context.Context, args []string, _ io.Reader, stdout, stderr io.
 		}
 	}
 	l := &listing{bucket: s.Bucket, folder: s.KeyPrefix, cat: cat, prefixes: prefixes, now: now, rules: rules.IsSet(), decided: decided}
+	// In a bucket with Object Lock, each backup's lock (one HEAD each).
+	if bl, err := s3stream.ReadBucketLock(ctx, client, s.Bucket); err == nil && bl.Enabled {
+		var keys []string
+		for _, bs := range all {
+			for _, b := range bs {
+				keys = append(keys, b.Key)
+			}
+		}
+		l.locks = catalog.ReadLocks(ctx, client, s.Bucket, keys)
+	}
 	if *asJSON {
 		return l.writeJSON(stdout)
 	}
@@ -85,4 +96,26 @@ type listing struct {
 	now            time.Time
 	rules          bool                        // retention rules are set
 	decided        map[string]catalog.Decision // by key; none for prefixes that are never pruned
+	locks          map[string]s3stream.Lock    // by key; nil: the bucket has no Object Lock
+}
+
+// lockColumn is a backup's LOCK cell: "GOVERNANCE 2027-01-02 06:00",
+// "+hold" for a legal hold, "-" when nothing keeps it now, "?" when its
+// lock could not be read.
+func (l *listing) lockColumn(key string) string {
+	lock, ok := l.locks[key]
+	switch {
+	case !ok:
+		return "?"
+	case !lock.Locked(l.now):
+		return "-"
+	}
+	var cell string
+	if lock.Mode != "" && lock.Until.After(l.now) {
+		cell = lock.Mode + " " + lock.Until.UTC().Format("2006-01-02 15:04")
+	}
+	if lock.LegalHold {
+		cell = strings.TrimSpace(cell + " +hold")
+	}
+	return cell
 }

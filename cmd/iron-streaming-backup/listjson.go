@@ -26,11 +26,17 @@ func (l *listing) writeJSON(stdout io.Writer) error {
 		// ManifestMismatch says how its manifest describes another
 		// object (catalog.Backup.Mismatch).
 		ManifestMismatch string `json:"manifest_mismatch,omitempty"`
+		// Lock is its object's S3 Object Lock, in a bucket with Object
+		// Lock; nil when it has none or it could not be read.
+		Lock *lockEntry `json:"lock,omitempty"`
 	}
 	list := []entry{}
 	for _, p := range l.prefixes {
 		for _, b := range l.cat[p] {
-			e := entry{b.Prefix, b.Key, b.Time, int64(l.now.Sub(b.Time).Seconds()), b.Size, b.Compression, b.Format, b.Encryption, b.HasManifest, b.Future(l.now), companionsJSON(b), nil, nil, b.Mismatch}
+			e := entry{b.Prefix, b.Key, b.Time, int64(l.now.Sub(b.Time).Seconds()), b.Size, b.Compression, b.Format, b.Encryption, b.HasManifest, b.Future(l.now), companionsJSON(b), nil, nil, b.Mismatch, nil}
+			if lock, ok := l.locks[b.Key]; ok && (lock.Mode != "" || lock.LegalHold) {
+				e.Lock = &lockEntry{Mode: lock.Mode, RetainUntil: lock.Until, LegalHold: lock.LegalHold, Locked: lock.Locked(l.now)}
+			}
 			if d, ok := l.decided[b.Key]; ok {
 				e.Keep = &d.Keep
 				if d.Keep {
@@ -43,4 +49,12 @@ func (l *listing) writeJSON(stdout io.Writer) error {
 	enc := json.NewEncoder(stdout)
 	enc.SetIndent("", "  ")
 	return enc.Encode(list)
+}
+
+// lockEntry is a backup's object lock in list -json.
+type lockEntry struct {
+	Mode        string    `json:"mode,omitempty"`
+	RetainUntil time.Time `json:"retain_until,omitzero"`
+	LegalHold   bool      `json:"legal_hold,omitempty"`
+	Locked      bool      `json:"locked"` // it cannot be deleted now
 }

@@ -23,7 +23,11 @@ func (l *listing) writeTable(stdout, stderr io.Writer) error {
 	if l.rules {
 		retention = "RETENTION\t"
 	}
-	fmt.Fprintln(tw, "PREFIX\tSTARTED (UTC)\tAGE\tSIZE\tMANIFEST\t"+companionHeads(extra)+retention+"KEY")
+	lock := ""
+	if l.locks != nil {
+		lock = "LOCK\t"
+	}
+	fmt.Fprintln(tw, "PREFIX\tSTARTED (UTC)\tAGE\tSIZE\tMANIFEST\t"+companionHeads(extra)+lock+retention+"KEY")
 	var future []string
 	var mismatched []catalog.Backup // dumps and companions, each once
 	warned := map[string]bool{}
@@ -55,7 +59,11 @@ func (l *listing) writeTable(stdout, stderr io.Writer) error {
 			}
 			// Keys are anyone's who may write to the bucket: a terminal
 			// escape in one must not rewrite what the table shows.
-			fmt.Fprintf(tw, "%s\t%s\t%s\t%s\t%s\t%s%s%s\n", backup.Printable(b.Prefix), b.Time.Format("2006-01-02 15:04:05"), age, units.FormatSize(b.Size), m, companionCells(b, extra), keep, backup.Printable(b.Key))
+			lock := ""
+			if l.locks != nil {
+				lock = l.lockColumn(b.Key) + "\t"
+			}
+			fmt.Fprintf(tw, "%s\t%s\t%s\t%s\t%s\t%s%s%s%s\n", backup.Printable(b.Prefix), b.Time.Format("2006-01-02 15:04:05"), age, units.FormatSize(b.Size), m, companionCells(b, extra), lock, keep, backup.Printable(b.Key))
 		}
 	}
 	if err := tw.Flush(); err != nil {

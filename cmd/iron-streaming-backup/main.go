@@ -20,7 +20,7 @@ const tool = "iron-streaming-backup"
 // usage is -h; the settings' lines come from config.Table.
 var usage = `Usage:
     iron-streaming-backup [backup] [PREFIX]
-    iron-streaming-backup verify [-max-age DURATION] [-restore-into CONNSTRING [-trust-dump]] [PREFIX]
+    iron-streaming-backup verify [-max-age DURATION] [-require-lock DAYS] [-restore-into CONNSTRING [-trust-dump]] [PREFIX]
     iron-streaming-backup restore PREFIX -into CONNSTRING [-at TIME | -key KEY]
         [-create] [-clean] [-globals [-globals-as CONNSTRING] [-globals-passwords]]
         [-dry-run] [-force-unverified] [-trust-dump]
@@ -61,6 +61,9 @@ the objects against their manifests and says that the content was not
 checked.
     -max-age DURATION    fail when the newest backup is older, e.g. 26h,
                          so that a scheduler notices backups that stopped
+    -require-lock DAYS   fail when the newest backup's object is not locked
+                         (S3 Object Lock) for at least this long from now:
+                         days (7) or a duration (36h)
     -restore-into CONNSTRING
                          also restore it into this empty scratch database
                          (libpq connection string without a password: use
@@ -127,7 +130,8 @@ and a connection per job, and cannot be rolled back as one transaction.
 'list' prints the backups in the bucket (S3_BUCKET, S3_PREFIX), newest first
 per prefix: start time, age, size, whether a manifest exists (MISMATCH,
 with a warning, when it describes another object), whether it has
-globals (a GLOBALS column, when any backup has them), and the key.
+globals (a GLOBALS column, when any backup has them), its object lock (a
+LOCK column, in a bucket with Object Lock), and the key.
 It needs no database list or password. -json prints a JSON array. With
 retention rules set, a RETENTION column (JSON: keep, kept_by) says whether
 the rules keep each backup and which rule does ('-' for a prefix that is

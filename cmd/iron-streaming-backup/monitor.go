@@ -49,6 +49,9 @@ func (r *runMonitor) finishBackup(ctx context.Context, results []backup.Result, 
 		// with it: it is kept.
 		if i := res.Manifest; i != nil {
 			d.Key, d.PlainSize, d.StoredSize, d.Started, d.Finished = res.Key, i.PlainSize, i.StoredSize, i.Started, i.Finished
+			if i.ObjectLock != nil && res.Err == nil {
+				d.LockedUntil = i.ObjectLock.RetainUntil
+			}
 		}
 		if res.Err != nil {
 			d.Error = oneLine(res.Err)

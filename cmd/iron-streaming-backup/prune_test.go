@@ -498,31 +498,106 @@ func TestPruneWithoutDeleteObjects(t *testing.T) {
 	}
 }
 
-// TestPruneObjectLock: a backup under an Object Lock legal hold, which the
-// gateway refuses to delete in its DeleteObjects answer (per key, beside
-// the keys it did delete), stays whole; the others go.
+// TestPruneObjectLock: two years of daily backups in a bucket with
+// Object Lock, three of which the rules would delete are locked (two by a
+// GOVERNANCE retention, one by a legal hold). prune -dry-run and prune
+// leave those three whole and report them as locked, without failing, and
+// delete exactly the rest of what the rules delete without locks. A store
+// that does not show the lock (its answers to HEAD stripped of it) gets
+// the delete tried, refuses it per key in its DeleteObjects answer, and
+// the backup stays whole: a refusal, exit 1.
 func TestPruneObjectLock(t *testing.T) {
 	const bucket = "retention-locked"
 	ctx := t.Context()
-	if _, err := s3client().CreateBucket(ctx, &s3.CreateBucketInput{Bucket: aws.String(bucket), ObjectLockEnabledForBucket: aws.Bool(true)}); err != nil {
+	if err := srv.CreateLockBucket(ctx, s3client(), bucket); err != nil {
 		t.Fatal(err)
 	}
 	objs := map[string][]byte{}
-	history(t, objs, "", "db1", "2026-11-21", "2026-11-30", "2026-11-21")
+	history(t, objs, "", "db1", "2024-12-01", "2026-11-30", "2025-06-01")
 	putAll(t, bucket, objs)
-	held := "db1-20261125060000.gz.aes"
+	before := allKeys(t, ctx, bucket)
+	env := jobEnv(twoDatabases(), bucket, "", strings.Fields(recommended)...)
+	r := runJob(t, env, "prune", "-dry-run", "db1")
+	if r.code != 0 {
+		t.Fatalf("prune -dry-run: exit %d:\n%s", r.code, r.stderr)
+	}
+	rules := strings.Fields(r.stdout) // what the rules delete without locks
+
+	held := "db1-20250315060000.gz.aes" // no manifest: the first months have none
+	retained := []string{"db1-20251110060000.gz.aes", "db1-20260614060000.gz.aes"}
+	until := time.Now().Add(time.Hour).Truncate(time.Second)
+	for _, k := range append([]string{held}, retained...) {
+		if !slices.Contains(rules, k) {
+			t.Fatalf("test error: the rules keep %s", k)
+		}
+	}
 	if _, err := s3client().PutObjectLegalHold(ctx, &s3.PutObjectLegalHoldInput{Bucket: aws.String(bucket), Key: aws.String(held),
 		LegalHold: &types.ObjectLockLegalHold{Status: types.ObjectLockLegalHoldStatusOn}}); err != nil {
 		t.Fatal(err)
 	}
-	r := runJob(t, jobEnv(twoDatabases(), bucket, "", "KEEP_LAST=1"), "prune", "db1")
-	if r.code != 1 || !strings.Contains(r.stderr, "warning: db1: retention: the store refused to delete s3://"+bucket+"/"+held+" (AccessDenied: ") ||
-		!strings.Contains(r.stderr, "db1: retention (KEEP_LAST=1): 1 backups kept, 8 deleted; 1 deletes refused") {
+	for _, k := range retained {
+		if _, err := s3client().PutObjectRetention(ctx, &s3.PutObjectRetentionInput{Bucket: aws.String(bucket), Key: aws.String(k),
+			Retention: &types.ObjectLockRetention{Mode: types.ObjectLockRetentionModeGovernance, RetainUntilDate: aws.Time(until)}}); err != nil {
+			t.Fatal(err)
+		}
+	}
+	locked := []string{held, retained[0], retained[0] + ".manifest.json", retained[1], retained[1] + ".manifest.json"}
+	want := minus(rules, locked)
+	sort.Strings(want)
+
+	// The store keeps the legal hold even where it does not show it.
+	p, err := faultproxy.New(srv.Endpoint)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer p.Close()
+	p.Add(faultproxy.Rule{Method: "HEAD", Path: held, Times: -1, Fault: faultproxy.Fault{DropHeaders: []string{"X-Amz-Object-Lock-Legal-Hold"}}})
+	r = runJob(t, jobEnv(twoDatabases(), bucket, p.URL, strings.Fields(recommended)...), "prune", "-dry-run", "db1")
+	got := strings.Fields(r.stdout)
+	sort.Strings(got)
+	if r.code != 0 || !slices.Equal(got, sortedWith(want, held)) {
+		t.Errorf("prune -dry-run without the hold shown: exit %d, would delete %d keys, want %d:\nextra: %q\nmissing: %q\n%s",
+			r.code, len(got), len(want)+1, minus(got, sortedWith(want, held)), minus(sortedWith(want, held), got), r.stderr)
+	}
+
+	r = runJob(t, env, "prune", "-dry-run", "db1")
+	got = strings.Fields(r.stdout)
+	sort.Strings(got)
+	if r.code != 0 || !slices.Equal(got, want) {
+		t.Errorf("prune -dry-run: exit %d, would delete %d keys, want %d:\nextra: %q\nmissing: %q", r.code, len(got), len(want), minus(got, want), minus(want, got))
+	}
+	for _, line := range []string{
+		"db1: retention: would keep s3://" + bucket + "/" + held + ", which no rule keeps: locked (a legal hold)",
+		"db1: retention: would keep s3://" + bucket + "/" + retained[0] + ", which no rule keeps: locked (GOVERNANCE lock until " + until.UTC().Format("2006-01-02 15:04:05") + " UTC)",
+		"; 3 locked, kept",
+	} {
+		if !strings.Contains(r.stderr, line) {
+			t.Errorf("prune -dry-run's log lacks %q:\n%s", line, r.stderr)
+		}
+	}
+	r = runJob(t, env, "prune", "db1")
+	if r.code != 0 || strings.Contains(r.stderr, "refused") || !strings.Contains(r.stderr, "; 3 locked, kept") {
 		t.Errorf("prune: exit %d:\n%s", r.code, r.stderr)
 	}
-	want := []string{held, held + ".manifest.json", "db1-20261130060000.gz.aes", "db1-20261130060000.gz.aes.manifest.json"}
-	sort.Strings(want)
-	if got := allKeys(t, ctx, bucket); !slices.Equal(got, want) {
-		t.Errorf("after prune: %q", got)
+	if after := allKeys(t, ctx, bucket); !slices.Equal(minus(before, after), want) {
+		t.Errorf("prune deleted %d keys, want %d:\nextra: %q\nmissing: %q", len(minus(before, after)), len(want), minus(minus(before, after), want), minus(want, minus(before, after)))
 	}
+
+	// Through the proxy the hold is not shown: the delete is tried, the
+	// store refuses it, and it stays.
+	r = runJob(t, jobEnv(twoDatabases(), bucket, p.URL, strings.Fields(recommended)...), "prune", "db1")
+	if r.code != 1 || !strings.Contains(r.stderr, "warning: db1: retention: the store refused to delete s3://"+bucket+"/"+held+" (AccessDenied: ") ||
+		!strings.Contains(r.stderr, "0 deleted; 2 locked, kept; 1 deletes refused") {
+		t.Errorf("prune with the hold not shown: exit %d:\n%s", r.code, r.stderr)
+	}
+	if after := allKeys(t, ctx, bucket); !slices.Contains(after, held) {
+		t.Errorf("the held %s was deleted", held)
+	}
+}
+
+// sortedWith is keys with k added, sorted.
+func sortedWith(keys []string, k string) []string {
+	out := append(slices.Clone(keys), k)
+	sort.Strings(out)
+	return out
 }

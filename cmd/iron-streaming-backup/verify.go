@@ -6,6 +6,7 @@ import (
 	"fmt"
 	"io"
 	"strings"
+	"time"
 
 	"github.com/philips-labs/iron-streaming-backup/internal/backup"
 	"github.com/philips-labs/iron-streaming-backup/internal/cli"
@@ -20,8 +21,17 @@ func runVerify(ctx context.Context, args []string, _ io.Reader, _, stderr io.Wri
 	maxAge := fs.Duration("max-age", 0, "")
 	into := fs.String("restore-into", "", "")
 	trust := fs.Bool("trust-dump", false, "")
+	requireLock := fs.String("require-lock", "", "")
 	if err := cli.Parse(fs, args); err != nil {
 		return err
+	}
+	var lockFor time.Duration
+	if *requireLock != "" {
+		d, err := config.ParseLockDuration(*requireLock)
+		if err != nil {
+			return cli.Usagef("-require-lock %q: %v; give how long the newest backup must still be locked, in days (7) or as a duration (7d, 36h)", *requireLock, err)
+		}
+		lockFor = d
 	}
 	if *trust && *into == "" {
 		return cli.Usagef("-trust-dump is for -restore-into")
@@ -40,7 +50,7 @@ func runVerify(ctx context.Context, args []string, _ io.Reader, _, stderr io.Wri
 		return err
 	}
 	log := backup.NewLogger(stderr, tool, s.JSONLogs)
-	v := &backup.Verifier{Settings: s, Client: client, Log: log, MaxAge: *maxAge, RestoreInto: *into, TrustDump: *trust}
+	v := &backup.Verifier{Settings: s, Client: client, Log: log, MaxAge: *maxAge, RestoreInto: *into, TrustDump: *trust, RequireLock: lockFor}
 	if err := v.Check(); errors.Is(err, backup.ErrNoIdentity) {
 		return cli.WithHint(cli.Usage(err), "name a file with an identity of the backups' recipients; restore on a machine that may hold it")
 	} else if err != nil {

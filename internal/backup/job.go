@@ -168,6 +168,7 @@ func (j *Job) backupOne(ctx context.Context, t pgpass.Entry) (res Result) {
 		Tool: "iron-streaming-backup " + j.Version,
 	}
 	setEncryption(info, j.Settings)
+	info.ObjectLock = j.lockInfo(start)
 	if err := j.stream(ctx, t, dumpCommand{name: "pg_dump", path: client.PgDump, args: j.dumpArgs(t), complete: dumpstat.Complete}, info, pass); err != nil {
 		res.Err = err
 		return res
@@ -197,7 +198,7 @@ func (j *Job) stream(ctx context.Context, t pgpass.Entry, d dumpCommand, info *c
 	ctx, cancel := context.WithCancel(ctx)
 	defer cancel()
 
-	up, err := j.newUpload(ctx, info.Key)
+	up, err := j.newUpload(ctx, info)
 	if err != nil {
 		return err
 	}
@@ -295,6 +296,10 @@ func (j *Job) stream(ctx context.Context, t pgpass.Entry, d dumpCommand, info *c
 	r := up.Result()
 	info.StoredSize, info.SHA256, info.Parts = r.Size, r.SHA256, r.Parts
 	info.RestoreCommand = info.StockRestore()
+	if err := j.verifyLock(ctx, info, info.Key); err != nil {
+		// No manifest: it would say the backup is locked.
+		return fmt.Errorf("the backup s3://%s/%s is complete, but %w; no manifest was written (check that the store supports S3 Object Lock)", info.Bucket, info.Key, err)
+	}
 	if err := j.writeManifest(ctx, r, info); err != nil {
 		return fmt.Errorf("the backup s3://%s/%s is complete, but writing its manifest failed: %w", info.Bucket, info.Key, err)
 	}

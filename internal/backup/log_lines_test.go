@@ -55,6 +55,11 @@ func logEverything(l *Logger) {
 	l.PruneSummary(2, 42, 2, 0, nil, true)
 	l.PruneSummary(2, 21, 1, 0, []string{"db2"}, true)
 	l.PruneSummary(2, 42, 2, 1, []string{}, false)
+	l.PruneLocked("db1", "bucket", old.Key, s3stream.Lock{Mode: "GOVERNANCE", Until: mustTime("2026-12-27T06:00:00Z")}, false)
+	l.PruneLocked("db1", "bucket", old.Key, s3stream.Lock{LegalHold: true}, true)
+	l.Pruned(catalog.PruneResult{Prefix: "db1", Kept: 21, Locked: []catalog.LockedObject{{Key: old.Key}}}, rules, false)
+	l.RestoreRoles(e, "bucket", "db1-20261127060000.globals.gz.aes", []string{"app_owner", "app"}, 2)
+	l.RestoreRoles(e, "bucket", "db1-20261127060000.globals.gz.aes", nil, 0)
 }
 
 // The text lines, as docs/*.md show them and a reader may grep for.
@@ -87,6 +92,11 @@ tool: retention of 2 prefixes: 42 backups kept, 2 deleted
 tool: retention of 2 prefixes: 42 backups kept, 2 to delete
 tool: error: retention failed for 1 of 2 prefixes (db2); 21 backups kept, 1 to delete
 tool: error: retention: the store refused 1 deletes (see the warnings); 42 backups kept, 2 deleted
+tool: db1: retention: keeps s3://bucket/db1-20261027060000.gz.aes, which no rule keeps: locked (GOVERNANCE lock until 2026-12-27 06:00:00 UTC)
+tool: db1: retention: would keep s3://bucket/db1-20261027060000.gz.aes, which no rule keeps: locked (a legal hold)
+tool: db1: retention (KEEP_DAILY=7 KEEP_WEEKLY=5): 21 backups kept, 0 deleted; 1 locked, kept
+tool: db1: restored the roles of s3://bucket/db1-20261127060000.globals.gz.aes: created app_owner, app; 2 statements left out
+tool: db1: restored the roles of s3://bucket/db1-20261127060000.globals.gz.aes: created none; 0 statements left out
 `
 
 // TestLogLines pins every kind of line of the job's log, in both formats,
@@ -164,4 +174,9 @@ const wantJSONLines = `{"time":"2026-11-27T06:00:00Z","level":"INFO","msg":"back
 {"time":"2026-11-27T06:00:00Z","level":"INFO","msg":"retention done","prefixes":2,"kept":42,"deleted":2,"refused":0,"failed":null,"dry_run":true}
 {"time":"2026-11-27T06:00:00Z","level":"ERROR","msg":"retention done","prefixes":2,"kept":21,"deleted":1,"refused":0,"failed":["db2"],"dry_run":true}
 {"time":"2026-11-27T06:00:00Z","level":"ERROR","msg":"retention done","prefixes":2,"kept":42,"deleted":2,"refused":1,"failed":[],"dry_run":false}
+{"time":"2026-11-27T06:00:00Z","level":"INFO","msg":"retention locked","prefix":"db1","object":"s3://bucket/db1-20261027060000.gz.aes","lock_mode":"GOVERNANCE","locked_until":"2026-12-27T06:00:00Z","legal_hold":false,"dry_run":false}
+{"time":"2026-11-27T06:00:00Z","level":"INFO","msg":"retention locked","prefix":"db1","object":"s3://bucket/db1-20261027060000.gz.aes","legal_hold":true,"dry_run":true}
+{"time":"2026-11-27T06:00:00Z","level":"INFO","msg":"retention applied","prefix":"db1","rules":"KEEP_DAILY=7 KEEP_WEEKLY=5","kept":21,"deleted":0,"leftovers_deleted":0,"refused":0,"locked":1,"dry_run":false}
+{"time":"2026-11-27T06:00:00Z","level":"INFO","msg":"restore roles","prefix":"db1","object":"s3://bucket/db1-20261127060000.globals.gz.aes","created":["app_owner","app"],"skipped":2}
+{"time":"2026-11-27T06:00:00Z","level":"INFO","msg":"restore roles","prefix":"db1","object":"s3://bucket/db1-20261127060000.globals.gz.aes","created":[],"skipped":0}
 `

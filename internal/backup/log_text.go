@@ -161,6 +161,20 @@ var textLines = map[string]func(o *textOut, f facts){
 	"retention delete refused": func(o *textOut, f facts) {
 		o.printf("warning: %s: retention: the store refused to delete %s (%s); it stays", f.str("prefix"), f.str("object"), f.str("reason"))
 	},
+	"retention locked": func(o *textOut, f facts) {
+		var lock []string
+		if f.has("lock_mode") {
+			lock = append(lock, f.str("lock_mode")+" lock until "+f.time("locked_until").UTC().Format("2006-01-02 15:04:05")+" UTC")
+		}
+		if f.bool("legal_hold") {
+			lock = append(lock, "a legal hold")
+		}
+		verb := "keeps"
+		if f.bool("dry_run") {
+			verb = "would keep"
+		}
+		o.printf("%s: retention: %s %s, which no rule keeps: locked (%s)", f.str("prefix"), verb, f.str("object"), strings.Join(lock, ", "))
+	},
 	"retention applied": func(o *textOut, f facts) {
 		deleted := "deleted"
 		if f.bool("dry_run") {
@@ -169,6 +183,9 @@ var textLines = map[string]func(o *textOut, f facts){
 		line := f.str("prefix") + ": retention (" + f.str("rules") + "): " + strconv.FormatInt(f.int("kept"), 10) + " backups kept, " + strconv.FormatInt(f.int("deleted"), 10) + " " + deleted
 		if n := f.int("leftovers_deleted"); n > 0 {
 			line += ", and " + strconv.FormatInt(n, 10) + " leftover objects"
+		}
+		if n := f.int("locked"); n > 0 {
+			line += "; " + strconv.FormatInt(n, 10) + " locked, kept"
 		}
 		if n := f.int("refused"); n > 0 {
 			line += "; " + strconv.FormatInt(n, 10) + " deletes refused"
@@ -252,6 +269,13 @@ func (f facts) duration(k string) time.Duration {
 		return v.Duration()
 	}
 	return 0
+}
+
+func (f facts) time(k string) time.Time {
+	if v := f[k]; v.Kind() == slog.KindTime {
+		return v.Time()
+	}
+	return time.Time{}
 }
 
 func (f facts) bool(k string) bool {

@@ -7,6 +7,7 @@ import (
 	"fmt"
 	"io"
 	"strings"
+	"time"
 
 	"github.com/philips-labs/iron-streaming-backup/internal/catalog"
 	"github.com/philips-labs/iron-streaming-backup/internal/osslenc"
@@ -34,9 +35,10 @@ func (j *Job) newEncrypter(w io.Writer) (io.WriteCloser, error) {
 // (two schedulers, a retried task, two lists sharing a prefix) name the
 // same key, and the later one must fail rather than silently replace the
 // other's backup.
-func (j *Job) writerOptions() *s3stream.WriterOptions {
+// With an object lock, both are written with the lock of info.
+func (j *Job) writerOptions(info *catalog.Info) *s3stream.WriterOptions {
 	s := j.Settings
-	return &s3stream.WriterOptions{
+	o := &s3stream.WriterOptions{
 		MaxMemory:    s.MaxMemory,
 		StorageClass: s.StorageClass,
 		SSE:          s.SSE,
@@ -44,12 +46,36 @@ func (j *Job) writerOptions() *s3stream.WriterOptions {
 		ContentType:  "application/octet-stream",
 		NoOverwrite:  true,
 	}
+	if l := info.ObjectLock; l != nil {
+		o.LockMode, o.LockUntil, o.LegalHold = l.Mode, l.RetainUntil, l.LegalHold
+	}
+	return o
+}
+
+// lockInfo is the object lock of a backup started at start, nil for none.
+func (j *Job) lockInfo(start time.Time) *catalog.LockInfo {
+	l := j.Settings.Lock
+	if !l.On() {
+		return nil
+	}
+	return &catalog.LockInfo{Mode: l.Mode, RetainUntil: l.Until(start), LegalHold: l.LegalHold}
+}
+
+// verifyLock reads back the lock of an object written with info's, and
+// fails unless the store keeps it: a store that ignores the lock headers
+// takes the write and locks nothing.
+func (j *Job) verifyLock(ctx context.Context, info *catalog.Info, key string) error {
+	if info.ObjectLock == nil {
+		return nil
+	}
+	return s3stream.VerifyLock(ctx, j.Client, info.Bucket, key, j.writerOptions(info))
 }
 
 // newUpload starts the object's upload; nothing is visible in the bucket
 // until its Close commits it.
-func (j *Job) newUpload(ctx context.Context, key string) (*upload, error) {
-	opts := j.writerOptions()
+func (j *Job) newUpload(ctx context.Context, info *catalog.Info) (*upload, error) {
+	key := info.Key
+	opts := j.writerOptions(info)
 	if err := opts.Validate(); err != nil {
 		return nil, err
 	}
@@ -94,7 +120,10 @@ func (j *Job) writeManifest(ctx context.Context, r s3stream.Result, info *catalo
 	if err != nil {
 		return err
 	}
-	return s3stream.WriteManifest(ctx, j.Client, info.Bucket, info.Key, m, j.writerOptions())
+	if err := s3stream.WriteManifest(ctx, j.Client, info.Bucket, info.Key, m, j.writerOptions(info)); err != nil {
+		return err
+	}
+	return j.verifyLock(ctx, info, s3stream.ManifestKey(info.Key))
 }
 
 // manifest is the manifest of a committed backup: the upload's facts, and

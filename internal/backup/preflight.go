@@ -40,9 +40,44 @@ func (j *Job) preflight(ctx context.Context) error {
 	j.clients = clients
 	if err := checkStorage(ctx, j.Client, j.Settings, j.Log.Warn); err != nil {
 		errs = append(errs, err)
+	} else if err := checkBucketLock(ctx, j.Client, j.Settings, j.Log.Warn); err != nil {
+		errs = append(errs, err)
 	}
 	return errors.Join(errs...)
 }
+
+// checkBucketLock checks, with an object lock set, that the bucket has
+// Object Lock enabled: a bucket without refuses every locked write, which
+// would fail each backup at its end. A default retention of the bucket's
+// that differs from the settings is a warning: objects the job writes
+// carry their own, and other objects get the default.
+func checkBucketLock(ctx context.Context, client *s3.Client, s *Settings, warn func(string)) error {
+	l := s.Lock
+	if !l.On() {
+		return nil
+	}
+	ctx, cancel := context.WithTimeout(ctx, preflightTimeout)
+	defer cancel()
+	b, err := s3stream.ReadBucketLock(ctx, client, s.Bucket)
+	if s3stream.KindOf(err) == s3stream.AccessDenied {
+		warn(fmt.Sprintf("%v: the credentials may not read the bucket's object lock configuration (s3:GetBucketObjectLockConfiguration), so it is not known before the first upload whether the bucket can lock objects", err))
+		return nil
+	}
+	if err != nil {
+		return err
+	}
+	if !b.Enabled {
+		return &SettingsError{fmt.Errorf("%w: s3://%s does not have S3 Object Lock enabled, which %s needs: create the bucket with Object Lock (aws s3api create-bucket --bucket NAME --object-lock-enabled-for-bucket), or unset %s", ErrNoBucketLock, s.Bucket, l, config.EnvLockMode)}
+	}
+	if b.DefaultMode != "" && (b.DefaultMode != l.Mode || b.Default() != l.Retain) {
+		warn(fmt.Sprintf("s3://%s has a default retention of %s for %s; the backups' objects are written with their own, %s", s.Bucket, b.DefaultMode, b.Default(), l))
+	}
+	return nil
+}
+
+// ErrNoBucketLock is the preflight's error for a bucket without Object
+// Lock and lock settings.
+var ErrNoBucketLock = errors.New("no object lock")
 
 // preflightTimeout bounds the storage check, in case the endpoint accepts
 // connections but never answers.

@@ -7,6 +7,7 @@ import (
 	"strings"
 
 	"github.com/philips-labs/iron-streaming-backup/internal/catalog"
+	"github.com/philips-labs/iron-streaming-backup/internal/s3stream"
 )
 
 // PruneDelete logs a backup that retention deletes (or, dry, would).
@@ -53,11 +54,25 @@ func (l *Logger) PruneRefused(prefix, bucket, key, reason string) {
 		slog.String("object", "s3://"+bucket+"/"+key), slog.String("reason", reason))
 }
 
+// PruneLocked logs a backup (or leftover) the rules do not keep and its
+// object lock does: it stays, and that is no failure.
+func (l *Logger) PruneLocked(prefix, bucket, key string, lock s3stream.Lock, dry bool) {
+	attrs := []slog.Attr{slog.String("prefix", prefix), slog.String("object", "s3://"+bucket+"/"+key)}
+	if lock.Mode != "" {
+		attrs = append(attrs, slog.String("lock_mode", lock.Mode), slog.Time("locked_until", lock.Until))
+	}
+	l.log(logOnly, slog.LevelInfo, "retention locked", append(attrs, slog.Bool("legal_hold", lock.LegalHold), slog.Bool("dry_run", dry))...)
+}
+
 // Pruned logs what retention did for one prefix.
 func (l *Logger) Pruned(r catalog.PruneResult, rules catalog.Rules, dry bool) {
-	l.log(logOnly, slog.LevelInfo, "retention applied", slog.String("prefix", r.Prefix), slog.String("rules", rules.String()),
+	attrs := []slog.Attr{slog.String("prefix", r.Prefix), slog.String("rules", rules.String()),
 		slog.Int("kept", r.Kept), slog.Int("deleted", r.Deleted), slog.Int("leftovers_deleted", r.Leftovers),
-		slog.Int("refused", len(r.Refused)), slog.Bool("dry_run", dry))
+		slog.Int("refused", len(r.Refused))}
+	if len(r.Locked) > 0 {
+		attrs = append(attrs, slog.Int("locked", len(r.Locked)))
+	}
+	l.log(logOnly, slog.LevelInfo, "retention applied", append(attrs, slog.Bool("dry_run", dry))...)
 }
 
 // PruneSummary logs the end of a prune without a backup: totals over the

@@ -44,6 +44,9 @@ type Verifier struct {
 	// lets the caller restore as a role with more rights than a database
 	// owner (see restore.CheckRole).
 	TrustDump bool
+	// RequireLock fails a newest backup whose object is not locked (S3
+	// Object Lock) for at least this long from now; 0: any.
+	RequireLock time.Duration
 	// Errs is filled by Run: each target's failure, nil when verified.
 	Errs []error
 
@@ -136,6 +139,10 @@ func (v *Verifier) verifyOne(ctx context.Context, t pgpass.Entry) error {
 	if err != nil {
 		return err
 	}
+	lock, err := v.checkLock(ctx, b)
+	if err != nil {
+		return err
+	}
 	st, err := v.check(ctx, b, m, info)
 	if err != nil {
 		return err
@@ -159,9 +166,35 @@ func (v *Verifier) verifyOne(ctx context.Context, t pgpass.Entry) error {
 	if v.RestoreInto != "" {
 		what += ", restored and row counts compared"
 	}
-	what += companions
+	what += companions + lock
 	v.Log.result("%s", what)
 	return nil
+}
+
+// checkLock reads the object lock of b and says it ("; locked GOVERNANCE
+// until …"), "" for none; with RequireLock, a lock that ends sooner (or
+// none) fails.
+func (v *Verifier) checkLock(ctx context.Context, b catalog.Backup) (string, error) {
+	l, err := s3stream.ReadLock(ctx, v.Client, v.Settings.Bucket, b.Key)
+	now := v.now()
+	switch {
+	case err != nil && v.RequireLock > 0:
+		return "", fmt.Errorf("-require-lock: %w", err)
+	case err != nil:
+		return "", nil // a store or credentials without object lock
+	case v.RequireLock > 0 && (l.Mode == "" || l.Until.Before(now.Add(v.RequireLock))):
+		state := "is not locked"
+		if l.Mode != "" && l.Until.After(now) {
+			state = fmt.Sprintf("is locked only until %s (%s from now)", l.Until.UTC().Format("2006-01-02 15:04:05 UTC"), l.Until.Sub(now).Round(time.Minute))
+		} else if l.LegalHold {
+			state = "has a legal hold but no retention date"
+		}
+		return "", fmt.Errorf("the newest backup, %s, %s: -require-lock %s wants it locked at least until %s (set %s and %s, see docs/verify-and-retention.md#immutable-backups)",
+			b.Key, state, v.RequireLock, now.Add(v.RequireLock).UTC().Format("2006-01-02 15:04:05 UTC"), config.EnvLockMode, config.EnvLockDays)
+	case !l.Locked(now):
+		return "", nil
+	}
+	return "; locked: " + l.String(), nil
 }
 
 type streamStats struct {

@@ -51,6 +51,17 @@ type Info struct {
 	// RolePasswords says, for the globals, whether the roles' passwords
 	// are in them; false when the login may not read them (globals.go).
 	RolePasswords *bool `json:"role_passwords,omitempty"`
+
+	// ObjectLock is the S3 Object Lock every object of the backup was
+	// written with, and that the store was seen to keep; nil for none.
+	ObjectLock *LockInfo `json:"object_lock,omitempty"`
+}
+
+// LockInfo is an object lock as the manifest records it.
+type LockInfo struct {
+	Mode        string    `json:"mode,omitempty"` // GOVERNANCE or COMPLIANCE
+	RetainUntil time.Time `json:"retain_until,omitzero"`
+	LegalHold   bool      `json:"legal_hold,omitempty"`
 }
 
 // StockRestore is the stock-tools one-liner that restores this backup,

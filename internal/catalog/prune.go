@@ -4,7 +4,9 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"slices"
 	"strings"
+	"sync"
 	"time"
 
 	"github.com/aws/aws-sdk-go-v2/aws"
@@ -38,6 +40,9 @@ type PruneLog interface {
 	PruneDelete(prefix, bucket string, d Decision, dry bool)
 	PruneKept(prefix, bucket string, d Decision, dry bool)
 	PruneRefused(prefix, bucket, key, reason string)
+	// PruneLocked: the rules do not keep the backup (or leftover) at key,
+	// and its object lock does: it stays, and is no failure.
+	PruneLocked(prefix, bucket, key string, l s3stream.Lock, dry bool)
 	Pruned(r PruneResult, rules Rules, dry bool)
 }
 
@@ -52,9 +57,19 @@ type PruneResult struct {
 	Deleted   int        // backups whose object was deleted
 	Leftovers int        // leftovers deleted
 	Refused   []Refusal  // deletes the store refused; those objects stay
+	// Locked are the backups and leftovers the rules would delete whose
+	// object lock (or legal hold) keeps them: they stay, with what
+	// belongs to them, and are not tried.
+	Locked []LockedObject
 	// Keys are the keys deleted (with DryRun: that a prune would delete),
 	// in the order of the deletes.
 	Keys []string
+}
+
+// A LockedObject is an object that its lock keeps.
+type LockedObject struct {
+	Key  string
+	Lock s3stream.Lock
 }
 
 // A Refusal is a delete the store refused (Object Lock, a policy without
@@ -125,7 +140,9 @@ func (p *Pruner) Prune(ctx context.Context, prefix, committed string) (PruneResu
 		}
 	}
 
-	// The deletes in order: objects, then what belongs to them.
+	// The deletes in order: objects, then what belongs to them. An
+	// object whose lock keeps it is never tried (a GOVERNANCE lock's
+	// bypass is never asked for), and what belongs to it stays too.
 	var dumps, orphans, strays []string
 	for _, d := range res.Decisions {
 		if !d.Keep {
@@ -142,12 +159,31 @@ func (p *Pruner) Prune(ctx context.Context, prefix, committed string) (PruneResu
 			orphans = append(orphans, l.Key)
 		}
 	}
+	locks := ReadLocks(ctx, p.Client, p.Bucket, slices.Concat(dumps, orphans, strays))
+	unlocked := func(keys []string) []string {
+		var out []string
+		for _, k := range keys {
+			if l, ok := locks[k]; ok && l.Locked(t) {
+				res.Locked = append(res.Locked, LockedObject{k, l})
+				p.Log.PruneLocked(prefix, p.Bucket, k, l, p.DryRun)
+				continue
+			}
+			out = append(out, k)
+		}
+		return out
+	}
+	dumps, orphans, strays = unlocked(dumps), unlocked(orphans), unlocked(strays)
+	for i, d := range res.Decisions {
+		if !d.Keep && !slices.Contains(dumps, d.Backup.Key) {
+			res.Decisions[i].Locked = true
+		}
+	}
 	if p.DryRun {
 		res.Deleted, res.Leftovers = len(dumps), len(orphans)+len(strays)
 		var later []string
-		taken := staying(res.Decisions, func(string) bool { return true })
+		taken := staying(res.Decisions, func(k string) bool { return slices.Contains(dumps, k) })
 		for _, d := range res.Decisions {
-			if d.Keep {
+			if d.Keep || d.Locked {
 				continue
 			}
 			d = withCompanions(d, taken)
@@ -157,7 +193,7 @@ func (p *Pruner) Prune(ctx context.Context, prefix, committed string) (PruneResu
 		}
 		res.Keys = append(append(append(res.Keys, orphans...), later...), strays...)
 		for _, l := range h.Leftovers {
-			if !l.Manifest && l.HasManifest && l.Time.Before(newestGood) {
+			if !l.Manifest && l.HasManifest && l.Time.Before(newestGood) && slices.Contains(orphans, l.Key) {
 				res.Keys = append(res.Keys, s3stream.ManifestKey(l.Key))
 			}
 		}
@@ -367,4 +403,28 @@ func reason(err error) string {
 		return ae.ErrorCode()
 	}
 	return err.Error()
+}
+
+// ReadLocks reads the object locks of keys (HeadObject, a few at a
+// time). A key whose lock cannot be read is not in the result (a prune
+// tries its delete, and a store that refuses it says so: a Refusal).
+func ReadLocks(ctx context.Context, client *s3.Client, bucket string, keys []string) map[string]s3stream.Lock {
+	out := make(map[string]s3stream.Lock, len(keys))
+	var mu sync.Mutex
+	var wg sync.WaitGroup
+	sem := make(chan struct{}, 8)
+	for _, k := range keys {
+		wg.Add(1)
+		sem <- struct{}{}
+		go func() {
+			defer func() { <-sem; wg.Done() }()
+			if l, err := s3stream.ReadLock(ctx, client, bucket, k); err == nil {
+				mu.Lock()
+				out[k] = l
+				mu.Unlock()
+			}
+		}()
+	}
+	wg.Wait()
+	return out
 }

@@ -179,6 +179,9 @@ type Decision struct {
 	// ReasonFuture, ReasonMismatch, ReasonThisRun), or, for a backup that
 	// goes, why it is no backup when that is the reason ("empty").
 	Why []string
+	// Locked: the rules do not keep it, and its object lock does (set by
+	// Pruner.Prune).
+	Locked bool
 }
 
 // Apply decides, for the backups of one prefix, which the rules keep; the

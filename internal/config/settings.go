@@ -38,6 +38,49 @@ type Storage struct {
 	SSE          string // "", AES256 or aws:kms
 	SSEKMSKeyID  string
 	MaxMemory    int64 // bytes of part buffers per upload
+	Lock         Lock  // the object lock of every object a backup writes
+}
+
+// Lock is the S3 Object Lock every object of a backup is written with.
+type Lock struct {
+	Mode      string        // "", s3stream.LockGovernance or s3stream.LockCompliance
+	Retain    time.Duration // from the backup's start
+	LegalHold bool
+}
+
+// String names the lock as its settings: "OBJECT_LOCK_MODE=GOVERNANCE
+// OBJECT_LOCK_DAYS=30".
+func (l Lock) String() string {
+	var parts []string
+	if l.Mode != "" {
+		parts = append(parts, EnvLockMode+"="+l.Mode)
+		if l.Retain%(24*time.Hour) == 0 {
+			parts = append(parts, fmt.Sprintf("%s=%d", EnvLockDays, l.Retain/(24*time.Hour)))
+		} else {
+			parts = append(parts, fmt.Sprintf("%s=%s", EnvLockRetain, l.Retain))
+		}
+	}
+	if l.LegalHold {
+		parts = append(parts, EnvLegalHold+"=true")
+	}
+	return strings.Join(parts, " ")
+}
+
+// On reports whether objects are locked at all.
+func (l Lock) On() bool { return l.Mode != "" || l.LegalHold }
+
+// Until is the retain-until date of the objects of a backup started at
+// start, whole seconds (as S3 keeps it) and never earlier than Retain
+// after start; zero without a mode.
+func (l Lock) Until(start time.Time) time.Time {
+	if l.Mode == "" {
+		return time.Time{}
+	}
+	u := start.Add(l.Retain).UTC()
+	if t := u.Truncate(time.Second); t.Before(u) {
+		return t.Add(time.Second)
+	}
+	return u
 }
 
 // Dump says how a database is dumped and compressed.

@@ -5,6 +5,7 @@ import (
 	"fmt"
 	"strconv"
 	"strings"
+	"time"
 
 	smithyhttp "github.com/aws/smithy-go/transport/http"
 
@@ -43,6 +44,80 @@ func (s *Settings) loadWriting(e *env) {
 	} else if err := s3stream.CheckSSE(s.SSE, s.SSEKMSKeyID); err != nil {
 		e.bad("%s: %v", EnvSSEKMSKeyID, err)
 	}
+	s.Lock = loadLock(e)
+}
+
+// maxLock caps an object lock at 100 years (of 365 days): S3 takes longer ones, and a
+// typo in them (36500 for 365) would keep every backup, and its cost, for
+// a century with COMPLIANCE.
+const maxLock = 36500 * 24 * time.Hour
+
+// loadLock reads the object lock settings.
+func loadLock(e *env) Lock {
+	var l Lock
+	switch m := strings.ToUpper(e.trimmed(EnvLockMode)); m {
+	case "":
+	case s3stream.LockGovernance, s3stream.LockCompliance:
+		l.Mode = m
+	default:
+		e.bad("%s=%q: use %s or %s (or leave it unset for no lock)", EnvLockMode, e.trimmed(EnvLockMode), s3stream.LockGovernance, s3stream.LockCompliance)
+	}
+	days, retain := e.trimmed(EnvLockDays), e.trimmed(EnvLockRetain)
+	switch {
+	case days != "" && retain != "":
+		e.bad("%s and %s are the same setting: set one", EnvLockDays, EnvLockRetain)
+	case days != "":
+		n, err := strconv.Atoi(days)
+		if err != nil || n < 1 || time.Duration(n)*24*time.Hour > maxLock {
+			e.bad("%s=%q: use a whole number of days from 1 to 36500", EnvLockDays, days)
+		} else {
+			l.Retain = time.Duration(n) * 24 * time.Hour
+		}
+	case retain != "":
+		d, err := parseRetain(retain)
+		if err != nil || d <= 0 || d > maxLock {
+			e.bad("%s=%q: use a duration from 1s to 100 years, such as 90d or 36h", EnvLockRetain, retain)
+		} else {
+			l.Retain = d
+		}
+	}
+	l.LegalHold = e.bool(EnvLegalHold)
+	switch {
+	case l.Mode != "" && l.Retain == 0 && days == "" && retain == "":
+		e.bad("%s=%s needs %s (or %s): how long each object stays locked", EnvLockMode, l.Mode, EnvLockDays, EnvLockRetain)
+	case l.Mode == "" && (days != "" || retain != "") && e.trimmed(EnvLockMode) == "":
+		name := EnvLockDays
+		if days == "" {
+			name = EnvLockRetain
+		}
+		e.bad("%s needs %s: GOVERNANCE or COMPLIANCE", name, EnvLockMode)
+	}
+	return l
+}
+
+// ParseLockDuration reads how long an object is (to be) locked: days (7)
+// or a duration (7d, 36h); it is positive and at most 100 years.
+func ParseLockDuration(s string) (time.Duration, error) {
+	if n, err := strconv.Atoi(s); err == nil {
+		s = strconv.Itoa(n) + "d"
+	}
+	d, err := parseRetain(s)
+	if err != nil || d <= 0 || d > maxLock {
+		return 0, fmt.Errorf("not a duration from 1s to 100 years")
+	}
+	return d, nil
+}
+
+// parseRetain reads a duration: Go's (36h, 90m, 30s) or days (90d).
+func parseRetain(s string) (time.Duration, error) {
+	if n, ok := strings.CutSuffix(s, "d"); ok {
+		d, err := strconv.Atoi(n)
+		if err != nil || d > 36500 {
+			return 0, fmt.Errorf("not a number of days")
+		}
+		return time.Duration(d) * 24 * time.Hour, nil
+	}
+	return time.ParseDuration(s)
 }
 
 // PathStyle reads S3_PATH_STYLE, for the filters that honour it too.

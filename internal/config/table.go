@@ -62,6 +62,10 @@ const (
 	EnvStorageClass   = "S3_STORAGE_CLASS"
 	EnvSSE            = "S3_SSE"
 	EnvSSEKMSKeyID    = "S3_SSE_KMS_KEY_ID"
+	EnvLockMode       = "OBJECT_LOCK_MODE"
+	EnvLockDays       = "OBJECT_LOCK_DAYS"
+	EnvLockRetain     = "OBJECT_LOCK_RETAIN"
+	EnvLegalHold      = "OBJECT_LOCK_LEGAL_HOLD"
 	EnvMaxMemory      = "S3_MAX_MEMORY"
 	EnvCompression    = "COMPRESSION"
 	EnvLevel          = "COMPRESSION_LEVEL"
@@ -150,6 +154,18 @@ var Table = []Setting{
 		Long:  "server-side encryption: `AES256`, `aws:kms` or `aws:kms:dsse` (dual-layer), the KMS ones with `S3_SSE_KMS_KEY_ID` optionally"},
 	{Name: EnvSSEKMSKeyID, Group: Optional, Default: "the account's default key", Example: "alias/backups",
 		Short: "the KMS key of S3_SSE=aws:kms or aws:kms:dsse"},
+	{Name: EnvLockMode, Group: Optional, Default: "none", Example: "GOVERNANCE",
+		Short: "GOVERNANCE or COMPLIANCE: write every object with an S3 Object Lock for OBJECT_LOCK_DAYS (the bucket must have Object Lock enabled)",
+		Long:  "`GOVERNANCE` or `COMPLIANCE`: write every object of a backup (dump, globals, manifests) with an S3 Object Lock of this mode for `OBJECT_LOCK_DAYS`, so that not even the job's own credentials can delete it before then; the bucket must have Object Lock enabled (see [Immutable backups](verify-and-retention.md#immutable-backups))"},
+	{Name: EnvLockDays, Group: Optional, Default: "none", Example: "30",
+		Short: "days each object stays locked (1 to 36500)",
+		Long:  "days each object stays locked, from the backup's start (1 to 36500); needed with `OBJECT_LOCK_MODE`"},
+	{Name: EnvLockRetain, Group: Optional, Default: "none", Example: "36h",
+		Short: "how long each object stays locked, as a duration (90d, 36h), instead of OBJECT_LOCK_DAYS",
+		Long:  "how long each object stays locked, as a duration (`90d`, `36h`; up to 100 years), instead of `OBJECT_LOCK_DAYS`"},
+	{Name: EnvLegalHold, Group: Optional, Default: "`false`", Example: "true",
+		Short: "true: also put a legal hold on every object (locked until the hold is removed)",
+		Long:  "`true`: also put a legal hold on every object, which keeps it until someone with `s3:PutObjectLegalHold` removes the hold, whatever the lock's date"},
 	{Name: EnvMaxMemory, Group: Optional, Default: "`256MiB`", Example: "1280MiB",
 		Short: "cap on one upload's part buffers; objects up to about 4096 x half of it fit (256MiB: about 1 TiB)",
 		Long:  "cap on one upload's part buffers: 40 MiB are used up to 2 GiB stored; the cap bounds the largest object (256MiB: about 1 TiB; `1280MiB`: 5 TiB). Size containers for `PARALLEL` × this plus about 50 MiB"},

@@ -44,7 +44,13 @@ var metricDefs = []struct {
 		func(r *Report, d *Database) float64 { return float64(d.StoredSize) }},
 	{"duration_seconds", Backup, true, "How long the last successful backup took.",
 		func(r *Report, d *Database) float64 { return d.duration().Seconds() }},
+	// Sent only for a backup with an object lock (locked below).
+	{"locked_until_timestamp_seconds", Backup, true, "Until when the S3 Object Lock keeps the objects of the last successful backup, in seconds since the epoch.",
+		func(r *Report, d *Database) float64 { return unixSeconds(d.LockedUntil) }},
 }
+
+// locked names the metrics sent only for a backup with an object lock.
+var locked = map[string]bool{"locked_until_timestamp_seconds": true}
 
 // jobName is the Pushgateway's job label of an action's metrics, and
 // their names' prefix.
@@ -60,7 +66,7 @@ func jobName(action string) string {
 func families(r *Report, d *Database, labelled bool) []*dto.MetricFamily {
 	var out []*dto.MetricFamily
 	for _, def := range metricDefs {
-		if def.action != "" && def.action != r.Action || def.success && d.Error != "" {
+		if def.action != "" && def.action != r.Action || def.success && d.Error != "" || locked[def.name] && d.LockedUntil.IsZero() {
 			continue
 		}
 		m := &dto.Metric{Gauge: &dto.Gauge{Value: proto.Float64(def.value(r, d))}}

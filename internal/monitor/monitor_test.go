@@ -234,7 +234,9 @@ func TestSequences(t *testing.T) {
 
 func TestWebhookJSON(t *testing.T) {
 	rec := newRecorder(t, nil)
-	run(t, Settings{Webhook: mustURL(t, rec.URL+"/hook")}, report(okDB("db1", 3<<20, 1<<20), failedDB("db2", "cannot connect to h:5432/app as u: FATAL: password authentication failed")))
+	locked := okDB("db1", 3<<20, 1<<20)
+	locked.LockedUntil = t0.Add(30 * 24 * time.Hour)
+	run(t, Settings{Webhook: mustURL(t, rec.URL+"/hook")}, report(locked, failedDB("db2", "cannot connect to h:5432/app as u: FATAL: password authentication failed")))
 	hooks := rec.requests("/hook")
 	if len(hooks) != 1 {
 		t.Fatalf("%d webhook requests", len(hooks))
@@ -247,7 +249,8 @@ func TestWebhookJSON(t *testing.T) {
 		"status": "failure", "action": "backup", "version": "v1.2.3", "host": "runner-7",
 		"started": "2026-11-27T03:00:00Z", "finished": "2026-11-27T03:02:00Z", "duration_seconds": 120.0,
 		"databases": []any{
-			map[string]any{"prefix": "db1", "status": "success", "key": "db1-20261127030000.gz.aes", "plain_bytes": float64(3 << 20), "stored_bytes": float64(1 << 20), "duration_seconds": 90.0},
+			map[string]any{"prefix": "db1", "status": "success", "key": "db1-20261127030000.gz.aes", "plain_bytes": float64(3 << 20), "stored_bytes": float64(1 << 20), "duration_seconds": 90.0,
+				"locked_until": "2026-12-27T03:00:00Z"},
 			map[string]any{"prefix": "db2", "status": "failure", "plain_bytes": 0.0, "stored_bytes": 0.0, "duration_seconds": 0.0, "error": "cannot connect to h:5432/app as u: FATAL: password authentication failed"},
 		},
 	}

@@ -36,6 +36,9 @@ type Database struct {
 	StoredSize int64  // of a successful backup
 	Started    time.Time
 	Finished   time.Time // zero: when the run finished
+	// LockedUntil is the retain-until date of the S3 Object Lock of the
+	// backup's objects; zero: none.
+	LockedUntil time.Time
 	// Error is the failure as the log shows it (one line, no secret);
 	// "" means success.
 	Error string
@@ -90,13 +93,14 @@ type webhookDoc struct {
 }
 
 type databaseDoc struct {
-	Prefix          string  `json:"prefix"`
-	Status          string  `json:"status"`
-	Key             string  `json:"key,omitempty"`
-	PlainBytes      int64   `json:"plain_bytes"`
-	StoredBytes     int64   `json:"stored_bytes"`
-	DurationSeconds float64 `json:"duration_seconds"`
-	Error           string  `json:"error,omitempty"`
+	Prefix          string     `json:"prefix"`
+	Status          string     `json:"status"`
+	Key             string     `json:"key,omitempty"`
+	PlainBytes      int64      `json:"plain_bytes"`
+	StoredBytes     int64      `json:"stored_bytes"`
+	DurationSeconds float64    `json:"duration_seconds"`
+	LockedUntil     *time.Time `json:"locked_until,omitempty"`
+	Error           string     `json:"error,omitempty"`
 }
 
 func (r *Report) webhookJSON() ([]byte, error) {
@@ -111,6 +115,10 @@ func (r *Report) webhookJSON() ([]byte, error) {
 			PlainBytes: d.PlainSize, StoredBytes: d.StoredSize, DurationSeconds: d.duration().Seconds(),
 			Error: d.Error,
 		})
+		if !d.LockedUntil.IsZero() {
+			u := d.LockedUntil.UTC()
+			doc.Databases[len(doc.Databases)-1].LockedUntil = &u
+		}
 	}
 	return json.Marshal(doc)
 }
