@@ -109,13 +109,14 @@ less leaves the target as it was. It needs no database list.
                          DUMP_GLOBALS=true) first, committed before the
                          dump: roles that exist are left as they are; no
                          role is given SUPERUSER, CREATEROLE, REPLICATION or
-                         BYPASSRLS (refused) or made a member of a role that
-                         existed before (skipped); tablespaces are skipped.
-                         Roles it created are dropped if the dump fails
+                         BYPASSRLS (left out of its ALTER ROLE) or made a
+                         member of a role that existed before (skipped);
+                         tablespaces are skipped. Roles it created are
+                         dropped if the dump fails
     -globals-as CONNSTRING
                          the connection that restores the roles: a role with
-                         CREATEROLE, not a superuser (default: -into's, to
-                         the postgres database)
+                         CREATEROLE, not a superuser unless -trust-dump
+                         (default: -into's, to the postgres database)
     -globals-passwords   also change roles that exist: their attributes,
                          settings and passwords become the backup's
     -dry-run             log the choice, print the stock tools' one-liner

@@ -297,8 +297,7 @@ func (j *Job) stream(ctx context.Context, t pgpass.Entry, d dumpCommand, info *c
 	info.StoredSize, info.SHA256, info.Parts = r.Size, r.SHA256, r.Parts
 	info.RestoreCommand = info.StockRestore()
 	if err := j.verifyLock(ctx, info, info.Key); err != nil {
-		// No manifest: it would say the backup is locked.
-		return fmt.Errorf("the backup s3://%s/%s is complete, but %w; no manifest was written (check that the store supports S3 Object Lock)", info.Bucket, info.Key, err)
+		return fmt.Errorf("the backup s3://%s/%s was stored, but %w (check that the store supports S3 Object Lock)", info.Bucket, info.Key, err)
 	}
 	if err := j.writeManifest(ctx, r, info); err != nil {
 		return fmt.Errorf("the backup s3://%s/%s is complete, but writing its manifest failed: %w", info.Bucket, info.Key, err)

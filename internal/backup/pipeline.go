@@ -9,6 +9,8 @@ import (
 	"strings"
 	"time"
 
+	"github.com/aws/aws-sdk-go-v2/service/s3"
+
 	"github.com/philips-labs/iron-streaming-backup/internal/catalog"
 	"github.com/philips-labs/iron-streaming-backup/internal/osslenc"
 	"github.com/philips-labs/iron-streaming-backup/internal/s3stream"
@@ -64,11 +66,23 @@ func (j *Job) lockInfo(start time.Time) *catalog.LockInfo {
 // verifyLock reads back the lock of an object written with info's, and
 // fails unless the store keeps it: a store that ignores the lock headers
 // takes the write and locks nothing.
-func (j *Job) verifyLock(ctx context.Context, info *catalog.Info, key string) error {
+// Such objects are deleted again (keys, the object first): a backup that
+// is not locked as asked is a failed one, and leaves nothing.
+func (j *Job) verifyLock(ctx context.Context, info *catalog.Info, keys ...string) error {
 	if info.ObjectLock == nil {
 		return nil
 	}
-	return s3stream.VerifyLock(ctx, j.Client, info.Bucket, key, j.writerOptions(info))
+	err := s3stream.VerifyLock(ctx, j.Client, info.Bucket, keys[len(keys)-1], j.writerOptions(info))
+	if !errors.Is(err, s3stream.ErrNotLocked) {
+		return err
+	}
+	ctx = context.WithoutCancel(ctx)
+	for _, k := range keys {
+		if _, derr := j.Client.DeleteObject(ctx, &s3.DeleteObjectInput{Bucket: &info.Bucket, Key: &k}); derr != nil {
+			return fmt.Errorf("%w (and deleting it failed: %v)", err, s3stream.Describe("delete", info.Bucket, k, derr))
+		}
+	}
+	return fmt.Errorf("%w; it was deleted", err)
 }
 
 // newUpload starts the object's upload; nothing is visible in the bucket
@@ -123,7 +137,7 @@ func (j *Job) writeManifest(ctx context.Context, r s3stream.Result, info *catalo
 	if err := s3stream.WriteManifest(ctx, j.Client, info.Bucket, info.Key, m, j.writerOptions(info)); err != nil {
 		return err
 	}
-	return j.verifyLock(ctx, info, s3stream.ManifestKey(info.Key))
+	return j.verifyLock(ctx, info, info.Key, s3stream.ManifestKey(info.Key))
 }
 
 // manifest is the manifest of a committed backup: the upload's facts, and

@@ -255,7 +255,7 @@ func (r *Restorer) restoreRoles(ctx context.Context, v *Verifier, t pgpass.Entry
 	for _, note := range v.roles.Notes {
 		r.Log.PrefixWarn(t.Prefix, "globals: "+Printable(note))
 	}
-	r.Log.RestoreRoles(t, r.Settings.Bucket, g.Key, v.roles.Created, len(v.roles.Notes))
+	r.Log.RestoreRoles(t, r.Settings.Bucket, g.Key, v.roles.Created, v.roles.Skipped)
 	return nil
 }
 

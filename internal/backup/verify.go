@@ -182,12 +182,11 @@ func (v *Verifier) checkLock(ctx context.Context, b catalog.Backup) (string, err
 		return "", fmt.Errorf("-require-lock: %w", err)
 	case err != nil:
 		return "", nil // a store or credentials without object lock
-	case v.RequireLock > 0 && (l.Mode == "" || l.Until.Before(now.Add(v.RequireLock))):
+	case v.RequireLock > 0 && !l.LegalHold && (l.Mode == "" || l.Until.Before(now.Add(v.RequireLock))):
+		// A legal hold keeps the object until it is removed.
 		state := "is not locked"
 		if l.Mode != "" && l.Until.After(now) {
 			state = fmt.Sprintf("is locked only until %s (%s from now)", l.Until.UTC().Format("2006-01-02 15:04:05 UTC"), l.Until.Sub(now).Round(time.Minute))
-		} else if l.LegalHold {
-			state = "has a legal hold but no retention date"
 		}
 		return "", fmt.Errorf("the newest backup, %s, %s: -require-lock %s wants it locked at least until %s (set %s and %s, see docs/verify-and-retention.md#immutable-backups)",
 			b.Key, state, v.RequireLock, now.Add(v.RequireLock).UTC().Format("2006-01-02 15:04:05 UTC"), config.EnvLockMode, config.EnvLockDays)

@@ -159,16 +159,31 @@ func (p *Pruner) Prune(ctx context.Context, prefix, committed string) (PruneResu
 			orphans = append(orphans, l.Key)
 		}
 	}
-	locks := ReadLocks(ctx, p.Client, p.Bucket, slices.Concat(dumps, orphans, strays))
+	candidates := slices.Concat(dumps, orphans, strays)
+	locks := ReadLocks(ctx, p.Client, p.Bucket, candidates)
+	// In a bucket with Object Lock (which S3 versions), a delete of a
+	// locked object may succeed and only hide it behind a delete marker:
+	// one whose lock cannot be read is not tried.
+	lockBucket := false
+	if len(locks) < len(candidates) {
+		b, err := s3stream.ReadBucketLock(ctx, p.Client, p.Bucket)
+		lockBucket = err != nil || b.Enabled
+	}
 	unlocked := func(keys []string) []string {
 		var out []string
 		for _, k := range keys {
-			if l, ok := locks[k]; ok && l.Locked(t) {
+			l, ok := locks[k]
+			switch {
+			case ok && l.Locked(t):
 				res.Locked = append(res.Locked, LockedObject{k, l})
 				p.Log.PruneLocked(prefix, p.Bucket, k, l, p.DryRun)
-				continue
+			case !ok && lockBucket:
+				why := "its object lock could not be read (s3:GetObjectRetention, s3:GetObjectLegalHold), and the bucket may lock it"
+				res.Refused = append(res.Refused, Refusal{k, why})
+				p.Log.PruneRefused(prefix, p.Bucket, k, why)
+			default:
+				out = append(out, k)
 			}
-			out = append(out, k)
 		}
 		return out
 	}

@@ -293,6 +293,7 @@ func (p *Plain) try(sql string, at int64, text []byte) {
 			return
 		}
 		p.roles.Notes = append(p.roles.Notes, fmt.Sprintf("left out %s: %v", describe(text), err))
+		p.roles.Skipped++
 		p.Skipped++
 		return
 	}

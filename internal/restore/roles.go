@@ -5,6 +5,7 @@ import (
 	"fmt"
 	"strconv"
 	"strings"
+	"unicode/utf8"
 
 	"github.com/jackc/pgx/v5/pgconn"
 
@@ -38,12 +39,15 @@ type Roles struct {
 
 	trusted  bool
 	super    bool // the restoring role is a superuser
+	version  int  // the server's server_version_num
 	existing map[string]bool
 	noted    map[string]bool // existing roles a note named
 	// Created lists the roles the restore created, in order; Notes says
 	// what was left out, and why (for a role that exists, once).
 	Created []string
 	Notes   []string
+	// Skipped counts the statements left out.
+	Skipped int
 }
 
 // ErrCannotCreateRoles matches the refusal of a connection whose role
@@ -69,6 +73,9 @@ func (r *Roles) Check(ctx context.Context, conn *pgconn.PgConn, trusted bool) er
 		return fmt.Errorf("%w: the role %s that restores the roles is a superuser: the roles' settings would be applied with a superuser's rights; restore them as a role with CREATEROLE that is not a superuser, or give -trust-dump", ErrRefused, name)
 	case !super && !create:
 		return fmt.Errorf("%w: the role %s has neither CREATEROLE nor SUPERUSER", ErrCannotCreateRoles, name)
+	}
+	if v := conn.ExecParams(ctx, `SELECT pg_catalog.current_setting('server_version_num')`, nil, nil, nil, nil).Read(); v.Err == nil && len(v.Rows) == 1 {
+		r.version, _ = strconv.Atoi(string(v.Rows[0][0]))
 	}
 	res = conn.ExecParams(ctx, `SELECT rolname FROM pg_catalog.pg_roles`, nil, nil, nil, nil).Read()
 	if res.Err != nil {
@@ -108,7 +115,7 @@ func (r *Roles) decide(s dumpstat.Statement, text string) (act action, sql, why 
 		}
 		r.existing[name] = true
 		r.Created = append(r.Created, name)
-		return run, text, ""
+		return run, "CREATE ROLE " + quoteIdent(name), ""
 	case word("alter", "role"):
 		name, ok := g.name()
 		if !ok {
@@ -123,25 +130,37 @@ func (r *Roles) decide(s dumpstat.Statement, text string) (act action, sql, why 
 			if r.isOld(name) {
 				act = try // the restoring role may not alter it
 			}
-			if r.trusted && r.super {
-				return act, text, ""
+			drop := map[int]bool{}
+			if !r.super {
+				// Only a superuser may write these, even to say what a
+				// new role is anyway.
+				for _, i := range g.superOnly {
+					drop[i] = true
+				}
 			}
-			if bad := g.rights; len(bad) > 0 && !r.trusted {
-				r.Notes = append(r.Notes, fmt.Sprintf("role %s not given %s: a restore gives roles no more rights than a database owner has (-trust-dump restores them as they are)", strconv.Quote(name), strings.Join(bad, ", ")))
+			if !r.trusted {
+				for _, i := range g.rightsAt {
+					drop[i] = true
+				}
+				if len(g.rights) > 0 {
+					r.Notes = append(r.Notes, fmt.Sprintf("role %s not given %s: a restore gives roles no more rights than a database owner has (-trust-dump restores them as they are)", strconv.Quote(name), strings.Join(g.rights, ", ")))
+				}
 			}
-			return act, withoutOptions(ts, r.trusted), ""
+			return act, "ALTER ROLE " + quoteIdent(name) + " " + rebuild(ts, at, drop), ""
 		}
 	case word("comment", "on", "role"):
 		name, ok := g.name()
+		at := g.i
 		if !ok || !g.words("is") || !g.literal() || !g.end() {
 			break
 		}
+		act := run
 		if r.isOld(name) && !r.AlterExisting {
 			return r.skipOld(name)
 		} else if r.isOld(name) {
-			return try, text, ""
+			act = try
 		}
-		return run, text, ""
+		return act, "COMMENT ON ROLE " + quoteIdent(name) + " " + rebuild(ts, at, nil), ""
 	case word("grant"):
 		if g.grantsOn() {
 			return r.skip("a privilege on %s: %s", g.onWhat(), describe([]byte(text)))
@@ -159,16 +178,14 @@ func (r *Roles) decide(s dumpstat.Statement, text string) (act action, sql, why 
 	return refuse, "", "a statement pg_dumpall --globals-only does not write"
 }
 
-// withoutOptions is an ALTER ROLE statement rebuilt from its tokens as
-// written, without NOSUPERUSER, NOREPLICATION and NOBYPASSRLS, which only
-// a superuser may write (even to say what a new role is anyway), and,
-// unless trusted, without the rights Roles gives only to trusted dumps.
-func withoutOptions(ts []dumpstat.Token, trusted bool) string {
+// rebuild is the statement's tokens from index from on, as written,
+// without those at the indexes in drop.
+func rebuild(ts []dumpstat.Token, from int, drop map[int]bool) string {
 	var b strings.Builder
 	var prev byte
-	for _, t := range ts {
-		if t.Kind == 'w' && (t.Text == "nosuperuser" || t.Text == "noreplication" || t.Text == "nobypassrls" ||
-			!trusted && (t.Text == "superuser" || t.Text == "createrole" || t.Text == "replication" || t.Text == "bypassrls")) {
+	for i := from; i < len(ts); i++ {
+		t := ts[i]
+		if drop[i] {
 			continue
 		}
 		digit := t.Kind >= '0' && t.Kind <= '9'
@@ -190,6 +207,7 @@ func (r *Roles) isOld(name string) bool {
 // the first time.
 func (r *Roles) skipOld(name string) (action, string, string) {
 	if r.noted[name] {
+		r.Skipped++
 		return skip, "", "an existing role"
 	}
 	r.noted[name] = true
@@ -199,6 +217,7 @@ func (r *Roles) skipOld(name string) (action, string, string) {
 func (r *Roles) skip(format string, args ...any) (action, string, string) {
 	why := fmt.Sprintf(format, args...)
 	r.Notes = append(r.Notes, why)
+	r.Skipped++
 	return skip, "", why
 }
 
@@ -211,6 +230,7 @@ func (r *Roles) grant(g *grammar, text string) (action, string, string) {
 	}
 	members, ok := g.names()
 	admin := false
+	var narrower []string // INHERIT FALSE, SET FALSE: PostgreSQL 16's
 	if ok && g.words("with") {
 		for ok {
 			opt := g.word()
@@ -218,6 +238,8 @@ func (r *Roles) grant(g *grammar, text string) (action, string, string) {
 			switch {
 			case opt == "admin" && (val == "option" || val == "true"):
 				admin = true
+			case (opt == "inherit" || opt == "set") && val == "false":
+				narrower = append(narrower, strings.ToUpper(opt)+" FALSE")
 			case (opt == "admin" || opt == "inherit" || opt == "set") && (val == "true" || val == "false" || val == "option"):
 			default:
 				ok = false
@@ -250,8 +272,18 @@ func (r *Roles) grant(g *grammar, text string) (action, string, string) {
 		m[i] = quoteIdent(n)
 	}
 	sql := "GRANT " + strings.Join(q, ", ") + " TO " + strings.Join(m, ", ")
+	var with []string
 	if admin {
-		sql += " WITH ADMIN OPTION"
+		with = append(with, "ADMIN OPTION")
+	}
+	if len(narrower) > 0 && r.version < 160000 {
+		r.Notes = append(r.Notes, fmt.Sprintf("%s granted to %s without %s, which this server (before PostgreSQL 16) does not know: the membership inherits and allows SET ROLE",
+			quoteList(roles), quoteList(members), strings.Join(narrower, ", ")))
+	} else {
+		with = append(with, narrower...)
+	}
+	if len(with) > 0 {
+		sql += " WITH " + strings.Join(with, ", ")
 	}
 	return run, sql, ""
 }
@@ -278,8 +310,10 @@ type grammar struct {
 	ts []dumpstat.Token
 	i  int
 	// rights lists what roleOptions saw given that a restore gives only
-	// to trusted dumps.
-	rights []string
+	// to trusted dumps, and rightsAt their indexes; superOnly are the
+	// indexes of the options only a superuser may write.
+	rights              []string
+	rightsAt, superOnly []int
 }
 
 // words consumes the words w if the statement goes on with them.
@@ -305,13 +339,41 @@ func (g *grammar) word() string {
 	return ""
 }
 
-// name consumes a name, a word or a quoted identifier.
+// name consumes a role's name, a word or a quoted identifier, cut as the
+// server cuts it (maxName). The words that stand for another role where
+// a role's name goes (CURRENT_USER: the restoring role) are no name.
 func (g *grammar) name() (string, bool) {
-	if g.i < len(g.ts) && (g.ts[g.i].Kind == 'w' || g.ts[g.i].Kind == 'q') {
+	if g.i >= len(g.ts) {
+		return "", false
+	}
+	t := g.ts[g.i]
+	switch {
+	case t.Kind == 'w' && specialRoles[t.Text]:
+		return "", false
+	case t.Kind == 'w' || t.Kind == 'q':
 		g.i++
-		return g.ts[g.i-1].Text, true
+		return cutName(t.Text), true
 	}
 	return "", false
+}
+
+// specialRoles are the words a role specification takes for a role other
+// than one of that name (or for every role).
+var specialRoles = map[string]bool{"current_user": true, "session_user": true, "current_role": true, "user": true, "all": true, "public": true, "none": true}
+
+// maxName is the longest name the server keeps, in bytes (NAMEDATALEN-1):
+// it cuts longer ones, at a character's start.
+const maxName = 63
+
+func cutName(s string) string {
+	if len(s) <= maxName {
+		return s
+	}
+	n := maxName
+	for n > 0 && !utf8.RuneStart(s[n]) {
+		n--
+	}
+	return s[:n]
 }
 
 // names consumes name [, name …].
@@ -358,11 +420,17 @@ func (g *grammar) end() bool { return g.i == len(g.ts)-1 && g.ts[g.i].Kind == ';
 // statement, noting the rights only a trusted dump gives.
 func (g *grammar) roleOptions() bool {
 	for !g.end() {
+		at := g.i
 		switch w := g.word(); w {
 		case "superuser", "createrole", "replication", "bypassrls":
 			g.rights = append(g.rights, strings.ToUpper(w))
-		case "nosuperuser", "inherit", "noinherit", "nocreaterole", "createdb", "nocreatedb",
-			"login", "nologin", "noreplication", "nobypassrls":
+			g.rightsAt = append(g.rightsAt, at)
+			if w != "createrole" {
+				g.superOnly = append(g.superOnly, at)
+			}
+		case "nosuperuser", "noreplication", "nobypassrls":
+			g.superOnly = append(g.superOnly, at)
+		case "inherit", "noinherit", "nocreaterole", "createdb", "nocreatedb", "login", "nologin":
 		case "connection":
 			if !g.words("limit") || !g.number() {
 				return false

@@ -100,10 +100,13 @@ CREATE ROLE rt_existing LOGIN PASSWORD 'old-secret';
 	}
 }
 
+// longRole is a role name as long as the server keeps (63 bytes).
+var longRole = "rr_" + strings.Repeat("l", 60)
+
 // TestRolesRefused feeds scripts built to give more than a database
 // owner has: nothing of them is committed.
 func TestRolesRefused(t *testing.T) {
-	psql(t, `CREATE ROLE rr_admin LOGIN CREATEROLE; CREATE ROLE rr_super LOGIN SUPERUSER; CREATE ROLE rr_plain LOGIN`)
+	psql(t, `CREATE ROLE rr_admin LOGIN CREATEROLE; CREATE ROLE rr_super LOGIN SUPERUSER; CREATE ROLE rr_plain LOGIN; CREATE ROLE "`+longRole+`"`)
 	const head = "SET default_transaction_read_only = off;\nSET client_encoding = 'UTF8';\nSET standard_conforming_strings = on;\n"
 	const tail = "\n--\n-- PostgreSQL database cluster dump complete\n--\n\n"
 	for _, c := range []struct{ name, body, want string }{
@@ -117,6 +120,15 @@ func TestRolesRefused(t *testing.T) {
 		{"two statements", `CREATE ROLE rr_evil; ALTER ROLE rr_evil WITH LOGIN PASSWORD 'x' ; CREATE ROLE rr_evil2;`, ""},
 		{"options", `CREATE ROLE rr_evil; ALTER ROLE rr_evil WITH LOGIN IN ROLE rr_super;`, "does not write"},
 		{"grant existing", `CREATE ROLE rr_evil; GRANT rr_super TO rr_evil;`, ""},
+		{"current_user", `CREATE ROLE rr_evil; ALTER ROLE current_user WITH PASSWORD 'known';`, "does not write"},
+		{"session_user setting", `CREATE ROLE rr_evil; ALTER ROLE SESSION_USER SET search_path TO 'x';`, "does not write"},
+		{"all setting", `CREATE ROLE rr_evil; ALTER ROLE ALL SET search_path TO 'x';`, "does not write"},
+		{"comment current_role", `CREATE ROLE rr_evil; COMMENT ON ROLE current_role IS 'x';`, "does not write"},
+		{"grant to current_user", `CREATE ROLE rr_evil; GRANT rr_evil TO current_user;`, "does not write"},
+		// A name longer than the server keeps is the existing role's.
+		{"long name", `CREATE ROLE rr_evil; CREATE ROLE "` + longRole + `x"; ALTER ROLE "` + longRole + `x" WITH LOGIN PASSWORD 'known';`, ""},
+		// Roles named like options keep their names.
+		{"option names", `CREATE ROLE rr_evil; CREATE ROLE replication; ALTER ROLE replication WITH NOSUPERUSER INHERIT NOCREATEROLE NOCREATEDB LOGIN REPLICATION NOBYPASSRLS CONNECTION LIMIT 12; ALTER ROLE replication SET search_path TO replication;`, ""},
 	} {
 		t.Run(c.name, func(t *testing.T) {
 			err := restoreRoles(t, "rr_admin", []byte(head+c.body+tail), &Roles{}, false)
@@ -128,7 +140,15 @@ func TestRolesRefused(t *testing.T) {
 				if got := psql(t, `SELECT pg_has_role('rr_evil', 'rr_super', 'MEMBER')::int, (rolsuper OR rolcreaterole OR rolreplication OR rolbypassrls)::int FROM pg_roles WHERE rolname = 'rr_evil'`); got != "0|0" {
 					t.Errorf("rr_evil (member of an existing superuser role, has a right a database owner lacks): %s", got)
 				}
-				psql(t, `DROP ROLE IF EXISTS rr_evil; DROP ROLE IF EXISTS rr_evil2`)
+				if got := psql(t, `SELECT (rolpassword IS NULL)::int, rolcanlogin::int FROM pg_authid WHERE rolname = '`+longRole+`'`); got != "1|0" {
+					t.Errorf("the existing role with a long name was changed: %s", got)
+				}
+				if c.name == "option names" {
+					if got := psql(t, `SELECT rolcanlogin::int, rolreplication::int, rolconnlimit, array_to_string(rolconfig, ',') FROM pg_roles WHERE rolname = 'replication'`); got != "1|0|12|search_path=replication" {
+						t.Errorf("the role named replication: %s", got)
+					}
+				}
+				psql(t, `DROP ROLE IF EXISTS rr_evil; DROP ROLE IF EXISTS rr_evil2; DROP ROLE IF EXISTS replication`)
 				return
 			}
 			if !errors.Is(err, ErrRefused) || !strings.Contains(err.Error(), c.want) {

@@ -118,7 +118,7 @@ func VerifyLock(ctx context.Context, client *s3.Client, bucket, key string, opts
 		return err
 	}
 	want := Lock{Mode: opts.LockMode, Until: opts.LockUntil.UTC().Truncate(time.Second), LegalHold: opts.LegalHold}
-	if got.Mode != want.Mode || got.Until.Before(want.Until) || want.LegalHold && !got.LegalHold {
+	if want.Mode != "" && (got.Mode != want.Mode || got.Until.Before(want.Until)) || want.LegalHold && !got.LegalHold {
 		return fmt.Errorf("%w: s3://%s/%s was written with the object lock %s, and the store keeps %s: it ignored the lock, so the object can be deleted", ErrNotLocked, bucket, key, want, got)
 	}
 	return nil
