@@ -60,9 +60,9 @@ func runList(ctx context.Context, args []string, _ io.Reader, stdout, stderr io.
 	// others' backups get no verdict.
 	decided := map[string]catalog.Decision{}
 	if rules.IsSet() {
-		pruned := config.Prefixes(os.Getenv)
+		pruned := config.Prunes(os.Getenv)
 		for p, bs := range cat {
-			if pruned != nil && !pruned[p] {
+			if pruned != nil && !pruned(p) {
 				continue
 			}
 			for _, d := range rules.Apply(bs, now) {

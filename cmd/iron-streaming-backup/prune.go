@@ -34,6 +34,9 @@ func runPrune(ctx context.Context, args []string, _ io.Reader, stdout, stderr io
 	if !s.Retention.IsSet() {
 		return cli.Usagef("prune: %s", noRules)
 	}
+	if s.Targets, err = backup.BucketTargets(ctx, client, s); err != nil {
+		return err
+	}
 	log := backup.NewLogger(stderr, tool, s.JSONLogs)
 	p := &catalog.Pruner{Client: client, Bucket: s.Bucket, Folder: s.KeyPrefix, Rules: s.Retention, DryRun: *dryRun, Log: log}
 	var failed []string

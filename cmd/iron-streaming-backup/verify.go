@@ -49,6 +49,9 @@ func runVerify(ctx context.Context, args []string, _ io.Reader, _, stderr io.Wri
 	if s == nil {
 		return err
 	}
+	if s.Targets, err = backup.BucketTargets(ctx, client, s); err != nil {
+		return err
+	}
 	log := backup.NewLogger(stderr, tool, s.JSONLogs)
 	v := &backup.Verifier{Settings: s, Client: client, Log: log, MaxAge: *maxAge, RestoreInto: *into, TrustDump: *trust, RequireLock: lockFor}
 	if err := v.Check(); errors.Is(err, backup.ErrNoIdentity) {

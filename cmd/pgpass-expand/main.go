@@ -39,8 +39,11 @@ backup job (backup, help, list, prune, runner, verify, version), since the
 job takes a prefix where it takes a command. A 7th field "ignore" (in
 any case) keeps a line out of the backups; such a line may use '*' wildcards
 and an empty prefix. Every other line needs a real host, port (1 to 65535),
-database and user. All bad lines are reported at once; messages never show
-a password.
+database and user, except that the database may be '*': every database of
+the server, which the backup job lists when it runs (as <prefix>.<name>;
+see its documentation). pgpass-expand does not connect: it prints such a
+line with '*' as its database, and writes it to PATH as libpq's wildcard.
+All bad lines are reported at once; messages never show a password.
 
 Without -in, the list is taken from $PGPASS_FILE_BASE64 (base64, padded or
 not, line breaks allowed) or, when that is empty, from the file named by

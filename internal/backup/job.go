@@ -19,6 +19,7 @@ import (
 	"time"
 
 	"github.com/philips-labs/iron-streaming-backup/internal/config"
+	"github.com/philips-labs/iron-streaming-backup/internal/discover"
 	"github.com/philips-labs/iron-streaming-backup/internal/pgclient"
 
 	"github.com/aws/aws-sdk-go-v2/service/s3"
@@ -39,6 +40,7 @@ type Job struct {
 	now     func() time.Time  // test hook
 	dir     string            // private folder for the libpq password files
 	clients []pgclient.Client // the pg_dump programs to choose from, oldest first; found by preflight
+	connect discover.Connect  // test hook; nil: discover.DefaultConnect
 }
 
 // Result is the outcome of one target.
@@ -82,10 +84,14 @@ func (j *Job) Run(ctx context.Context) ([]Result, error) {
 	j.dir = dir.path
 
 	start := j.now()
-	results := make([]Result, len(j.Settings.Targets))
+	targets, failedLines, err := j.resolve(ctx)
+	if err != nil {
+		return nil, err
+	}
+	results := make([]Result, len(targets), len(targets)+len(failedLines))
 	sem := make(chan struct{}, j.Settings.Parallel)
 	var wg sync.WaitGroup
-	for i, t := range j.Settings.Targets {
+	for i, t := range targets {
 		wg.Add(1)
 		sem <- struct{}{}
 		go func() {
@@ -104,6 +110,7 @@ func (j *Job) Run(ctx context.Context) ([]Result, error) {
 		}()
 	}
 	wg.Wait()
+	results = append(results, failedLines...)
 	pruned := j.prune(ctx, results)
 
 	var failed []string
@@ -160,7 +167,7 @@ func (j *Job) backupOne(ctx context.Context, t pgpass.Entry) (res Result) {
 	j.Log.Client(t, serverVer, client)
 
 	info := &catalog.Info{
-		Database: t.Database, Host: t.Host, Port: t.Port, User: t.User, Prefix: t.Prefix,
+		Database: t.Database, Host: t.Host, Port: t.Port, User: t.User, Prefix: t.Prefix, ListPrefix: t.ListPrefix,
 		Bucket: j.Settings.Bucket, Key: res.Key,
 		Started: start.UTC(), Format: j.Settings.Format,
 		Compression: j.Settings.Compression, CompressionLevel: j.Settings.Level,

@@ -11,13 +11,16 @@ import (
 // tool) are the manifest's own fields and are not repeated here; the
 // fields marked "-" carry them inside the job.
 type Info struct {
-	Prefix   string `json:"prefix"`
-	Database string `json:"database"`
-	Host     string `json:"host"`
-	Port     string `json:"port"`
-	User     string `json:"user"`
-	Bucket   string `json:"-"`
-	Key      string `json:"-"`
+	Prefix string `json:"prefix"`
+	// ListPrefix is, for a database a '*' line of the list found, that
+	// line's prefix (Database is the database's real name).
+	ListPrefix string `json:"list_prefix,omitempty"`
+	Database   string `json:"database"`
+	Host       string `json:"host"`
+	Port       string `json:"port"`
+	User       string `json:"user"`
+	Bucket     string `json:"-"`
+	Key        string `json:"-"`
 
 	Started  time.Time `json:"started"`
 	Finished time.Time `json:"finished"`

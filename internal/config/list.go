@@ -6,6 +6,7 @@ import (
 	"fmt"
 	"strings"
 
+	"github.com/philips-labs/iron-streaming-backup/internal/discover"
 	"github.com/philips-labs/iron-streaming-backup/internal/pgpass"
 )
 
@@ -67,10 +68,12 @@ func CheckCommandPrefixes(getenv func(string) string, commands ...string) error 
 	return errors.Join(errs...)
 }
 
-// Prefixes are the prefixes a backup or prune with this environment
-// prunes: the list's, without its ignored lines; nil when the environment
-// has no list that reads (list needs none).
-func Prefixes(getenv func(string) string) map[string]bool {
+// Prunes tells the prefixes a backup or prune with this environment
+// prunes: the list's, without its ignored lines, and those of the
+// databases its '*' lines find (which DATABASES_INCLUDE and
+// DATABASES_EXCLUDE keep); nil when the environment has no list that
+// reads (list needs none).
+func Prunes(getenv func(string) string) func(prefix string) bool {
 	data, _, err := List(getenv)
 	if err != nil {
 		return nil
@@ -83,9 +86,19 @@ func Prefixes(getenv func(string) string) map[string]bool {
 	if err != nil {
 		return nil
 	}
-	out := map[string]bool{}
-	for _, t := range targets {
-		out[t.Prefix] = true
+	e := &env{getenv: getenv}
+	var f discover.Filter
+	f.Include, _ = discover.ParseGlobs(e.get(EnvDatabasesInclude))
+	f.Exclude, _ = discover.ParseGlobs(e.get(EnvDatabasesExclude))
+	return func(prefix string) bool {
+		for _, t := range targets {
+			if t.Prefix == prefix {
+				return true
+			}
+			if name, ok := discover.Of(t.Prefix, prefix); t.Discover && ok && f.Keeps(name) {
+				return true
+			}
+		}
+		return false
 	}
-	return out
 }

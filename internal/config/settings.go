@@ -7,6 +7,7 @@ import (
 	"time"
 
 	"github.com/philips-labs/iron-streaming-backup/internal/catalog"
+	"github.com/philips-labs/iron-streaming-backup/internal/discover"
 	"github.com/philips-labs/iron-streaming-backup/internal/monitor"
 	"github.com/philips-labs/iron-streaming-backup/internal/pgpass"
 	"github.com/philips-labs/iron-streaming-backup/internal/units"
@@ -18,6 +19,11 @@ type Settings struct {
 	Skipped  string         // why Targets is empty although the list is fine
 	Warnings []string       // things worth a line in the log; no secrets
 	Shard    *Shard         // the part of the list this run backs up; nil: all
+	// Only is the prefix the command named, "" for all: a '*' line of
+	// Targets stands for it until its databases are found.
+	Only string
+	// Discovery filters what the '*' lines of Targets find.
+	Discovery discover.Filter
 
 	Storage
 	Crypto
@@ -191,6 +197,17 @@ func (s *Settings) loadTargets(e *env, only string, commands []string) {
 		} else if len(s.Targets) == 0 {
 			e.bad("%s: no databases to back up (every line is a comment or marked ignore)", from)
 		}
+	}
+	s.Only = only
+	for _, x := range []struct {
+		name string
+		to   *[]string
+	}{{EnvDatabasesInclude, &s.Discovery.Include}, {EnvDatabasesExclude, &s.Discovery.Exclude}} {
+		globs, err := discover.ParseGlobs(e.get(x.name))
+		if err != nil {
+			e.bad("%s: %v; give names or shell patterns, separated by commas (app_*, test?)", x.name, err)
+		}
+		*x.to = globs
 	}
 	sh, ok := loadShard(e)
 	switch {

@@ -27,11 +27,12 @@ func (sh Shard) Has(prefix string) bool {
 	return h.Sum64()%uint64(sh.Count) == uint64(sh.Index)
 }
 
-// targets keeps the targets of this shard.
+// targets keeps the targets of this shard, and the '*' lines, whose
+// databases are each a target of their own once found.
 func (sh Shard) targets(targets []pgpass.Entry) []pgpass.Entry {
 	var kept []pgpass.Entry
 	for _, t := range targets {
-		if sh.Has(t.Prefix) {
+		if t.Discover || sh.Has(t.Prefix) {
 			kept = append(kept, t)
 		}
 	}

@@ -61,6 +61,12 @@ type Entry struct {
 	Password string
 	Prefix   string // the backup's name; may be empty when Ignore is set
 	Ignore   bool   // the line is not a backup target
+	// Discover marks a line whose database is the wildcard '*': every
+	// database of its server is a target (package discover). Database is
+	// then "*".
+	Discover bool
+	// ListPrefix is, for a target discover found, the prefix of its line.
+	ListPrefix string
 }
 
 // LineError is a problem with one line of a list. Its message names the
@@ -247,6 +253,8 @@ func parseLine(n int, line string, commands []string) (Entry, []error) {
 			}
 		case e.Ignore:
 			// Wildcards and empty fields are valid libpq.
+		case f.wildcard && i == 2:
+			e.Discover = true // every database of the server
 		case f.wildcard:
 			errs = append(errs, fmt.Errorf("%s is the wildcard '*'; a backup target needs a real %s (or mark the line ignore)", name, name))
 		case f.value == "":
@@ -334,6 +342,10 @@ var ErrIgnored = errors.New("marked ignore")
 // only is not empty, the one whose prefix is only. An unknown prefix is an
 // error naming the known ones; a prefix found only on ignored lines is an
 // error wrapping ErrIgnored.
+//
+// A prefix of a database a '*' line finds (its prefix, '.', the database's
+// name: package discover) selects that line, whose targets are known only
+// once its server is asked.
 func Targets(entries []Entry, only string) ([]Entry, error) {
 	var targets []Entry
 	for _, e := range entries {
@@ -342,6 +354,14 @@ func Targets(entries []Entry, only string) ([]Entry, error) {
 		}
 	}
 	if only == "" || len(targets) > 0 {
+		return targets, nil
+	}
+	for _, e := range entries {
+		if !e.Ignore && e.Discover && strings.HasPrefix(only, e.Prefix+".") {
+			targets = append(targets, e)
+		}
+	}
+	if len(targets) > 0 {
 		return targets, nil
 	}
 	var known []string
@@ -426,5 +446,7 @@ func (e Entry) MarshalJSON() ([]byte, error) {
 		User     string `json:"user"`
 		Prefix   string `json:"prefix"`
 		Ignore   bool   `json:"ignore,omitempty"`
-	}{e.Line, e.Host, e.Port, e.Database, e.User, e.Prefix, e.Ignore})
+		Discover bool   `json:"discover,omitempty"`
+		List     string `json:"list_prefix,omitempty"`
+	}{e.Line, e.Host, e.Port, e.Database, e.User, e.Prefix, e.Ignore, e.Discover, e.ListPrefix})
 }

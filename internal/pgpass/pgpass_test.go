@@ -153,9 +153,13 @@ func TestParse(t *testing.T) {
 			errs: []string{
 				"line 1: host is the wildcard '*'; a backup target needs a real host (or mark the line ignore)",
 				"line 1: port is the wildcard '*'; a backup target needs a real port (or mark the line ignore)",
-				"line 1: database is the wildcard '*'; a backup target needs a real database (or mark the line ignore)",
 				"line 1: user is the wildcard '*'; a backup target needs a real user (or mark the line ignore)",
 			},
+		},
+		{
+			name: "every database of a server",
+			in:   "h:5432:*:u:pw:app\n",
+			want: []Entry{{Line: 1, Host: "h", Port: "5432", Database: "*", User: "u", Password: "pw", Prefix: "app", Discover: true}},
 		},
 		{
 			name: "star inside a field is no wildcard",

@@ -1,0 +1,147 @@
+package backup
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"log/slog"
+	"maps"
+	"slices"
+	"strings"
+
+	"github.com/aws/aws-sdk-go-v2/service/s3"
+
+	"github.com/philips-labs/iron-streaming-backup/internal/catalog"
+	"github.com/philips-labs/iron-streaming-backup/internal/discover"
+	"github.com/philips-labs/iron-streaming-backup/internal/pgpass"
+)
+
+// ErrPrefixTaken is wrapped by the error of a run whose '*' lines found a
+// database whose prefix another target has.
+var ErrPrefixTaken = errors.New("prefix taken")
+
+// resolve makes the targets of this run: the list's, with each '*' line
+// replaced by the databases its server has now (package discover), of
+// this run's shard and prefix. Each line's find is logged. A line whose
+// server cannot be listed, or that finds nothing, is a failed result of
+// its own; the others go on. Two targets with one prefix stop the run
+// before anything is written (a *SettingsError wrapping ErrPrefixTaken).
+func (j *Job) resolve(ctx context.Context) (targets []pgpass.Entry, failed []Result, err error) {
+	s := j.Settings
+	connect := j.connect
+	if connect == nil {
+		connect = discover.DefaultConnect
+	}
+	owner := map[string]pgpass.Entry{}
+	var all []pgpass.Entry
+	for _, t := range s.Targets {
+		if !t.Discover {
+			owner[t.Prefix] = t
+			all = append(all, t)
+		}
+	}
+	for _, line := range s.Targets {
+		if !line.Discover {
+			continue
+		}
+		found := discover.Expand(ctx, line, s.Discovery, connect)
+		j.Log.Discovered(line, found)
+		if found.Err != nil {
+			failed = append(failed, Result{Target: line, Err: found.Err})
+			continue
+		}
+		for _, t := range found.Targets {
+			if o, ok := owner[t.Prefix]; ok {
+				return nil, nil, &SettingsError{fmt.Errorf("%w: database %q of line %d (every database of %s:%s) has the prefix %s, which line %d has too: change one of the lines' prefixes",
+					ErrPrefixTaken, t.Database, line.Line, line.Host, line.Port, t.Prefix, o.Line)}
+			}
+			owner[t.Prefix] = t
+			all = append(all, t)
+		}
+	}
+	for _, t := range all {
+		switch {
+		case !t.Discover && t.ListPrefix == "":
+			targets = append(targets, t) // chosen by the settings already
+		case s.Only != "" && t.Prefix != s.Only:
+		case s.Shard != nil && !s.Shard.Has(t.Prefix):
+		default:
+			targets = append(targets, t)
+		}
+	}
+	if s.Only != "" && len(targets) == 0 && len(failed) == 0 {
+		return nil, nil, fmt.Errorf("unknown prefix %q: no database of its line's server has it", s.Only)
+	}
+	return targets, failed, nil
+}
+
+// Discovered logs what a '*' line found: "app: found 7 databases on
+// db.example.com:5432, 2 excluded: test_a, test_b".
+func (l *Logger) Discovered(line pgpass.Entry, f discover.Found) {
+	names := make([]string, len(f.Targets))
+	for i, t := range f.Targets {
+		names[i] = t.Database
+	}
+	attrs := []slog.Attr{slog.String("prefix", line.Prefix), slog.String("host", line.Host), slog.String("port", line.Port),
+		slog.Any("databases", names), slog.Any("excluded", append([]string{}, f.Excluded...))}
+	if f.Err != nil {
+		l.log(logOnly, slog.LevelError, "databases not found", append(attrs, slog.String("error", f.Err.Error()))...)
+		return
+	}
+	l.log(logOnly, slog.LevelInfo, "databases found", attrs...)
+}
+
+func init() {
+	textLines["databases found"] = func(o *textOut, f facts) {
+		line := fmt.Sprintf("%s: found %d databases on %s:%s", f.str("prefix"), len(f.list("databases")), f.str("host"), f.str("port"))
+		if ex := f.list("excluded"); len(ex) > 0 {
+			line += fmt.Sprintf(", %d excluded: %s", len(ex), Printable(strings.Join(ex, ", ")))
+		}
+		if n := f.list("databases"); len(n) > 0 {
+			line += ": " + Printable(strings.Join(n, ", "))
+		}
+		o.printf("%s", line)
+	}
+	textLines["databases not found"] = func(o *textOut, f facts) {
+		o.printf("error: %s: finding the databases of %s:%s: %s", f.str("prefix"), f.str("host"), f.str("port"), Printable(f.str("error")))
+	}
+}
+
+// BucketTargets makes the targets of a run that reads the bucket (verify,
+// prune): the list's, with each '*' line replaced by the databases it has
+// backups of, by their prefixes (those DATABASES_INCLUDE and
+// DATABASES_EXCLUDE keep), of this run's shard and prefix. A database
+// that is gone from its server keeps its backups, and so its target:
+// verify -max-age tells that they stopped. A '*' line with no backups
+// stays as it is, and fails as a prefix without backups does.
+func BucketTargets(ctx context.Context, client *s3.Client, s *Settings) ([]pgpass.Entry, error) {
+	if !slices.ContainsFunc(s.Targets, func(t pgpass.Entry) bool { return t.Discover }) {
+		return s.Targets, nil
+	}
+	cat, err := catalog.Catalog(ctx, client, s.Bucket, s.KeyPrefix, "")
+	if err != nil {
+		return nil, err
+	}
+	prefixes := slices.Sorted(maps.Keys(cat))
+	var out []pgpass.Entry
+	for _, line := range s.Targets {
+		if !line.Discover {
+			out = append(out, line)
+			continue
+		}
+		n := len(out)
+		for _, p := range prefixes {
+			name, ok := discover.Of(line.Prefix, p)
+			if !ok || !s.Discovery.Keeps(name) || s.Only != "" && p != s.Only || s.Shard != nil && !s.Shard.Has(p) {
+				continue
+			}
+			t := line
+			t.Database, t.Prefix, t.ListPrefix, t.Discover = name, p, line.Prefix, false
+			out = append(out, t)
+		}
+		if len(out) == n && s.Shard == nil {
+			out = append(out, line)
+		}
+	}
+	return out, nil
+}

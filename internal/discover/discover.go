@@ -1,0 +1,217 @@
+// Package discover finds the databases of a server for a list line whose
+// database is '*', and names their backups.
+//
+// A found database is backed up under the prefix LINE.NAME, where LINE is
+// the line's prefix and NAME the database's name with every byte other
+// than A-Z a-z 0-9 _ - written as '.' and two lowercase hex digits
+// (Escape): "x.y" is "x.2ey", "with space" "with.20space", "Ünïcode"
+// ".c3.9cn.c3.afcode". The rule is stable (a name has one prefix, every
+// day) and reversible (Unescape), so two names never share a prefix; a
+// prefix that would be longer than a prefix may be is refused.
+package discover
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"path"
+	"slices"
+	"strings"
+
+	"github.com/jackc/pgx/v5/pgconn"
+
+	"github.com/philips-labs/iron-streaming-backup/internal/pgpass"
+)
+
+// Escape writes a database name in the characters of a prefix.
+func Escape(name string) string {
+	var b strings.Builder
+	for i := 0; i < len(name); i++ {
+		c := name[i]
+		if 'a' <= c && c <= 'z' || 'A' <= c && c <= 'Z' || '0' <= c && c <= '9' || c == '_' || c == '-' {
+			b.WriteByte(c)
+		} else {
+			fmt.Fprintf(&b, ".%02x", c)
+		}
+	}
+	return b.String()
+}
+
+// Unescape reverses Escape; it fails for text Escape does not write.
+func Unescape(s string) (string, error) {
+	var b strings.Builder
+	for i := 0; i < len(s); i++ {
+		c := s[i]
+		switch {
+		case 'a' <= c && c <= 'z' || 'A' <= c && c <= 'Z' || '0' <= c && c <= '9' || c == '_' || c == '-':
+			b.WriteByte(c)
+		case c == '.' && i+2 < len(s) && isHex(s[i+1]) && isHex(s[i+2]):
+			v := unhex(s[i+1])<<4 | unhex(s[i+2])
+			if 'a' <= v && v <= 'z' || 'A' <= v && v <= 'Z' || '0' <= v && v <= '9' || v == '_' || v == '-' {
+				return "", fmt.Errorf("%q escapes %q, which is written as it is", s, v)
+			}
+			b.WriteByte(v)
+			i += 2
+		default:
+			return "", fmt.Errorf("%q is not an escaped database name", s)
+		}
+	}
+	if b.Len() == 0 {
+		return "", errors.New("empty database name")
+	}
+	return b.String(), nil
+}
+
+func isHex(c byte) bool { return '0' <= c && c <= '9' || 'a' <= c && c <= 'f' }
+
+func unhex(c byte) byte {
+	if c <= '9' {
+		return c - '0'
+	}
+	return c - 'a' + 10
+}
+
+// Prefix is the prefix of the database name found by the line with prefix
+// line.
+func Prefix(line, name string) string { return line + "." + Escape(name) }
+
+// Of tells, for a prefix, the database name it was found for by the line
+// with prefix line; ok is false for a prefix that is not one of that
+// line's.
+func Of(line, prefix string) (name string, ok bool) {
+	rest, found := strings.CutPrefix(prefix, line+".")
+	if !found {
+		return "", false
+	}
+	name, err := Unescape(rest)
+	return name, err == nil
+}
+
+// Filter selects found databases by name: DATABASES_INCLUDE and
+// DATABASES_EXCLUDE, names or shell globs (path.Match). Exclude wins; an
+// empty Include includes every name.
+type Filter struct {
+	Include, Exclude []string
+}
+
+// ParseGlobs reads a comma-separated list of names or globs.
+func ParseGlobs(s string) ([]string, error) {
+	var out []string
+	for _, g := range strings.Split(s, ",") {
+		g = strings.TrimSpace(g)
+		if g == "" {
+			continue
+		}
+		if _, err := path.Match(g, ""); err != nil {
+			return nil, fmt.Errorf("%q: %w", g, err)
+		}
+		out = append(out, g)
+	}
+	return out, nil
+}
+
+// Keeps reports whether the filter keeps the database name.
+func (f Filter) Keeps(name string) bool {
+	match := func(globs []string) bool {
+		return slices.ContainsFunc(globs, func(g string) bool { ok, _ := path.Match(g, name); return ok })
+	}
+	return (len(f.Include) == 0 || match(f.Include)) && !match(f.Exclude)
+}
+
+// IsZero reports whether the filter keeps every name.
+func (f Filter) IsZero() bool { return len(f.Include) == 0 && len(f.Exclude) == 0 }
+
+// databasesQuery lists the databases a backup may connect to: not
+// templates, and allowing connections.
+const databasesQuery = `SELECT datname FROM pg_catalog.pg_database WHERE datallowconn AND NOT datistemplate`
+
+// Connect opens a connection to a database of the line's server as its
+// user, with its password given directly (never in a connection string
+// or the environment); the rest of the libpq settings (sslmode, …) come
+// from the environment as libpq reads them.
+type Connect func(ctx context.Context, e pgpass.Entry, database string) (*pgconn.PgConn, error)
+
+// DefaultConnect is Connect with pgconn.
+func DefaultConnect(ctx context.Context, e pgpass.Entry, database string) (*pgconn.PgConn, error) {
+	var cs strings.Builder
+	for _, kv := range [][2]string{{"host", e.Host}, {"port", e.Port}, {"user", e.User}, {"dbname", database}} {
+		fmt.Fprintf(&cs, "%s='%s' ", kv[0], strings.NewReplacer(`\`, `\\`, `'`, `\'`).Replace(kv[1]))
+	}
+	cfg, err := pgconn.ParseConfig(cs.String())
+	if err != nil {
+		return nil, err
+	}
+	cfg.Password = e.Password
+	return pgconn.ConnectConfig(ctx, cfg)
+}
+
+// Databases lists the databases of the server of e that a backup may
+// connect to, connecting to postgres (or template1 where postgres is not
+// there or refused).
+func Databases(ctx context.Context, e pgpass.Entry, connect Connect) ([]string, error) {
+	var conn *pgconn.PgConn
+	var err error
+	for _, db := range []string{"postgres", "template1"} {
+		if conn, err = connect(ctx, e, db); err == nil {
+			break
+		}
+	}
+	if err != nil {
+		return nil, err
+	}
+	defer conn.Close(context.WithoutCancel(ctx))
+	res := conn.ExecParams(ctx, databasesQuery, nil, nil, nil, nil).Read()
+	if res.Err != nil {
+		return nil, fmt.Errorf("listing the databases: %w", res.Err)
+	}
+	names := make([]string, len(res.Rows))
+	for i, r := range res.Rows {
+		names[i] = string(r[0])
+	}
+	slices.Sort(names) // by bytes, as the log and the tests read them, whatever the collation
+	return names, nil
+}
+
+// Found is what discovery found for one line.
+type Found struct {
+	Line     pgpass.Entry   // the line, its database '*'
+	Targets  []pgpass.Entry // one per database kept, in name order
+	Excluded []string       // names the filter left out
+	Err      error          // the server could not be listed, or nothing was kept
+}
+
+// ErrNothing is wrapped by Found.Err for a line whose server has no
+// database the filter keeps.
+var ErrNothing = errors.New("no database found")
+
+// Expand finds the databases of one line and makes a target of each the
+// filter keeps: the line with the database's name and its prefix
+// (Prefix), and ListPrefix the line's.
+func Expand(ctx context.Context, line pgpass.Entry, f Filter, connect Connect) Found {
+	found := Found{Line: line}
+	names, err := Databases(ctx, line, connect)
+	if err != nil {
+		found.Err = err
+		return found
+	}
+	for _, n := range names {
+		if !f.Keeps(n) {
+			found.Excluded = append(found.Excluded, n)
+			continue
+		}
+		t := line
+		t.Database, t.Prefix, t.ListPrefix, t.Discover = n, Prefix(line.Prefix, n), line.Prefix, false
+		if err := pgpass.CheckPrefix(t.Prefix, nil); err != nil {
+			found.Err = fmt.Errorf("database %q: its prefix %w", n, err)
+			return found
+		}
+		found.Targets = append(found.Targets, t)
+	}
+	if len(found.Targets) == 0 {
+		found.Err = fmt.Errorf("%w on %s:%s", ErrNothing, line.Host, line.Port)
+		if len(found.Excluded) > 0 {
+			found.Err = fmt.Errorf("%w that DATABASES_INCLUDE and DATABASES_EXCLUDE keep (%d excluded)", found.Err, len(found.Excluded))
+		}
+	}
+	return found
+}
