@@ -156,4 +156,14 @@ func TestDiscover(t *testing.T) {
 	if got := discovered(t, bucket5); !slices.Equal(got, []string{"one"}) {
 		t.Errorf("backed up %q", got)
 	}
+
+	// A database that is gone is still verified, from its backups: they
+	// only get older.
+	if _, err := c.Psql(t.Context(), "postgres", "DROP DATABASE a"); err != nil {
+		t.Fatal(err)
+	}
+	r = runJob(t, env, "verify", "-max-age", "1s", "srv.a")
+	if r.code != 1 || !strings.Contains(r.stderr, "error: srv.a: the newest backup, srv.a-") || !strings.Contains(r.stderr, "older than the allowed 1s") {
+		t.Errorf("verify of a dropped database: exit %d\n%s", r.code, r.stderr)
+	}
 }
