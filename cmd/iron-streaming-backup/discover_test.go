@@ -8,6 +8,7 @@ import (
 	"strings"
 	"testing"
 
+	"github.com/philips-labs/iron-streaming-backup/internal/catalog"
 	"github.com/philips-labs/iron-streaming-backup/internal/testenv"
 )
 
@@ -15,7 +16,7 @@ import (
 // privileges and \restrict lines.
 func dumpIn(t *testing.T, c *testenv.Postgres, db string) string {
 	t.Helper()
-	out, err := c.Command(t.Context(), "pg_dump", "--no-owner", "--no-privileges", "-d", db).Output()
+	out, err := c.Command(t.Context(), "pg_dump", "--no-owner", "--no-privileges", "-d", "dbname='"+db+"'").Output()
 	if err != nil {
 		t.Fatalf("pg_dump %s: %v", db, err)
 	}
@@ -34,8 +35,8 @@ func discovered(t *testing.T, bucket string) []string {
 	t.Helper()
 	var out []string
 	for _, k := range objects(t, bucket) {
-		if i := strings.LastIndex(k, "-2026"); i > 0 && strings.HasSuffix(k, ".gz.aes") && !strings.Contains(k, ".globals.") && !slices.Contains(out, k[:i]) {
-			out = append(out, k[:i])
+		if b, ok := catalog.ParseKey(k); ok && b.Companion == "" && !slices.Contains(out, b.Prefix) {
+			out = append(out, b.Prefix)
 		}
 	}
 	sort.Strings(out)
@@ -54,13 +55,13 @@ func TestDiscover(t *testing.T) {
 		t.Fatal(err)
 	}
 	defer c.Stop()
-	names := []string{"a", "b-c", "Ünïcode", "with space", "x.y"}
+	names := []string{"a", "b-c", "Ünïcode", "with space", "x.y", "host=127.0.0.1 port=1"}
 	for i, n := range names {
 		q := `"` + n + `"`
 		if _, err := c.Psql(t.Context(), "postgres", "CREATE DATABASE "+q); err != nil {
 			t.Fatal(err)
 		}
-		if _, err := c.Psql(t.Context(), n, fmt.Sprintf("CREATE TABLE t (id int PRIMARY KEY, v text); INSERT INTO t SELECT g, 'in %s' FROM generate_series(1, %d) g", strings.ReplaceAll(n, "'", "''"), 10+i)); err != nil {
+		if _, err := c.Psql(t.Context(), "dbname='"+n+"'", fmt.Sprintf("CREATE TABLE t (id int PRIMARY KEY, v text); INSERT INTO t SELECT g, 'in %s' FROM generate_series(1, %d) g", strings.ReplaceAll(n, "'", "''"), 10+i)); err != nil {
 			t.Fatal(err)
 		}
 	}
@@ -75,12 +76,12 @@ func TestDiscover(t *testing.T) {
 	env := jobEnv(line(c.Password, "srv"), bucket, "")
 
 	r := runJob(t, env)
-	want := []string{"srv..c3.9cn.c3.afcode", "srv.a", "srv.b-c", "srv.postgres", "srv.with.20space", "srv.x.2ey"}
+	want := []string{"srv..c3.9cn.c3.afcode", "srv.a", "srv.b-c", "srv.host.3d127.2e0.2e0.2e1.20port.3d1", "srv.postgres", "srv.with.20space", "srv.x.2ey"}
 	if got := discovered(t, bucket); r.code != 0 || !slices.Equal(got, want) {
 		t.Fatalf("backup: exit %d, prefixes %q, want %q\n%s", r.code, got, want, r.stderr)
 	}
-	if !strings.Contains(r.stderr, fmt.Sprintf("srv: found 6 databases on %s:%d: a, b-c, postgres, with space, x.y, Ünïcode", c.Host, c.Port)) ||
-		!strings.Contains(r.stderr, "6 of 6 databases backed up") {
+	if !strings.Contains(r.stderr, fmt.Sprintf("srv: found 7 databases on %s:%d: a, b-c, host=127.0.0.1 port=1, postgres, with space, x.y, Ünïcode", c.Host, c.Port)) ||
+		!strings.Contains(r.stderr, "7 of 7 databases backed up") {
 		t.Errorf("log:\n%s", r.stderr)
 	}
 	k := backupKey(t, objects(t, bucket), "srv..c3.9cn.c3.afcode", ".gz.aes")
@@ -89,11 +90,11 @@ func TestDiscover(t *testing.T) {
 	}
 
 	// verify finds them in the bucket; two restore equal to their source.
-	if r := runJob(t, env, "verify"); r.code != 0 || !strings.Contains(r.stderr, "6 of 6 backups verified") {
+	if r := runJob(t, env, "verify"); r.code != 0 || !strings.Contains(r.stderr, "7 of 7 backups verified") {
 		t.Errorf("verify: exit %d\n%s", r.code, r.stderr)
 	}
-	for _, n := range []string{"Ünïcode", "with space"} {
-		p := "srv." + map[string]string{"Ünïcode": ".c3.9cn.c3.afcode", "with space": "with.20space"}[n]
+	for _, n := range []string{"Ünïcode", "host=127.0.0.1 port=1"} {
+		p := "srv." + map[string]string{"Ünïcode": ".c3.9cn.c3.afcode", "host=127.0.0.1 port=1": "host.3d127.2e0.2e0.2e1.20port.3d1"}[n]
 		into := fmt.Sprintf("host=%s port=%d user=%s dbname=restored_%d", c.SocketDir, c.Port, c.User, len(n))
 		r := runJob(t, append(env, c.SocketEnv()...), "restore", p, "-into", into, "-create", "-trust-dump")
 		if r.code != 0 {
@@ -105,7 +106,7 @@ func TestDiscover(t *testing.T) {
 	}
 
 	// prune finds them in the bucket too.
-	if r := runJob(t, append(env, "KEEP_LAST=1"), "prune", "-dry-run"); r.code != 0 || !strings.Contains(r.stderr, "retention of 6 prefixes: 6 backups kept, 0 to delete") {
+	if r := runJob(t, append(env, "KEEP_LAST=1"), "prune", "-dry-run"); r.code != 0 || !strings.Contains(r.stderr, "retention of 7 prefixes: 7 backups kept, 0 to delete") {
 		t.Errorf("prune: exit %d\n%s", r.code, r.stderr)
 	}
 
@@ -118,7 +119,7 @@ func TestDiscover(t *testing.T) {
 	if got := discovered(t, bucket2); r.code != 0 || !slices.Equal(got, []string{"srv.a", "srv.b-c", "srv.later", "srv.with.20space"}) {
 		t.Errorf("filtered: exit %d, prefixes %q\n%s", r.code, got, r.stderr)
 	}
-	if !strings.Contains(r.stderr, ", 5 excluded: postgres, restored_10, restored_9, x.y, Ünïcode: a, b-c, later, with space") {
+	if !strings.Contains(r.stderr, ", 6 excluded: host=127.0.0.1 port=1, postgres, restored_21, restored_9, x.y, Ünïcode: a, b-c, later, with space") {
 		t.Errorf("filtered log:\n%s", r.stderr)
 	}
 
@@ -129,18 +130,19 @@ func TestDiscover(t *testing.T) {
 			t.Errorf("shard %s: exit %d\n%s", sh, r.code, r.stderr)
 		}
 	}
-	if got := discovered(t, bucket3); !slices.Equal(got, []string{"srv..c3.9cn.c3.afcode", "srv.a", "srv.b-c", "srv.later", "srv.postgres", "srv.with.20space", "srv.x.2ey"}) {
+	if got := discovered(t, bucket3); !slices.Equal(got, []string{"srv..c3.9cn.c3.afcode", "srv.a", "srv.b-c", "srv.host.3d127.2e0.2e0.2e1.20port.3d1", "srv.later", "srv.postgres", "srv.with.20space", "srv.x.2ey"}) {
 		t.Errorf("two shards backed up %q", got)
 	}
-	if n := len(objects(t, bucket3)); n != 14 {
-		t.Errorf("two shards wrote %d objects, want 7 backups and their manifests", n)
+	if n := len(objects(t, bucket3)); n != 16 {
+		t.Errorf("two shards wrote %d objects, want 8 backups and their manifests", n)
 	}
 
-	// A prefix another line has: refused before anything is written.
+	// A prefix a '*' line's databases may take: refused before anything
+	// is written.
 	bucket4 := newBucket(t)
 	explicit := strings.Join([]string{c.Host, strconv.Itoa(c.Port), "a", c.User, c.Password, "srv.a"}, ":") + "\n"
 	r = runJob(t, jobEnv(line(c.Password, "srv")+explicit, bucket4, ""))
-	if r.code != 2 || !strings.Contains(r.stderr, `database "a" of line 1`) || !strings.Contains(r.stderr, "has the prefix srv.a, which line 2 has too") || len(objects(t, bucket4)) != 0 {
+	if r.code != 2 || !strings.Contains(r.stderr, `line 2: prefix "srv.a" is one that line 1's databases may take`) || len(objects(t, bucket4)) != 0 {
 		t.Errorf("a taken prefix: exit %d, %d objects\n%s", r.code, len(objects(t, bucket4)), r.stderr)
 	}
 
@@ -155,6 +157,20 @@ func TestDiscover(t *testing.T) {
 	}
 	if got := discovered(t, bucket5); !slices.Equal(got, []string{"one"}) {
 		t.Errorf("backed up %q", got)
+	}
+
+	// A name too long for a prefix fails alone.
+	long := strings.Repeat("é", 31) // 62 bytes, as long as a name may be
+	if _, err := c.Psql(t.Context(), "postgres", `CREATE DATABASE "`+long+`"`); err != nil {
+		t.Fatal(err)
+	}
+	bucket6 := newBucket(t)
+	r = runJob(t, jobEnv(line(c.Password, "srv"), bucket6, "", "DATABASES_INCLUDE=a,é*"))
+	if r.code != 1 || !strings.Contains(r.stderr, `error: srv: database "`+long+`": its prefix srv.`) || !strings.Contains(r.stderr, "1 of 2 databases failed (srv); 1 backed up") {
+		t.Errorf("a long name: exit %d\n%s", r.code, r.stderr)
+	}
+	if got := discovered(t, bucket6); !slices.Equal(got, []string{"srv.a"}) {
+		t.Errorf("with a long name, backed up %q", got)
 	}
 
 	// A database that is gone is still verified, from its backups: they

@@ -44,11 +44,20 @@ func (j *Job) resolve(ctx context.Context) (targets []pgpass.Entry, failed []Res
 		if !line.Discover {
 			continue
 		}
+		mine := s.Shard == nil || s.Shard.Has(line.Prefix) // who reports the line's failure
 		found := discover.Expand(ctx, line, s.Discovery, connect)
 		j.Log.Discovered(line, found)
 		if found.Err != nil {
-			failed = append(failed, Result{Target: line, Err: found.Err})
+			if mine {
+				failed = append(failed, Result{Target: line, Err: found.Err})
+			}
 			continue
+		}
+		for _, f := range found.Failed {
+			if s.Shard == nil || s.Shard.Has(discover.Prefix(line.Prefix, f.Target.Database)) {
+				failed = append(failed, Result{Target: f.Target, Err: f.Err})
+				j.Log.Failed(f.Target, f.Err)
+			}
 		}
 		for _, t := range found.Targets {
 			if o, ok := owner[t.Prefix]; ok {
@@ -63,7 +72,7 @@ func (j *Job) resolve(ctx context.Context) (targets []pgpass.Entry, failed []Res
 		switch {
 		case !t.Discover && t.ListPrefix == "":
 			targets = append(targets, t) // chosen by the settings already
-		case s.Only != "" && t.Prefix != s.Only:
+		case s.Only != "" && t.Prefix != s.Only && t.ListPrefix != s.Only:
 		case s.Shard != nil && !s.Shard.Has(t.Prefix):
 		default:
 			targets = append(targets, t)
@@ -83,7 +92,8 @@ func (l *Logger) Discovered(line pgpass.Entry, f discover.Found) {
 		names[i] = t.Database
 	}
 	attrs := []slog.Attr{slog.String("prefix", line.Prefix), slog.String("host", line.Host), slog.String("port", line.Port),
-		slog.Any("databases", names), slog.Any("excluded", append([]string{}, f.Excluded...))}
+		slog.Any("databases", names), slog.Any("excluded", append([]string{}, f.Excluded...)),
+		slog.Any("not_connectable", append([]string{}, f.Closed...))}
 	if f.Err != nil {
 		l.log(logOnly, slog.LevelError, "databases not found", append(attrs, slog.String("error", f.Err.Error()))...)
 		return
@@ -96,6 +106,9 @@ func init() {
 		line := fmt.Sprintf("%s: found %d databases on %s:%s", f.str("prefix"), len(f.list("databases")), f.str("host"), f.str("port"))
 		if ex := f.list("excluded"); len(ex) > 0 {
 			line += fmt.Sprintf(", %d excluded: %s", len(ex), Printable(strings.Join(ex, ", ")))
+		}
+		if cl := f.list("not_connectable"); len(cl) > 0 {
+			line += fmt.Sprintf(", %d the user may not connect to: %s", len(cl), Printable(strings.Join(cl, ", ")))
 		}
 		if n := f.list("databases"); len(n) > 0 {
 			line += ": " + Printable(strings.Join(n, ", "))
@@ -132,14 +145,19 @@ func BucketTargets(ctx context.Context, client *s3.Client, s *Settings) ([]pgpas
 		n := len(out)
 		for _, p := range prefixes {
 			name, ok := discover.Of(line.Prefix, p)
-			if !ok || !s.Discovery.Keeps(name) || s.Only != "" && p != s.Only || s.Shard != nil && !s.Shard.Has(p) {
+			if !ok || !s.Discovery.Keeps(name) || s.Only != "" && p != s.Only && line.Prefix != s.Only || s.Shard != nil && !s.Shard.Has(p) {
 				continue
 			}
 			t := line
 			t.Database, t.Prefix, t.ListPrefix, t.Discover = name, p, line.Prefix, false
 			out = append(out, t)
 		}
-		if len(out) == n && s.Shard == nil {
+		if len(out) == n && (s.Shard == nil || s.Shard.Has(line.Prefix)) {
+			// No backups: the line (or the prefix asked for) fails as a
+			// prefix without backups does.
+			if s.Only != "" {
+				line.Prefix = s.Only
+			}
 			out = append(out, line)
 		}
 	}

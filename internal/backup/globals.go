@@ -40,7 +40,7 @@ const globalsName = "globals"
 // database (--database), as a managed service's login may not be allowed
 // into "postgres".
 func globalsArgs(t pgpass.Entry, rolePasswords bool) []string {
-	args := []string{"--globals-only", "--host", t.Host, "--port", t.Port, "--username", t.User, "--database", t.Database, "--no-password"}
+	args := []string{"--globals-only", "--host", t.Host, "--port", t.Port, "--username", t.User, "--database", dbnameArg(t.Database), "--no-password"}
 	if !rolePasswords {
 		args = append(args, "--no-role-passwords")
 	}

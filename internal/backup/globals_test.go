@@ -13,11 +13,26 @@ import (
 func TestGlobalsArgs(t *testing.T) {
 	e := pgpass.Entry{Host: "db.example.com", Port: "5432", Database: "app", User: "backup", Password: "pw", Prefix: "db1"}
 	got := strings.Join(globalsArgs(e, true), " ")
-	if got != "--globals-only --host db.example.com --port 5432 --username backup --database app --no-password" {
+	if got != "--globals-only --host db.example.com --port 5432 --username backup --database dbname='app' --no-password" {
 		t.Errorf("args %q", got)
 	}
 	if got := globalsArgs(e, false); got[len(got)-1] != "--no-role-passwords" {
 		t.Errorf("args without passwords %q", got)
+	}
+}
+
+// TestDbnameArg: a database's name reaches libpq as the name alone, never
+// as a connection string of its own.
+func TestDbnameArg(t *testing.T) {
+	for name, want := range map[string]string{
+		"app":                     `dbname='app'`,
+		"host=203.0.113.5 port=1": `dbname='host=203.0.113.5 port=1'`,
+		`it's \ here`:             `dbname='it\'s \\ here'`,
+		"postgresql://evil/other": `dbname='postgresql://evil/other'`,
+	} {
+		if got := dbnameArg(name); got != want {
+			t.Errorf("dbnameArg(%q) = %s, want %s", name, got, want)
+		}
 	}
 }
 

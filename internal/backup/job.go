@@ -313,12 +313,20 @@ func (j *Job) stream(ctx context.Context, t pgpass.Entry, d dumpCommand, info *c
 }
 
 func (j *Job) dumpArgs(t pgpass.Entry) []string {
-	args := []string{"--host", t.Host, "--port", t.Port, "--username", t.User, "--dbname", t.Database, "--no-password"}
+	args := []string{"--host", t.Host, "--port", t.Port, "--username", t.User, "--dbname", dbnameArg(t.Database), "--no-password"}
 	if j.Settings.Format == "custom" {
 		// The stream is compressed by the job; compressing twice only burns CPU.
 		args = append(args, "--format=custom", "--compress=0")
 	}
 	return append(args, j.Settings.PgDumpArgs...)
+}
+
+// dbnameArg is a database's name as a libpq connection string that names
+// only it: libpq reads a --dbname with '=' in it (or a URI) as a
+// connection string, and a database's name is its owner's to choose (a
+// '*' line's tenant could name one "host=elsewhere").
+func dbnameArg(name string) string {
+	return "dbname='" + strings.NewReplacer(`\`, `\\`, `'`, `\'`).Replace(name) + "'"
 }
 
 // childEnv is the environment of pg_dump, pg_dumpall and psql: the job's
@@ -353,7 +361,7 @@ func (j *Job) serverVersion(ctx context.Context, t pgpass.Entry, psql string, pa
 	ctx, cancel := context.WithTimeout(ctx, 2*time.Minute)
 	defer cancel()
 	cmd := exec.CommandContext(ctx, psql, "--no-psqlrc", "--no-password", "--tuples-only", "--no-align",
-		"--host", t.Host, "--port", t.Port, "--username", t.User, "--dbname", t.Database,
+		"--host", t.Host, "--port", t.Port, "--username", t.User, "--dbname", dbnameArg(t.Database),
 		"--command", "SELECT current_setting('server_version_num') || ' ' || current_setting('server_version')")
 	cmd.Env = childEnv(pass.path)
 	stderr := &tailBuffer{max: 4096}

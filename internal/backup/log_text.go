@@ -103,7 +103,8 @@ func (o *textOut) printf(format string, args ...any) {
 // log too, which log queries match.
 var textLines = map[string]func(o *textOut, f facts){
 	"backup started": func(o *textOut, f facts) {
-		o.printf("%s: backing up %s:%s/%s to %s", f.str("prefix"), f.str("host"), f.str("port"), f.str("database"), f.str("object"))
+		// A database's name is its owner's to choose ('*' lines).
+		o.printf("%s: backing up %s:%s/%s to %s", f.str("prefix"), f.str("host"), f.str("port"), Printable(f.str("database")), f.str("object"))
 	},
 	"pg_dump chosen": func(o *textOut, f facts) {
 		o.printf("%s: server PostgreSQL %s, pg_dump %s (%s)", f.str("prefix"), f.str("server_version"), f.str("pg_dump_version"), f.str("pg_dump"))

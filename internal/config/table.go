@@ -211,7 +211,7 @@ var Table = []Setting{
 		Long:  "`true`: with each database also store `pg_dumpall --globals-only` of its server (the roles, their memberships and settings, and tablespaces), beside the dump as `<prefix>-<same time>.globals.gz.aes` (see [Roles: the globals](restore.md#roles-the-globals))"},
 	{Name: EnvDatabasesInclude, Group: Optional, Default: "all", Example: "app_*,billing",
 		Short: "for list lines whose database is '*': back up only the databases these names or shell patterns match (comma-separated)",
-		Long:  "for list lines whose database is `*` (every database of the server): back up only the databases whose names these names or shell patterns match, comma-separated (see [The list of databases](configuration.md#every-database-of-a-server))"},
+		Long:  "for list lines whose database is `*` (every database of the server): back up only the databases whose names these names or shell patterns match, comma-separated (see [Every database of a server](configuration.md#every-database-of-a-server))"},
 	{Name: EnvDatabasesExclude, Group: Optional, Default: "none", Example: "test_*,scratch",
 		Short: "for list lines whose database is '*': leave out the databases these names or shell patterns match; wins over DATABASES_INCLUDE",
 		Long:  "for list lines whose database is `*`: leave out the databases whose names these names or shell patterns match, comma-separated; it wins over `DATABASES_INCLUDE`"},

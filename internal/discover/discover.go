@@ -17,6 +17,7 @@ import (
 	"path"
 	"slices"
 	"strings"
+	"time"
 
 	"github.com/jackc/pgx/v5/pgconn"
 
@@ -121,9 +122,9 @@ func (f Filter) Keeps(name string) bool {
 // IsZero reports whether the filter keeps every name.
 func (f Filter) IsZero() bool { return len(f.Include) == 0 && len(f.Exclude) == 0 }
 
-// databasesQuery lists the databases a backup may connect to: not
-// templates, and allowing connections.
-const databasesQuery = `SELECT datname FROM pg_catalog.pg_database WHERE datallowconn AND NOT datistemplate`
+// databasesQuery lists the databases that are not templates and allow
+// connections, and whether the user may connect to each.
+const databasesQuery = `SELECT datname, pg_catalog.has_database_privilege(datname, 'CONNECT') FROM pg_catalog.pg_database WHERE datallowconn AND NOT datistemplate`
 
 // Connect opens a connection to a database of the line's server as its
 // user, with its password given directly (never in a connection string
@@ -145,31 +146,40 @@ func DefaultConnect(ctx context.Context, e pgpass.Entry, database string) (*pgco
 	return pgconn.ConnectConfig(ctx, cfg)
 }
 
-// Databases lists the databases of the server of e that a backup may
-// connect to, connecting to postgres (or template1 where postgres is not
-// there or refused).
-func Databases(ctx context.Context, e pgpass.Entry, connect Connect) ([]string, error) {
-	var conn *pgconn.PgConn
-	var err error
-	for _, db := range []string{"postgres", "template1"} {
-		if conn, err = connect(ctx, e, db); err == nil {
-			break
-		}
+// listTimeout bounds listing one server's databases.
+const listTimeout = time.Minute
+
+// Databases lists the databases of the server of e that are not templates
+// and allow connections, those the user may connect to (names) and those
+// it may not (closed), each sorted by bytes. It connects to postgres, or
+// to template1 where postgres is not there or not open to the user (not
+// after a wrong password: one failed login is enough).
+func Databases(ctx context.Context, e pgpass.Entry, connect Connect) (names, closed []string, err error) {
+	ctx, cancel := context.WithTimeout(ctx, listTimeout)
+	defer cancel()
+	conn, err := connect(ctx, e, "postgres")
+	var pe *pgconn.PgError
+	if errors.As(err, &pe) && (pe.Code == "3D000" || pe.Code == "42501" || pe.Code == "28000") {
+		conn, err = connect(ctx, e, "template1")
 	}
 	if err != nil {
-		return nil, err
+		return nil, nil, err
 	}
 	defer conn.Close(context.WithoutCancel(ctx))
 	res := conn.ExecParams(ctx, databasesQuery, nil, nil, nil, nil).Read()
 	if res.Err != nil {
-		return nil, fmt.Errorf("listing the databases: %w", res.Err)
+		return nil, nil, fmt.Errorf("listing the databases: %w", res.Err)
 	}
-	names := make([]string, len(res.Rows))
-	for i, r := range res.Rows {
-		names[i] = string(r[0])
+	for _, r := range res.Rows {
+		if string(r[1]) == "t" {
+			names = append(names, string(r[0]))
+		} else {
+			closed = append(closed, string(r[0]))
+		}
 	}
 	slices.Sort(names) // by bytes, as the log and the tests read them, whatever the collation
-	return names, nil
+	slices.Sort(closed)
+	return names, closed, nil
 }
 
 // Found is what discovery found for one line.
@@ -177,7 +187,17 @@ type Found struct {
 	Line     pgpass.Entry   // the line, its database '*'
 	Targets  []pgpass.Entry // one per database kept, in name order
 	Excluded []string       // names the filter left out
-	Err      error          // the server could not be listed, or nothing was kept
+	Closed   []string       // names the user may not connect to
+	// Failed are the databases kept that cannot be backed up under the
+	// line (a prefix too long), each with its error.
+	Failed []Failure
+	Err    error // the server could not be listed, or nothing was kept
+}
+
+// A Failure is a database found that cannot be backed up.
+type Failure struct {
+	Target pgpass.Entry // the line, with the database's name
+	Err    error
 }
 
 // ErrNothing is wrapped by Found.Err for a line whose server has no
@@ -189,10 +209,15 @@ var ErrNothing = errors.New("no database found")
 // (Prefix), and ListPrefix the line's.
 func Expand(ctx context.Context, line pgpass.Entry, f Filter, connect Connect) Found {
 	found := Found{Line: line}
-	names, err := Databases(ctx, line, connect)
+	names, closed, err := Databases(ctx, line, connect)
 	if err != nil {
 		found.Err = err
 		return found
+	}
+	for _, n := range closed {
+		if f.Keeps(n) {
+			found.Closed = append(found.Closed, n)
+		}
 	}
 	for _, n := range names {
 		if !f.Keeps(n) {
@@ -201,13 +226,14 @@ func Expand(ctx context.Context, line pgpass.Entry, f Filter, connect Connect) F
 		}
 		t := line
 		t.Database, t.Prefix, t.ListPrefix, t.Discover = n, Prefix(line.Prefix, n), line.Prefix, false
-		if err := pgpass.CheckPrefix(t.Prefix, nil); err != nil {
-			found.Err = fmt.Errorf("database %q: its prefix %w", n, err)
-			return found
+		if pgpass.CheckPrefix(t.Prefix, nil) != nil {
+			t.Prefix = line.Prefix
+			found.Failed = append(found.Failed, Failure{t, fmt.Errorf("database %q: its prefix %s.%s… would be longer than 128 characters; back it up on a line of its own, and leave it out with %s", n, line.Prefix, Escape(n)[:16], "DATABASES_EXCLUDE")})
+			continue
 		}
 		found.Targets = append(found.Targets, t)
 	}
-	if len(found.Targets) == 0 {
+	if len(found.Targets) == 0 && len(found.Failed) == 0 {
 		found.Err = fmt.Errorf("%w on %s:%s", ErrNothing, line.Host, line.Port)
 		if len(found.Excluded) > 0 {
 			found.Err = fmt.Errorf("%w that DATABASES_INCLUDE and DATABASES_EXCLUDE keep (%d excluded)", found.Err, len(found.Excluded))

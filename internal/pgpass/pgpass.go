@@ -156,6 +156,18 @@ func Parse(r io.Reader, commands ...string) ([]Entry, error) {
 		}
 		entries = append(entries, e)
 	}
+	// A '*' line's databases take the prefixes <prefix>.<name>: no other
+	// line may have one of them, or be a '*' line inside that range.
+	for _, d := range entries {
+		if !d.Discover {
+			continue
+		}
+		for _, e := range entries {
+			if !e.Ignore && e.Line != d.Line && strings.HasPrefix(e.Prefix, d.Prefix+".") {
+				errs = append(errs, &LineError{Line: e.Line, Err: fmt.Errorf("prefix %q is one that line %d's databases may take (its database is '*': %s.<name>); choose a prefix outside %s.*", e.Prefix, d.Line, d.Prefix, d.Prefix)})
+			}
+		}
+	}
 	return entries, errors.Join(errs...)
 }
 

@@ -162,6 +162,18 @@ func TestParse(t *testing.T) {
 			want: []Entry{{Line: 1, Host: "h", Port: "5432", Database: "*", User: "u", Password: "pw", Prefix: "app", Discover: true}},
 		},
 		{
+			name: "a prefix in a '*' line's range",
+			in:   "h:5432:*:u:pw:app\nh:5432:d:u:pw:app.d\nh:5433:*:u:pw:app.x\nh:5432:e:u:pw:appx\n",
+			want: []Entry{{Line: 1, Host: "h", Port: "5432", Database: "*", User: "u", Password: "pw", Prefix: "app", Discover: true},
+				{Line: 2, Host: "h", Port: "5432", Database: "d", User: "u", Password: "pw", Prefix: "app.d"},
+				{Line: 3, Host: "h", Port: "5433", Database: "*", User: "u", Password: "pw", Prefix: "app.x", Discover: true},
+				{Line: 4, Host: "h", Port: "5432", Database: "e", User: "u", Password: "pw", Prefix: "appx"}},
+			errs: []string{
+				`line 2: prefix "app.d" is one that line 1's databases may take (its database is '*': app.<name>); choose a prefix outside app.*`,
+				`line 3: prefix "app.x" is one that line 1's databases may take (its database is '*': app.<name>); choose a prefix outside app.*`,
+			},
+		},
+		{
 			name: "star inside a field is no wildcard",
 			in:   "h*:5432:d*:u*:*:db1\n",
 			want: []Entry{{Line: 1, Host: "h*", Port: "5432", Database: "d*", User: "u*", Password: "*", Prefix: "db1"}},
