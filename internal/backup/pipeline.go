@@ -42,6 +42,7 @@ func (j *Job) writerOptions(info *catalog.Info) *s3stream.WriterOptions {
 	s := j.Settings
 	o := &s3stream.WriterOptions{
 		MaxMemory:    s.MaxMemory,
+		MaxParts:     s.MaxParts,
 		StorageClass: s.StorageClass,
 		SSE:          s.SSE,
 		SSEKMSKeyID:  s.SSEKMSKeyID,

@@ -10,6 +10,7 @@ import (
 	"github.com/philips-labs/iron-streaming-backup/internal/discover"
 	"github.com/philips-labs/iron-streaming-backup/internal/monitor"
 	"github.com/philips-labs/iron-streaming-backup/internal/pgpass"
+	"github.com/philips-labs/iron-streaming-backup/internal/s3stream"
 	"github.com/philips-labs/iron-streaming-backup/internal/units"
 )
 
@@ -44,6 +45,7 @@ type Storage struct {
 	SSE          string // "", AES256 or aws:kms
 	SSEKMSKeyID  string
 	MaxMemory    int64 // bytes of part buffers per upload
+	MaxParts     int   // parts of one multipart upload, at most
 	Lock         Lock  // the object lock of every object a backup writes
 }
 
@@ -255,6 +257,8 @@ func (s *Settings) loadDump(e *env, p Purpose) {
 			s.MaxMemory = n
 		}
 	}
+	s.MaxParts = s3stream.MaxParts
+	e.int(EnvMaxParts, 1, s3stream.MaxParts, &s.MaxParts)
 }
 
 // ObjectKey is where the dump of the backup of prefix started at t is

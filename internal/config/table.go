@@ -67,6 +67,7 @@ const (
 	EnvLockRetain       = "OBJECT_LOCK_RETAIN"
 	EnvLegalHold        = "OBJECT_LOCK_LEGAL_HOLD"
 	EnvMaxMemory        = "S3_MAX_MEMORY"
+	EnvMaxParts         = "S3_MAX_PARTS"
 	EnvCompression      = "COMPRESSION"
 	EnvLevel            = "COMPRESSION_LEVEL"
 	EnvEncryption       = "ENCRYPTION"
@@ -171,6 +172,9 @@ var Table = []Setting{
 	{Name: EnvMaxMemory, Group: Optional, Default: "`256MiB`", Example: "1280MiB",
 		Short: "cap on one upload's part buffers; objects up to about 4096 x half of it fit (256MiB: about 1 TiB)",
 		Long:  "cap on one upload's part buffers: 40 MiB are used up to 2 GiB stored; the cap bounds the largest object (256MiB: about 1 TiB; `1280MiB`: 5 TiB). Size containers for `PARALLEL` × this plus about 50 MiB"},
+	{Name: EnvMaxParts, Group: Optional, Default: "`10000`", Example: "1000",
+		Short: "the most parts one upload may have: S3's 10000, or a store's lower limit (1000 on Scaleway); parts then grow sooner, and the largest object is smaller (1000: about 115 GiB with 256MiB of S3_MAX_MEMORY)",
+		Long:  "the most parts one multipart upload may have: S3's `10000`, or a store's lower limit (`1000` on Scaleway). Parts then grow as much sooner, and the largest object is smaller: with `1000`, about 115 GiB with `S3_MAX_MEMORY=256MiB` and 540 GiB with `1280MiB` (with `10000`: 1.12 TiB and 5 TiB)"},
 	{Name: EnvCompression, Group: Optional, Default: "`gzip`", Example: "zstd",
 		Short: "gzip or zstd; zstd objects end in .zst.aes",
 		Long:  "`gzip` (objects end in `.gz.aes`, `.gz.age` with `ENCRYPTION=age`) or `zstd` (`.zst.aes`, `.zst.age`)"},

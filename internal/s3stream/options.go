@@ -23,6 +23,11 @@ type WriterOptions struct {
 	// 0). It also caps the part size at MaxMemory/2, and so the largest
 	// stream: 10,000 parts of the schedule (see the package comment).
 	MaxMemory int64
+	// MaxParts caps the parts of one multipart upload (MaxParts, S3's
+	// 10,000, when 0), for stores with a lower limit (1,000 on some):
+	// the part size grows as much sooner, and the largest stream for
+	// MaxMemory is smaller (MaxStreamSize).
+	MaxParts int
 	// StorageClass, e.g. STANDARD_IA or GLACIER_IR; empty means the
 	// bucket's default.
 	StorageClass string
@@ -85,6 +90,9 @@ func (o *WriterOptions) Validate() error {
 	if o.Concurrency < 0 {
 		return fmt.Errorf("concurrency %d is negative", o.Concurrency)
 	}
+	if o.MaxParts < 0 || o.MaxParts > MaxParts {
+		return fmt.Errorf("max parts %d: want 1 to %d", o.MaxParts, MaxParts)
+	}
 	if o.MaxMemory != 0 && o.MaxMemory < 2*MinPartSize {
 		return fmt.Errorf("max memory %s is below %s: two parts of the minimum size", units.FormatSize(o.MaxMemory), units.FormatSize(2*MinPartSize))
 	}
@@ -113,6 +121,9 @@ func (o WriterOptions) withDefaults() WriterOptions {
 	}
 	if o.MaxMemory == 0 {
 		o.MaxMemory = DefaultMaxMemory
+	}
+	if o.MaxParts == 0 {
+		o.MaxParts = MaxParts
 	}
 	return o
 }

@@ -36,12 +36,17 @@ func partLimit(maxMemory int64) int64 {
 }
 
 // partSize returns the size of part n (counted from 1) in the growing
-// schedule: 8 MiB for parts 1–256, 16 MiB for 257–512, doubling every 256
-// parts, but never above what maxMemory allows.
-func partSize(n int, maxMemory int64) int64 {
-	step := min((n-1)/partsPerStep, 20)
+// schedule for uploads of at most maxParts parts: with S3's 10,000, 8 MiB
+// for parts 1–256, 16 MiB for 257–512, doubling every 256 parts; with
+// fewer, doubling as much sooner (every 25 parts of 1,000); never above
+// what maxMemory allows.
+func partSize(n int, maxMemory int64, maxParts int) int64 {
+	step := min((n-1)/stepParts(maxParts), 20)
 	return min(int64(firstPartSize)<<step, partLimit(maxMemory))
 }
+
+// stepParts is how many parts of one size the schedule for maxParts has.
+func stepParts(maxParts int) int { return max(1, partsPerStep*maxParts/MaxParts) }
 
 // parallelParts is how many parts of the given size may be uploading at
 // once: the concurrency asked for, lowered so that those parts plus the one
@@ -57,12 +62,18 @@ func memoryLimit(size, maxMemory int64, concurrency int) int64 {
 	return int64(parallelParts(size, maxMemory, concurrency)+1) * size
 }
 
-// maxStreamSize is the largest stream that fits into MaxParts parts under
+// maxStreamSize is the largest stream that fits into maxParts parts under
 // the schedule for maxMemory.
-func maxStreamSize(maxMemory int64) int64 {
+func maxStreamSize(maxMemory int64, maxParts int) int64 {
 	var total int64
-	for n := 1; n <= MaxParts; n++ {
-		total += partSize(n, maxMemory)
+	for n := 1; n <= maxParts; n++ {
+		total += partSize(n, maxMemory, maxParts)
 	}
 	return min(total, MaxObjectSize)
+}
+
+// MaxStreamSize is the largest stream a Writer with these options takes.
+func (o WriterOptions) MaxStreamSize() int64 {
+	o = o.withDefaults()
+	return maxStreamSize(o.MaxMemory, o.MaxParts)
 }

@@ -2,6 +2,7 @@ package s3stream
 
 import (
 	"fmt"
+	"strings"
 	"testing"
 
 	"github.com/philips-labs/iron-streaming-backup/internal/units"
@@ -13,21 +14,27 @@ func TestSchedule(t *testing.T) {
 	for _, tc := range []struct {
 		maxMemory   int64
 		concurrency int
+		maxParts    int
 		wantMax     int64 // the largest stream that must fit
 	}{
-		{DefaultMaxMemory, DefaultConcurrency, MaxObjectSize},
-		{DefaultMaxMemory, 16, MaxObjectSize},
-		{DefaultMaxMemory, 1, MaxObjectSize},
-		{2 << 30, DefaultConcurrency, MaxObjectSize},
-		{256 << 20, DefaultConcurrency, 1 << 40},
-		{64 << 20, 2, 250 << 30},
-		{2 * MinPartSize, 1, 48 << 30},
+		{DefaultMaxMemory, DefaultConcurrency, MaxParts, MaxObjectSize},
+		{DefaultMaxMemory, 16, MaxParts, MaxObjectSize},
+		{DefaultMaxMemory, 1, MaxParts, MaxObjectSize},
+		{2 << 30, DefaultConcurrency, MaxParts, MaxObjectSize},
+		{256 << 20, DefaultConcurrency, MaxParts, 1 << 40},
+		{64 << 20, 2, MaxParts, 250 << 30},
+		{2 * MinPartSize, 1, MaxParts, 48 << 30},
+		// Stores that take 1,000 parts.
+		{DefaultMaxMemory, DefaultConcurrency, 1000, 500 << 30},
+		{256 << 20, DefaultConcurrency, 1000, 100 << 30},
+		{2 * MinPartSize, 1, 1000, 4 << 30},
+		{DefaultMaxMemory, DefaultConcurrency, 1, 8 << 20},
 	} {
-		t.Run(fmt.Sprintf("%s/%d", units.FormatSize(tc.maxMemory), tc.concurrency), func(t *testing.T) {
+		t.Run(fmt.Sprintf("%s/%d/%d", units.FormatSize(tc.maxMemory), tc.concurrency, tc.maxParts), func(t *testing.T) {
 			var total, prev int64
 			reached := 0
-			for n := 1; n <= MaxParts; n++ {
-				s := partSize(n, tc.maxMemory)
+			for n := 1; n <= tc.maxParts; n++ {
+				s := partSize(n, tc.maxMemory, tc.maxParts)
 				if s < MinPartSize || s > MaxPartSize || s%chunkSize != 0 {
 					t.Fatalf("part %d: size %d outside S3's limits or not a multiple of the chunk", n, s)
 				}
@@ -49,9 +56,9 @@ func TestSchedule(t *testing.T) {
 				}
 			}
 			if reached == 0 {
-				t.Fatalf("10,000 parts hold %s, want %s", units.FormatSize(total), units.FormatSize(tc.wantMax))
+				t.Fatalf("%d parts hold %s, want %s", tc.maxParts, units.FormatSize(total), units.FormatSize(tc.wantMax))
 			}
-			if got := maxStreamSize(tc.maxMemory); got < tc.wantMax {
+			if got := maxStreamSize(tc.maxMemory, tc.maxParts); got < tc.wantMax {
 				t.Errorf("maxStreamSize = %s, want ≥ %s", units.FormatSize(got), units.FormatSize(tc.wantMax))
 			}
 			t.Logf("%s reached at part %d; largest part %s", units.FormatSize(tc.wantMax), reached, units.FormatSize(prev))
@@ -72,12 +79,49 @@ func TestScheduleSmallStreams(t *testing.T) {
 	} {
 		var total, peak int64
 		for n := 1; total < tc.stream; n++ {
-			s := partSize(n, DefaultMaxMemory)
+			s := partSize(n, DefaultMaxMemory, MaxParts)
 			total += s
 			peak = max(peak, memoryLimit(s, DefaultMaxMemory, DefaultConcurrency))
 		}
 		if peak != tc.buffers {
 			t.Errorf("a %s stream needs %s of buffers, want %s", units.FormatSize(tc.stream), units.FormatSize(peak), units.FormatSize(tc.buffers))
 		}
+	}
+}
+
+// TestMaxParts: with a store's lower part limit, a stream that fits goes
+// up in that many parts, and one that does not fails with the limit in
+// its message and leaves nothing.
+func TestMaxParts(t *testing.T) {
+	t.Parallel()
+	c := newClient(t)
+	opts := WriterOptions{MaxParts: 2, MaxMemory: 2 * MinPartSize}
+	if got := opts.MaxStreamSize(); got != 2*MinPartSize {
+		t.Fatalf("MaxStreamSize = %d, want two parts of %d", got, MinPartSize)
+	}
+	key := uniqueKey(t)
+	w := NewWriter(t.Context(), c, bucket, key, opts)
+	if _, err := w.ReadFrom(stream(7, 2*MinPartSize-1)); err != nil {
+		t.Fatal(err)
+	}
+	if err := w.Close(); err != nil {
+		t.Fatal(err)
+	}
+	if r := w.Result(); r.Parts != 2 || r.Size != 2*MinPartSize-1 {
+		t.Errorf("uploaded in %d parts, %d bytes", r.Parts, r.Size)
+	}
+	key = uniqueKey(t) + "-over"
+	w = NewWriter(t.Context(), c, bucket, key, opts)
+	_, err := w.ReadFrom(stream(7, 2*MinPartSize+1))
+	if err == nil {
+		err = w.Close()
+	}
+	if err == nil || !strings.Contains(err.Error(), "the stream is larger than 10.0 MiB, the most 2 parts hold") {
+		t.Errorf("a stream over the limit: %v", err)
+	}
+	w.Abort(err)
+	assertNothingLeft(t, key)
+	if err := (&WriterOptions{MaxParts: MaxParts + 1}).Validate(); err == nil {
+		t.Error("MaxParts over S3's limit is valid")
 	}
 }

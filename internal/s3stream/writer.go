@@ -90,7 +90,7 @@ func NewWriter(ctx context.Context, client *s3.Client, bucket, key string, opts 
 		w.algo = ChecksumCRC32C
 	}
 	w.ctx, w.cancel = context.WithCancelCause(ctx)
-	w.pool = newPool(w.ctx, memoryLimit(partSize(1, opts.MaxMemory), opts.MaxMemory, opts.Concurrency))
+	w.pool = newPool(w.ctx, memoryLimit(partSize(1, opts.MaxMemory, opts.MaxParts), opts.MaxMemory, opts.Concurrency))
 	context.AfterFunc(w.ctx, func() { w.fail(w.abortError()) })
 	// A failed writer's caller may never call Close or Abort: the
 	// clean-up's end ends the reports too.
@@ -179,12 +179,12 @@ func (w *Writer) space() ([]byte, error) {
 		}
 	}
 	if w.cur == nil {
-		if w.next > MaxParts {
+		if w.next > w.opts.MaxParts {
 			return nil, w.fail(fmt.Errorf("upload to s3://%s/%s: the stream is larger than %s, the most %d parts hold with max memory %s",
-				w.bucket, w.key, units.FormatSize(maxStreamSize(w.opts.MaxMemory)), MaxParts, units.FormatSize(w.opts.MaxMemory)))
+				w.bucket, w.key, units.FormatSize(maxStreamSize(w.opts.MaxMemory, w.opts.MaxParts)), w.opts.MaxParts, units.FormatSize(w.opts.MaxMemory)))
 		}
 		w.cur = &buffer{}
-		w.curSize = partSize(w.next, w.opts.MaxMemory)
+		w.curSize = partSize(w.next, w.opts.MaxMemory, w.opts.MaxParts)
 		w.partNow.Store(w.curSize)
 		w.pool.setLimit(memoryLimit(w.curSize, w.opts.MaxMemory, w.opts.Concurrency))
 	}
@@ -479,7 +479,7 @@ func (w *Writer) Result() Result {
 func (w *Writer) progress(done bool) Progress {
 	ps := w.partNow.Load()
 	if ps == 0 {
-		ps = partSize(1, w.opts.MaxMemory)
+		ps = partSize(1, w.opts.MaxMemory, w.opts.MaxParts)
 	}
 	return Progress{
 		Bytes:       w.written.Load(),
