@@ -40,10 +40,13 @@ job takes a prefix where it takes a command. A 7th field "ignore" (in
 any case) keeps a line out of the backups; such a line may use '*' wildcards
 and an empty prefix. Every other line needs a real host, port (1 to 65535),
 database and user, except that the database may be '*': every database of
-the server, which the backup job lists when it runs (as <prefix>.<name>;
-see its documentation). pgpass-expand does not connect: it prints such a
-line with '*' as its database, and writes it to PATH as libpq's wildcard.
-All bad lines are reported at once; messages never show a password.
+the server (as <prefix>.<name>; see the backup job's documentation). For
+such a line pgpass-expand connects to the server, as the line's user with
+its password, and prints one target per database found, as the job would
+find them now (filtered by $DATABASES_INCLUDE and $DATABASES_EXCLUDE; with
+-json each has list_prefix, the line's prefix); what it found goes to
+stderr. All bad lines are reported at once; messages never show a
+password.
 
 Without -in, the list is taken from $PGPASS_FILE_BASE64 (base64, padded or
 not, line breaks allowed) or, when that is empty, from the file named by
@@ -145,6 +148,12 @@ func run(ctx context.Context, args []string, stdin io.Reader, stdout, stderr io.
 	if err != nil {
 		return err
 	}
+	// The '*' lines' databases, as the job would find them now; a line
+	// that fails is reported after the rest is printed.
+	targets, expandErr := expand(ctx, targets, *only, stderr)
+	if targets == nil && expandErr != nil {
+		return expandErr
+	}
 	if err := printable(targets, *jsonOut, *showPasswords); err != nil {
 		return err
 	}
@@ -167,7 +176,10 @@ func run(ctx context.Context, args []string, stdin io.Reader, stdout, stderr io.
 	if err != nil {
 		return err
 	}
-	return w.Flush()
+	if err := w.Flush(); err != nil {
+		return err
+	}
+	return expandErr
 }
 
 // readList reads and parses the list named by -in, or by the environment.
@@ -224,6 +236,9 @@ func printable(targets []pgpass.Entry, jsonOut, showPasswords bool) error {
 			errs = append(errs, fmt.Errorf("line %d: the password is not valid UTF-8, which JSON cannot hold; print it without -json", t.Line))
 		case !jsonOut && showPasswords && strings.Contains(t.Password, "\t"):
 			errs = append(errs, fmt.Errorf("line %d: the password holds a tab; print it with -json", t.Line))
+		case !jsonOut && strings.ContainsFunc(t.Database, func(r rune) bool { return r < 0x20 || r == 0x7f }):
+			// A found database's name is its owner's to choose.
+			errs = append(errs, fmt.Errorf("line %d: database %q holds a control character, which the tab-separated form cannot hold; print with -json", t.Line, t.Database))
 		}
 	}
 	return errors.Join(errs...)
@@ -252,19 +267,20 @@ func writeTSV(w io.Writer, targets []pgpass.Entry, header, showPasswords bool) e
 }
 
 type target struct {
-	Line     int     `json:"line"`
-	Host     string  `json:"host"`
-	Port     string  `json:"port"`
-	Database string  `json:"database"`
-	User     string  `json:"user"`
-	Prefix   string  `json:"prefix"`
-	Password *string `json:"password,omitempty"`
+	Line       int     `json:"line"`
+	Host       string  `json:"host"`
+	Port       string  `json:"port"`
+	Database   string  `json:"database"`
+	User       string  `json:"user"`
+	Prefix     string  `json:"prefix"`
+	ListPrefix string  `json:"list_prefix,omitempty"` // the '*' line's, for a database it found
+	Password   *string `json:"password,omitempty"`
 }
 
 func writeJSON(w io.Writer, targets []pgpass.Entry, showPasswords bool) error {
 	out := make([]target, 0, len(targets))
 	for _, t := range targets {
-		o := target{Line: t.Line, Host: t.Host, Port: t.Port, Database: t.Database, User: t.User, Prefix: t.Prefix}
+		o := target{Line: t.Line, Host: t.Host, Port: t.Port, Database: t.Database, User: t.User, Prefix: t.Prefix, ListPrefix: t.ListPrefix}
 		if showPasswords {
 			o.Password = &t.Password
 		}
