@@ -12,21 +12,11 @@ import (
 	"github.com/philips-labs/iron-streaming-backup/internal/testenv"
 )
 
-// dumpIn is pg_dump of a database of the cluster c without owners,
-// privileges and \restrict lines.
+// dumpIn is pg_dump of a database of the cluster c without owners and
+// privileges.
 func dumpIn(t *testing.T, c *testenv.Postgres, db string) string {
 	t.Helper()
-	out, err := c.Command(t.Context(), "pg_dump", "--no-owner", "--no-privileges", "-d", "dbname='"+db+"'").Output()
-	if err != nil {
-		t.Fatalf("pg_dump %s: %v", db, err)
-	}
-	var b strings.Builder
-	for _, l := range strings.SplitAfter(string(out), "\n") {
-		if !strings.HasPrefix(l, `\restrict `) && !strings.HasPrefix(l, `\unrestrict `) {
-			b.WriteString(l)
-		}
-	}
-	return b.String()
+	return clusterDump(t, c, db, "--no-owner", "--no-privileges")
 }
 
 // discovered are the backups' prefixes in bucket (their dumps' keys

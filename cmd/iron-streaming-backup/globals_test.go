@@ -111,7 +111,15 @@ func restoreGlobals(t *testing.T, c *testenv.Postgres, key string) []string {
 // without the \restrict lines.
 func fullDump(t *testing.T, c *testenv.Postgres, db string) string {
 	t.Helper()
-	out, err := c.Command(t.Context(), "pg_dump", "-d", db).Output()
+	return clusterDump(t, c, db)
+}
+
+// clusterDump is pg_dump of database db of the cluster c with args,
+// without the \restrict lines (a new key each run). db reaches pg_dump
+// as a name only, whatever it holds.
+func clusterDump(t *testing.T, c *testenv.Postgres, db string, args ...string) string {
+	t.Helper()
+	out, err := c.Command(t.Context(), "pg_dump", append(args, "-d", "dbname='"+db+"'")...).Output()
 	if err != nil {
 		t.Fatalf("pg_dump %s: %v", db, err)
 	}
@@ -430,16 +438,7 @@ func TestRestoreGlobals(t *testing.T) {
 	runRecipe := func(line string) jobRun {
 		cmd := exec.CommandContext(t.Context(), "bash", "-o", "pipefail", "-c", put.Replace(line))
 		cmd.Env = append(slices.Clone(env), "PGHOST="+fresh.SocketDir, "PGPORT="+strconv.Itoa(fresh.Port), "PGUSER="+fresh.User)
-		var stdout, stderr strings.Builder
-		cmd.Stdout, cmd.Stderr = &stdout, &stderr
-		err := cmd.Run()
-		r := jobRun{stdout: stdout.String(), stderr: stderr.String()}
-		if ee, ok := err.(*exec.ExitError); ok {
-			r.code = ee.ExitCode()
-		} else if err != nil {
-			t.Fatal(err)
-		}
-		return r
+		return runCmd(t, cmd)
 	}
 	conn := func(user, db string) string {
 		return fmt.Sprintf("host=%s port=%d dbname=%s user=%s", fresh.SocketDir, fresh.Port, db, user)

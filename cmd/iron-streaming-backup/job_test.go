@@ -171,6 +171,12 @@ func runJob(t *testing.T, env []string, args ...string) jobRun {
 	defer cancel()
 	cmd := exec.CommandContext(ctx, filepath.Join(binDir, "iron-streaming-backup"), args...)
 	cmd.Env = env
+	return runCmd(t, cmd)
+}
+
+// runCmd runs cmd and returns its output and exit status.
+func runCmd(t *testing.T, cmd *exec.Cmd) jobRun {
+	t.Helper()
 	var stdout, stderr bytes.Buffer
 	cmd.Stdout, cmd.Stderr = &stdout, &stderr
 	err := cmd.Run()
@@ -178,7 +184,7 @@ func runJob(t *testing.T, env []string, args ...string) jobRun {
 	if ee, ok := err.(*exec.ExitError); ok {
 		r.code = ee.ExitCode()
 	} else if err != nil {
-		t.Fatalf("running the job: %v", err)
+		t.Fatalf("running %s: %v", cmd.Args[0], err)
 	}
 	return r
 }
@@ -212,12 +218,17 @@ func uploadsInProgress(t *testing.T, bucket string) int {
 // parallel with others.
 func newBucket(t *testing.T) string {
 	t.Helper()
-	name := fmt.Sprintf("t%d-%s", bucketSeq.Add(1), strings.ToLower(regexp.MustCompile(`[^A-Za-z0-9]+`).ReplaceAllString(t.Name(), "-")))
-	name = strings.TrimRight(name[:min(len(name), 63)], "-")
+	name := bucketName(t, "t")
 	if err := srv.CreateBucket(t.Context(), s3client(), name); err != nil {
 		t.Fatal(err)
 	}
 	return name
+}
+
+// bucketName is a new bucket's name for the test, starting with kind.
+func bucketName(t *testing.T, kind string) string {
+	name := fmt.Sprintf("%s%d-%s", kind, bucketSeq.Add(1), strings.ToLower(regexp.MustCompile(`[^A-Za-z0-9]+`).ReplaceAllString(t.Name(), "-")))
+	return strings.TrimRight(name[:min(len(name), 63)], "-")
 }
 
 var bucketSeq atomic.Int64

@@ -22,8 +22,7 @@ import (
 // enabled.
 func newLockBucket(t *testing.T) string {
 	t.Helper()
-	name := fmt.Sprintf("l%d-%s", bucketSeq.Add(1), strings.ToLower(regexp.MustCompile(`[^A-Za-z0-9]+`).ReplaceAllString(t.Name(), "-")))
-	name = strings.TrimRight(name[:min(len(name), 63)], "-")
+	name := bucketName(t, "l")
 	if err := srv.CreateLockBucket(t.Context(), s3client(), name); err != nil {
 		t.Fatal(err)
 	}
