@@ -43,6 +43,7 @@ func (j *Job) writerOptions(info *catalog.Info) *s3stream.WriterOptions {
 	o := &s3stream.WriterOptions{
 		MaxMemory:    s.MaxMemory,
 		MaxParts:     s.MaxParts,
+		PartChecksum: s.PartChecksum,
 		StorageClass: s.StorageClass,
 		SSE:          s.SSE,
 		SSEKMSKeyID:  s.SSEKMSKeyID,

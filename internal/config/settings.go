@@ -44,9 +44,10 @@ type Storage struct {
 	StorageClass string
 	SSE          string // "", AES256 or aws:kms
 	SSEKMSKeyID  string
-	MaxMemory    int64 // bytes of part buffers per upload
-	MaxParts     int   // parts of one multipart upload, at most
-	Lock         Lock  // the object lock of every object a backup writes
+	MaxMemory    int64  // bytes of part buffers per upload
+	MaxParts     int    // parts of one multipart upload, at most
+	PartChecksum string // s3stream.WriterOptions.PartChecksum: "" (auto) or md5 (when_required)
+	Lock         Lock   // the object lock of every object a backup writes
 }
 
 // Lock is the S3 Object Lock every object of a backup is written with.
@@ -259,6 +260,13 @@ func (s *Settings) loadDump(e *env, p Purpose) {
 	}
 	s.MaxParts = s3stream.MaxParts
 	e.int(EnvMaxParts, 1, s3stream.MaxParts, &s.MaxParts)
+	switch v := strings.ToLower(e.trimmed(EnvChecksum)); v {
+	case "", "auto":
+	case "when_required":
+		s.PartChecksum = s3stream.ChecksumMD5
+	default:
+		e.bad("%s=%q: use auto or when_required", EnvChecksum, e.trimmed(EnvChecksum))
+	}
 }
 
 // ObjectKey is where the dump of the backup of prefix started at t is

@@ -68,6 +68,7 @@ const (
 	EnvLegalHold        = "OBJECT_LOCK_LEGAL_HOLD"
 	EnvMaxMemory        = "S3_MAX_MEMORY"
 	EnvMaxParts         = "S3_MAX_PARTS"
+	EnvChecksum         = "S3_CHECKSUM"
 	EnvCompression      = "COMPRESSION"
 	EnvLevel            = "COMPRESSION_LEVEL"
 	EnvEncryption       = "ENCRYPTION"
@@ -175,6 +176,9 @@ var Table = []Setting{
 	{Name: EnvMaxParts, Group: Optional, Default: "`10000`", Example: "1000",
 		Short: "the most parts one upload may have: S3's 10000, or a store's lower limit (1000 on Scaleway); parts then grow sooner, and the largest object is smaller (1000: about 115 GiB with 256MiB of S3_MAX_MEMORY)",
 		Long:  "the most parts one multipart upload may have: S3's `10000`, or a store's lower limit (`1000` on Scaleway). Parts then grow as much sooner, and the largest object is smaller: with `1000`, about 115 GiB with `S3_MAX_MEMORY=256MiB` and 540 GiB with `1280MiB` (with `10000`: 1.12 TiB and 5 TiB)"},
+	{Name: EnvChecksum, Group: Optional, Default: "`auto`", Example: "when_required",
+		Short: "auto: every part carries its CRC32C (x-amz-checksum-crc32c), or Content-MD5 where the store refuses it; when_required: Content-MD5 only, no flexible checksum header, for stores that reject them",
+		Long:  "`auto`: every part (and single upload) carries its CRC32C in `x-amz-checksum-crc32c`, falling back to `Content-MD5` when the store refuses it; `when_required`: `Content-MD5` only, and no flexible checksum header at all (`x-amz-checksum-*`, `x-amz-sdk-checksum-algorithm`), for stores that reject them. The AWS SDK's own checksums are always off (its `when_required`): they break uploads to several S3-compatible stores"},
 	{Name: EnvCompression, Group: Optional, Default: "`gzip`", Example: "zstd",
 		Short: "gzip or zstd; zstd objects end in .zst.aes",
 		Long:  "`gzip` (objects end in `.gz.aes`, `.gz.age` with `ENCRYPTION=age`) or `zstd` (`.zst.aes`, `.zst.age`)"},

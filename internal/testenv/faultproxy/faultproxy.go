@@ -71,7 +71,8 @@ type Rule struct {
 // Request is one request the proxy saw.
 type Request struct {
 	Method, Path, RawQuery string
-	Fault                  bool // a fault was injected instead of or before passing it on
+	Header                 http.Header // as the client sent it
+	Fault                  bool        // a fault was injected instead of or before passing it on
 }
 
 // Proxy is a running fault-injecting proxy.
@@ -187,7 +188,7 @@ func (p *Proxy) pick(req *http.Request) (Fault, bool) {
 			f, fired = r.Fault, true
 		}
 	}
-	p.log = append(p.log, Request{Method: req.Method, Path: req.URL.Path, RawQuery: req.URL.RawQuery, Fault: fired})
+	p.log = append(p.log, Request{Method: req.Method, Path: req.URL.Path, RawQuery: req.URL.RawQuery, Header: req.Header.Clone(), Fault: fired})
 	return f, fired
 }
 
