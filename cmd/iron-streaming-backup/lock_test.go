@@ -15,6 +15,7 @@ import (
 	"github.com/aws/aws-sdk-go-v2/aws"
 	"github.com/aws/aws-sdk-go-v2/service/s3"
 
+	"github.com/philips-labs/iron-streaming-backup/internal/catalog"
 	"github.com/philips-labs/iron-streaming-backup/internal/testenv/faultproxy"
 )
 
@@ -84,7 +85,9 @@ func TestObjectLock(t *testing.T) {
 
 	// A second backup: KEEP_LAST=1 would delete the first, which its
 	// lock keeps.
-	time.Sleep(time.Until(started.Truncate(time.Second).Add(time.Second)))
+	// (A new second: the key's time is the job's start, not the test's.)
+	b1, _ := catalog.ParseKey(k1)
+	time.Sleep(time.Until(b1.Time.Add(time.Second)))
 	r = runJob(t, append(env, "KEEP_LAST=1"))
 	if r.code != 0 {
 		t.Fatalf("second backup: exit %d\n%s", r.code, r.stderr)
