@@ -163,6 +163,13 @@ func TestDiscover(t *testing.T) {
 		t.Errorf("with a long name, backed up %q", got)
 	}
 
+	// A database with a line of its own is backed up there only.
+	bucket7 := newBucket(t)
+	r = runJob(t, jobEnv(line(c.Password, "srv")+explicit[:len(explicit)-len("srv.a\n")]+"one\n", bucket7, "", "DATABASES_INCLUDE=a,b-c"))
+	if got := discovered(t, bucket7); r.code != 0 || !slices.Equal(got, []string{"one", "srv.b-c"}) || !strings.Contains(r.stderr, ", 1 backed up on lines of their own: a") {
+		t.Errorf("a database with a line of its own: exit %d, backed up %q\n%s", r.code, got, r.stderr)
+	}
+
 	// A database that is gone is still verified, from its backups: they
 	// only get older.
 	if _, err := c.Psql(t.Context(), "postgres", "DROP DATABASE a"); err != nil {

@@ -20,7 +20,9 @@ import (
 // and, when only is set, by that prefix. What each line found goes to
 // stderr; a line whose server cannot be listed is an error, after the
 // others.
-func expand(ctx context.Context, targets []pgpass.Entry, only string, stderr io.Writer) ([]pgpass.Entry, error) {
+// Databases with lines of their own in entries are left out, as the job
+// leaves them out.
+func expand(ctx context.Context, targets, entries []pgpass.Entry, only string, stderr io.Writer) ([]pgpass.Entry, error) {
 	var f discover.Filter
 	var err error
 	if f.Include, err = discover.ParseGlobs(os.Getenv(config.EnvDatabasesInclude)); err != nil {
@@ -39,6 +41,7 @@ func expand(ctx context.Context, targets []pgpass.Entry, only string, stderr io.
 		}
 		lines++
 		found := discover.Expand(ctx, t, f, discover.DefaultConnect)
+		found.Without(entries)
 		if found.Err != nil {
 			errs = append(errs, fmt.Errorf("line %d (%s): finding the databases of %s:%s: %w", t.Line, t.Prefix, t.Host, t.Port, found.Err))
 			continue
@@ -46,6 +49,9 @@ func expand(ctx context.Context, targets []pgpass.Entry, only string, stderr io.
 		fmt.Fprintf(stderr, "pgpass-expand: %s: found %d databases on %s:%s", t.Prefix, len(found.Targets), t.Host, t.Port)
 		if len(found.Excluded) > 0 {
 			fmt.Fprintf(stderr, ", %d excluded", len(found.Excluded))
+		}
+		if len(found.Listed) > 0 {
+			fmt.Fprintf(stderr, ", %d on lines of their own: %s", len(found.Listed), backup.Printable(strings.Join(found.Listed, ", ")))
 		}
 		if len(found.Closed) > 0 {
 			fmt.Fprintf(stderr, ", %d the user may not connect to: %s", len(found.Closed), backup.Printable(strings.Join(found.Closed, ", ")))

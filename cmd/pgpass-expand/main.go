@@ -150,7 +150,7 @@ func run(ctx context.Context, args []string, stdin io.Reader, stdout, stderr io.
 	}
 	// The '*' lines' databases, as the job would find them now; a line
 	// that fails is reported after the rest is printed.
-	targets, expandErr := expand(ctx, targets, *only, stderr)
+	targets, expandErr := expand(ctx, targets, entries, *only, stderr)
 	if targets == nil && expandErr != nil {
 		return expandErr
 	}

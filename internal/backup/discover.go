@@ -46,6 +46,7 @@ func (j *Job) resolve(ctx context.Context) (targets []pgpass.Entry, failed []Res
 		}
 		mine := s.Shard == nil || s.Shard.Has(line.Prefix) // who reports the line's failure
 		found := discover.Expand(ctx, line, s.Discovery, connect)
+		found.Without(s.Listed)
 		j.Log.Discovered(line, found)
 		if found.Err != nil {
 			if mine {
@@ -93,7 +94,7 @@ func (l *Logger) Discovered(line pgpass.Entry, f discover.Found) {
 	}
 	attrs := []slog.Attr{slog.String("prefix", line.Prefix), slog.String("host", line.Host), slog.String("port", line.Port),
 		slog.Any("databases", names), slog.Any("excluded", append([]string{}, f.Excluded...)),
-		slog.Any("not_connectable", append([]string{}, f.Closed...))}
+		slog.Any("not_connectable", append([]string{}, f.Closed...)), slog.Any("listed", append([]string{}, f.Listed...))}
 	if f.Err != nil {
 		l.log(logOnly, slog.LevelError, "databases not found", append(attrs, slog.String("error", f.Err.Error()))...)
 		return
@@ -106,6 +107,9 @@ func init() {
 		line := fmt.Sprintf("%s: found %d databases on %s:%s", f.str("prefix"), len(f.list("databases")), f.str("host"), f.str("port"))
 		if ex := f.list("excluded"); len(ex) > 0 {
 			line += fmt.Sprintf(", %d excluded: %s", len(ex), Printable(strings.Join(ex, ", ")))
+		}
+		if l := f.list("listed"); len(l) > 0 {
+			line += fmt.Sprintf(", %d backed up on lines of their own: %s", len(l), Printable(strings.Join(l, ", ")))
 		}
 		if cl := f.list("not_connectable"); len(cl) > 0 {
 			line += fmt.Sprintf(", %d the user may not connect to: %s", len(cl), Printable(strings.Join(cl, ", ")))

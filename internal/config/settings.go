@@ -23,6 +23,9 @@ type Settings struct {
 	// Only is the prefix the command named, "" for all: a '*' line of
 	// Targets stands for it until its databases are found.
 	Only string
+	// Listed are all the list's lines, selected or not: a '*' line leaves
+	// out the databases that have lines of their own.
+	Listed []pgpass.Entry
 	// Discovery filters what the '*' lines of Targets find.
 	Discovery discover.Filter
 
@@ -187,6 +190,7 @@ func (s *Settings) loadTargets(e *env, only string, commands []string) {
 			err = errors.Join(prefixLines(from+": ", err)...)
 		}
 	}
+	s.Listed = entries
 	switch {
 	case err != nil:
 		e.add(err)

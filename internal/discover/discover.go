@@ -188,6 +188,7 @@ type Found struct {
 	Targets  []pgpass.Entry // one per database kept, in name order
 	Excluded []string       // names the filter left out
 	Closed   []string       // names the user may not connect to
+	Listed   []string       // names left out because the list has a line for them (Without)
 	// Failed are the databases kept that cannot be backed up under the
 	// line (a prefix too long), each with its error.
 	Failed []Failure
@@ -240,4 +241,26 @@ func Expand(ctx context.Context, line pgpass.Entry, f Filter, connect Connect) F
 		}
 	}
 	return found
+}
+
+// Without leaves out of f's targets the databases for which listed has a
+// line of its own (same host, port and database, as written; not ignored,
+// not '*'): they are backed up there, under that line's prefix, and not a
+// second time.
+func (f *Found) Without(listed []pgpass.Entry) {
+	own := map[string]bool{}
+	for _, e := range listed {
+		if !e.Ignore && !e.Discover {
+			own[e.Host+"\x00"+e.Port+"\x00"+e.Database] = true
+		}
+	}
+	kept := f.Targets[:0]
+	for _, t := range f.Targets {
+		if own[t.Host+"\x00"+t.Port+"\x00"+t.Database] {
+			f.Listed = append(f.Listed, t.Database)
+			continue
+		}
+		kept = append(kept, t)
+	}
+	f.Targets = kept
 }
