@@ -134,7 +134,7 @@ func restoreErr(err error, prefix string, trust bool) error {
 			"as a superuser: CREATE ROLE restorer LOGIN CREATEDB; then restore with -into 'dbname=NAME user=restorer' -create (docs/restore.md#restoring-safely)")
 	case errors.Is(err, backup.ErrTargetNotEmpty):
 		return cli.Usage(err)
-	case errors.Is(err, restore.ErrRefused) && strings.HasPrefix(err.Error(), "-globals: "):
+	case errors.Is(err, restore.ErrRefused) && errors.Is(err, backup.ErrGlobals):
 		return cli.WithHint(cli.Usage(err), "as a superuser: CREATE ROLE role_admin LOGIN CREATEROLE; then restore with -globals-as 'dbname=postgres user=role_admin' (docs/restore.md#roles-with-the-restore-command)")
 	case errors.Is(err, backup.ErrNoGlobals):
 		return cli.WithHint(err, "'%s list %s' shows which backups have globals", tool, prefix)

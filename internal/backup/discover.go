@@ -2,7 +2,6 @@ package backup
 
 import (
 	"context"
-	"errors"
 	"fmt"
 	"log/slog"
 	"maps"
@@ -16,27 +15,21 @@ import (
 	"github.com/philips-labs/iron-streaming-backup/internal/pgpass"
 )
 
-// ErrPrefixTaken is wrapped by the error of a run whose '*' lines found a
-// database whose prefix another target has.
-var ErrPrefixTaken = errors.New("prefix taken")
-
 // resolve makes the targets of this run: the list's, with each '*' line
 // replaced by the databases its server has now (package discover), of
 // this run's shard and prefix. Each line's find is logged. A line whose
 // server cannot be listed, or that finds nothing, is a failed result of
-// its own; the others go on. Two targets with one prefix stop the run
-// before anything is written (a *SettingsError wrapping ErrPrefixTaken).
+// its own; the others go on. Found prefixes never collide with others:
+// the list refuses prefixes in a '*' line's range (pgpass.Parse).
 func (j *Job) resolve(ctx context.Context) (targets []pgpass.Entry, failed []Result, err error) {
 	s := j.Settings
 	connect := j.connect
 	if connect == nil {
 		connect = discover.DefaultConnect
 	}
-	owner := map[string]pgpass.Entry{}
 	var all []pgpass.Entry
 	for _, t := range s.Targets {
 		if !t.Discover {
-			owner[t.Prefix] = t
 			all = append(all, t)
 		}
 	}
@@ -60,14 +53,7 @@ func (j *Job) resolve(ctx context.Context) (targets []pgpass.Entry, failed []Res
 				j.Log.Failed(f.Target, f.Err)
 			}
 		}
-		for _, t := range found.Targets {
-			if o, ok := owner[t.Prefix]; ok {
-				return nil, nil, &SettingsError{fmt.Errorf("%w: database %q of line %d (every database of %s:%s) has the prefix %s, which line %d has too: change one of the lines' prefixes",
-					ErrPrefixTaken, t.Database, line.Line, line.Host, line.Port, t.Prefix, o.Line)}
-			}
-			owner[t.Prefix] = t
-			all = append(all, t)
-		}
+		all = append(all, found.Targets...)
 	}
 	for _, t := range all {
 		switch {

@@ -325,9 +325,7 @@ func (j *Job) dumpArgs(t pgpass.Entry) []string {
 // only it: libpq reads a --dbname with '=' in it (or a URI) as a
 // connection string, and a database's name is its owner's to choose (a
 // '*' line's tenant could name one "host=elsewhere").
-func dbnameArg(name string) string {
-	return "dbname='" + strings.NewReplacer(`\`, `\\`, `'`, `\'`).Replace(name) + "'"
-}
+func dbnameArg(name string) string { return "dbname=" + pgpass.ConnValue(name) }
 
 // childEnv is the environment of pg_dump, pg_dumpall and psql: the job's
 // own without anything secret or anything that could redirect the
@@ -390,21 +388,27 @@ func (j *Job) serverVersion(ctx context.Context, t pgpass.Entry, psql string, pa
 // progress logs a line every Settings.Progress until the returned function
 // is called.
 func (j *Job) progress(t pgpass.Entry, info *catalog.Info, plain *countingWriter, stored func() int64) (stop func()) {
-	if j.Settings.Progress <= 0 {
+	return every(j.Settings.Progress, func() { j.Log.Progress(t, plain.n.Load(), stored(), j.now().Sub(info.Started)) })
+}
+
+// every calls f every interval from another goroutine, until the returned
+// function is called (which waits for a call under way); never for an
+// interval of 0.
+func every(interval time.Duration, f func()) (stop func()) {
+	if interval <= 0 {
 		return func() {}
 	}
-	done := make(chan struct{})
-	finished := make(chan struct{})
+	done, finished := make(chan struct{}), make(chan struct{})
 	go func() {
 		defer close(finished)
-		tick := time.NewTicker(j.Settings.Progress)
+		tick := time.NewTicker(interval)
 		defer tick.Stop()
 		for {
 			select {
 			case <-done:
 				return
 			case <-tick.C:
-				j.Log.Progress(t, plain.n.Load(), stored(), j.now().Sub(info.Started))
+				f()
 			}
 		}
 	}()

@@ -223,17 +223,21 @@ func (r *Restorer) rolesConnect(ctx context.Context) (*pgconn.PgConn, error) {
 func (r *Restorer) checkRoles(ctx context.Context) error {
 	conn, err := r.rolesConnect(ctx)
 	if err != nil {
-		return fmt.Errorf("-globals: connecting to restore the roles: %w", err)
+		return fmt.Errorf("%w: connecting to restore the roles: %w", ErrGlobals, err)
 	}
 	defer conn.Close(context.WithoutCancel(ctx))
 	if err := (&restore.Roles{}).Check(ctx, conn, r.TrustDump); err != nil {
 		if errors.Is(err, restore.ErrCannotCreateRoles) && r.GlobalsAs == "" {
-			return fmt.Errorf("-globals: %w: give -globals-as the connection of a role with CREATEROLE, e.g. -globals-as 'dbname=postgres user=role_admin'", err)
+			return fmt.Errorf("%w: %w: give -globals-as the connection of a role with CREATEROLE, e.g. -globals-as 'dbname=postgres user=role_admin'", ErrGlobals, err)
 		}
-		return fmt.Errorf("-globals: %w", err)
+		return fmt.Errorf("%w: %w", ErrGlobals, err)
 	}
 	return nil
 }
+
+// ErrGlobals is wrapped by the errors of the connection -globals restores
+// the roles over, found before anything is written.
+var ErrGlobals = errors.New("-globals")
 
 // restoreRoles restores the globals, committed before the dump is
 // restored (its ownership names their roles), and logs what they created
@@ -383,24 +387,7 @@ func (r *Restorer) pgRestore(b catalog.Backup, info *catalog.Info) (string, erro
 // progress logs how far the restore got every Settings.Progress, until
 // the returned function is called.
 func (r *Restorer) progress(t pgpass.Entry, restored *countingWriter, started time.Time) (stop func()) {
-	if r.Settings.Progress <= 0 {
-		return func() {}
-	}
-	done, finished := make(chan struct{}), make(chan struct{})
-	go func() {
-		defer close(finished)
-		tick := time.NewTicker(r.Settings.Progress)
-		defer tick.Stop()
-		for {
-			select {
-			case <-done:
-				return
-			case <-tick.C:
-				r.Log.RestoreProgress(t, restored.n.Load(), r.now().Sub(started))
-			}
-		}
-	}()
-	return func() { close(done); <-finished }
+	return every(r.Settings.Progress, func() { r.Log.RestoreProgress(t, restored.n.Load(), r.now().Sub(started)) })
 }
 
 // stockCommand is the stock tools' one-liner that restores b into the

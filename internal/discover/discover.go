@@ -136,7 +136,7 @@ type Connect func(ctx context.Context, e pgpass.Entry, database string) (*pgconn
 func DefaultConnect(ctx context.Context, e pgpass.Entry, database string) (*pgconn.PgConn, error) {
 	var cs strings.Builder
 	for _, kv := range [][2]string{{"host", e.Host}, {"port", e.Port}, {"user", e.User}, {"dbname", database}} {
-		fmt.Fprintf(&cs, "%s='%s' ", kv[0], strings.NewReplacer(`\`, `\\`, `'`, `\'`).Replace(kv[1]))
+		fmt.Fprintf(&cs, "%s=%s ", kv[0], pgpass.ConnValue(kv[1]))
 	}
 	cfg, err := pgconn.ParseConfig(cs.String())
 	if err != nil {

@@ -117,3 +117,9 @@ func appendField(b []byte, s string, wildcard, first bool) []byte {
 	}
 	return b
 }
+
+// ConnValue quotes s as the value of a libpq connection string's keyword
+// (keyword='value'): the value is s whatever it holds.
+func ConnValue(s string) string {
+	return "'" + strings.NewReplacer(`\`, `\\`, `'`, `\'`).Replace(s) + "'"
+}

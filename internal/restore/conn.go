@@ -18,9 +18,18 @@ import (
 // PGUSER, PGPASSWORD, PGPASSFILE, PGSSLMODE, service files) as libpq does.
 // The client encoding is UTF8; a plain dump sets its own.
 func Connect(ctx context.Context, connString string) (*pgconn.PgConn, error) {
+	return connect(ctx, connString, "")
+}
+
+// connect connects as Connect does, to database dbname instead of the
+// connection string's when dbname is not empty.
+func connect(ctx context.Context, connString, dbname string) (*pgconn.PgConn, error) {
 	cfg, err := pgconn.ParseConfig(connString)
 	if err != nil {
 		return nil, err
+	}
+	if dbname != "" {
+		cfg.Database = dbname
 	}
 	cfg.RuntimeParams["client_encoding"] = "UTF8"
 	cfg.OnNotice = func(*pgconn.PgConn, *pgconn.Notice) {} // a dump's notices are no news

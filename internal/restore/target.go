@@ -80,13 +80,7 @@ func ReadContents(ctx context.Context, conn *pgconn.PgConn) (Contents, error) {
 // ConnectTo connects with connString to another database of the same
 // server (dbname): the maintenance database where a target is created.
 func ConnectTo(ctx context.Context, connString, dbname string) (*pgconn.PgConn, error) {
-	cfg, err := pgconn.ParseConfig(connString)
-	if err != nil {
-		return nil, err
-	}
-	cfg.Database = dbname
-	cfg.RuntimeParams["client_encoding"] = "UTF8"
-	return pgconn.ConnectConfig(ctx, cfg)
+	return connect(ctx, connString, dbname)
 }
 
 // Database is the name of the database connString connects to.
