@@ -10,6 +10,7 @@ package faultproxy
 import (
 	"context"
 	"fmt"
+	"html"
 	"io"
 	"log"
 	"net"
@@ -27,6 +28,9 @@ type Fault struct {
 	// error document with Code, without passing it on.
 	Status int
 	Code   string
+	// Message is the error document's message; "" is "injected by
+	// faultproxy". Stores often name the header they reject in it.
+	Message string
 	// Reset closes the client's connection with a TCP reset after
 	// ResetAfter bytes of the request body were read (half the declared
 	// length when zero), without passing the request on.
@@ -57,6 +61,9 @@ type Rule struct {
 	Query string
 	// Path, when set, must be a substring of the request path.
 	Path string
+	// Header names a header the request must carry, e.g.
+	// "If-None-Match" (a conditional write); "" matches any.
+	Header string
 	// Nth is the first matching request (counted from 1) that gets the
 	// fault; 0 means the first.
 	Nth int
@@ -169,6 +176,9 @@ func (r *Rule) matches(req *http.Request) bool {
 	if r.Path != "" && !strings.Contains(req.URL.Path, r.Path) {
 		return false
 	}
+	if r.Header != "" && req.Header.Get(r.Header) == "" {
+		return false
+	}
 	return true
 }
 
@@ -228,15 +238,18 @@ func (p *Proxy) ServeHTTP(w http.ResponseWriter, req *http.Request) {
 		conn.Close()
 	case f.Status != 0:
 		io.Copy(io.Discard, req.Body)
-		code := f.Code
+		code, msg := f.Code, f.Message
 		if code == "" {
 			code = http.StatusText(f.Status)
+		}
+		if msg == "" {
+			msg = "injected by faultproxy"
 		}
 		w.Header().Set("Content-Type", "application/xml")
 		w.WriteHeader(f.Status)
 		fmt.Fprintf(w, `<?xml version="1.0" encoding="UTF-8"?>`+"\n"+
-			`<Error><Code>%s</Code><Message>injected by faultproxy</Message><Resource>%s</Resource><RequestId>faultproxy</RequestId></Error>`,
-			code, req.URL.Path)
+			`<Error><Code>%s</Code><Message>%s</Message><Resource>%s</Resource><RequestId>faultproxy</RequestId></Error>`,
+			code, html.EscapeString(msg), req.URL.Path)
 	case len(f.DropHeaders) > 0:
 		p.rp.ServeHTTP(&dropHeaders{w, f.DropHeaders}, req)
 	default:
