@@ -353,9 +353,9 @@ func TestLoadSSE(t *testing.T) {
 // hint in the job's settings, and none names a command-line flag.
 func TestS3Words(t *testing.T) {
 	noSetting := map[s3stream.Kind]bool{
-		s3stream.Unclassified:        true,
-		s3stream.NotFound:            true, // an object: verify says which
-		s3stream.ChecksumUnsupported: true, // the job has no setting for it
+		s3stream.Unclassified: true,
+		s3stream.NotFound:     true, // an object: verify says which
+		s3stream.Unsupported:  true, // the hints of its Features
 	}
 	for k := s3stream.Unclassified; k.String() != "unknown kind"; k++ {
 		h := s3stream.Hint(&s3stream.Error{Kind: k}, S3Words)
@@ -371,6 +371,11 @@ func TestS3Words(t *testing.T) {
 	err := fmt.Errorf("db1: %w", &s3stream.Error{Kind: s3stream.WrongRegion, Region: "eu-west-1"})
 	if h := s3stream.Hint(err, S3Words); h != "set AWS_REGION=eu-west-1, the bucket's region" {
 		t.Errorf("wrong region: %q", h)
+	}
+	err = &s3stream.Error{Kind: s3stream.Unsupported, Features: []s3stream.Kind{s3stream.ConditionalWriteUnsupported, s3stream.ObjectLockUnsupported}}
+	if h := s3stream.Hint(err, S3Words); !strings.HasPrefix(h, "for conditional writes: no setting turns them off: ") ||
+		!strings.HasSuffix(h, "; for Object Lock: unset OBJECT_LOCK_MODE and OBJECT_LOCK_LEGAL_HOLD, or use a store that supports Object Lock") {
+		t.Errorf("several features: %q", h)
 	}
 	if h := s3stream.Hint(fmt.Errorf("plain"), S3Words); h != "" {
 		t.Errorf("no kind: %q", h)

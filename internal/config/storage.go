@@ -191,4 +191,12 @@ var S3Words = s3stream.Words{
 	PathStyle:   EnvPathStyle + "=true",
 	RegionIs:    EnvRegion + "=%s",
 	Permissions: "s3:ListBucket, s3:PutObject, s3:GetObject, s3:AbortMultipartUpload, and s3:DeleteObject with KEEP_ rules",
+	// Where the store rejects CRC32C in an upload's first request, the
+	// job falls back to Content-MD5 by itself; in a later part only the
+	// setting helps.
+	PartChecksum:   EnvChecksum + "=when_required",
+	NoLock:         "unset " + EnvLockMode + " and " + EnvLegalHold,
+	NoSSE:          "unset " + EnvSSE,
+	NoStorageClass: "unset " + EnvStorageClass,
+	// NoOverwrite: none; a backup never replaces another.
 }

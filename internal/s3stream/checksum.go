@@ -103,7 +103,7 @@ func (w *Writer) checksumError(err error) error {
 	var e *Error
 	if w.algo == ChecksumCRC32C && w.opts.PartChecksum == ChecksumCRC32C && errors.As(err, &e) && e.Kind == Unclassified {
 		if s := httpStatus(err); s == http.StatusBadRequest || s == http.StatusNotImplemented {
-			e.Kind = ChecksumUnsupported
+			e.setUnsupported([]Kind{ChecksumUnsupported})
 		}
 	}
 	return err

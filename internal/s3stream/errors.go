@@ -109,7 +109,7 @@ func describe(op, bucket, key string, err error) error {
 		return err
 	}
 	wrap := func(kind Kind, msg string) *Error {
-		return &Error{Kind: kind, Bucket: bucket, Key: key, msg: op + " " + target + ": " + msg, Err: err}
+		return &Error{Kind: kind, Bucket: bucket, Key: key, head: op + " " + target, msg: op + " " + target + ": " + msg, Err: err}
 	}
 
 	if errors.Is(err, context.Canceled) || errors.Is(err, context.DeadlineExceeded) {

@@ -3,6 +3,7 @@ package s3stream
 import (
 	"errors"
 	"fmt"
+	"strings"
 )
 
 // Words name, in a command's vocabulary, the settings that a hint points
@@ -19,6 +20,12 @@ type Words struct {
 	Permissions string
 	// PartChecksum, when not "", is how to choose ChecksumMD5 instead.
 	PartChecksum string
+	// How to upload without a feature the store may not support
+	// (unsupported.go), when there is a way: without
+	// WriterOptions.NoOverwrite ("leave out --no-clobber"), without an
+	// object lock, without server-side encryption, in the store's default
+	// storage class. "" when nothing turns the feature off.
+	NoOverwrite, NoLock, NoSSE, NoStorageClass string
 }
 
 // checkCreds is the hint for credentials the service may not know.
@@ -73,6 +80,33 @@ var hints = map[Kind]func(w Words) string{
 		}
 		return "if the service does not support CRC32C checksums, upload with " + w.PartChecksum
 	},
+	ConditionalWriteUnsupported: func(w Words) string {
+		if w.NoOverwrite == "" {
+			return "no setting turns them off: they keep an upload from replacing an object another one wrote at the same key; use a store that supports If-None-Match"
+		}
+		return w.NoOverwrite + " if the upload may replace an object at the key"
+	},
+	ObjectLockUnsupported: func(w Words) string {
+		if w.NoLock == "" {
+			return "use a store that supports Object Lock"
+		}
+		return w.NoLock + ", or use a store that supports Object Lock"
+	},
+	SSEUnsupported: func(w Words) string {
+		if w.NoSSE == "" {
+			return ""
+		}
+		return w.NoSSE + ", or use a store that supports server-side encryption"
+	},
+	StorageClassUnsupported: func(w Words) string {
+		if w.NoStorageClass == "" {
+			return ""
+		}
+		return w.NoStorageClass + " to use the store's default storage class"
+	},
+	MultipartUnsupported: func(Words) string {
+		return "no setting turns them off: a stream larger than one part (8 MiB at most) is uploaded in parts; use a store that supports multipart uploads"
+	},
 }
 
 // Hint is the hint for the kind of failure err is, in w's words, or ""
@@ -84,6 +118,16 @@ func Hint(err error, w Words) string {
 	}
 	if e.Kind == WrongRegion && e.Region != "" && w.RegionIs != "" {
 		return "set " + fmt.Sprintf(w.RegionIs, e.Region) + ", the bucket's region"
+	}
+	if e.Kind == Unsupported {
+		// The hint of each feature the store may lack.
+		var hs []string
+		for _, k := range e.Features {
+			if h := hints[k]; h != nil && h(w) != "" {
+				hs = append(hs, "for "+features[k].name+": "+h(w))
+			}
+		}
+		return strings.Join(hs, "; ")
 	}
 	if h := hints[e.Kind]; h != nil {
 		return h(w)

@@ -59,10 +59,34 @@ const (
 	// BadConfig: the AWS SDK could not load its configuration (profile,
 	// shared config and credentials files).
 	BadConfig
-	// ChecksumUnsupported: the service rejected the upload's first
-	// request, carrying the CRC32C part checksum that
-	// WriterOptions.PartChecksum asked for; ChecksumMD5 may work.
+	// ChecksumUnsupported: the service rejected the CRC32C part checksum
+	// (x-amz-checksum-crc32c): the upload's first request, carrying the
+	// checksum that WriterOptions.PartChecksum asked for, or a part of an
+	// upload that began with it; ChecksumMD5 may work.
 	ChecksumUnsupported
+	// The kinds below are answers of a store that does not implement a
+	// feature of S3 the request used (HTTP 501 NotImplemented, or a 400
+	// that names the feature's header); see unsupported.go.
+
+	// ConditionalWriteUnsupported: the store does not support writes
+	// with If-None-Match (WriterOptions.NoOverwrite).
+	ConditionalWriteUnsupported
+	// ObjectLockUnsupported: the store does not support Object Lock
+	// (WriterOptions.LockMode and LegalHold, ReadBucketLock).
+	ObjectLockUnsupported
+	// SSEUnsupported: the store does not support the server-side
+	// encryption headers (WriterOptions.SSE).
+	SSEUnsupported
+	// StorageClassUnsupported: the store does not support the storage
+	// class header (WriterOptions.StorageClass).
+	StorageClassUnsupported
+	// MultipartUnsupported: the store does not support multipart
+	// uploads, which a stream larger than one part needs.
+	MultipartUnsupported
+	// Unsupported: the store does not support one of several features
+	// the request used, and did not say which; Error.Features are their
+	// kinds.
+	Unsupported
 )
 
 var kindNames = [...]string{
@@ -87,6 +111,13 @@ var kindNames = [...]string{
 	NoRegion:            "no region",
 	BadConfig:           "bad configuration",
 	ChecksumUnsupported: "checksum unsupported",
+
+	ConditionalWriteUnsupported: "conditional write unsupported",
+	ObjectLockUnsupported:       "object lock unsupported",
+	SSEUnsupported:              "server-side encryption unsupported",
+	StorageClassUnsupported:     "storage class unsupported",
+	MultipartUnsupported:        "multipart unsupported",
+	Unsupported:                 "unsupported",
 }
 
 func (k Kind) String() string {
@@ -109,8 +140,12 @@ type Error struct {
 	// Endpoint is scheme://host of the request that failed, for
 	// ConnectionRefused, UnknownHost and TLSFailed, when known.
 	Endpoint string
+	// Features are, for Unsupported, the kinds of feature the request
+	// used, one of which the store does not support.
+	Features []Kind
 	Err      error // the underlying error, or nil
 	msg      string
+	head     string // "op s3://bucket/key", which msg begins with
 }
 
 func (e *Error) Error() string { return e.msg }

@@ -142,7 +142,7 @@ func ReadBucketLock(ctx context.Context, client *s3.Client, bucket string) (Buck
 		return BucketLock{}, nil
 	}
 	if err != nil {
-		return BucketLock{}, describe("read the object lock configuration of", bucket, "", err)
+		return BucketLock{}, unsupported(describe("read the object lock configuration of", bucket, "", err), ObjectLockUnsupported)
 	}
 	var b BucketLock
 	if c := out.ObjectLockConfiguration; c != nil {

@@ -111,7 +111,7 @@ func WriteManifest(ctx context.Context, client *s3.Client, bucket, key string, m
 			return &ExistsError{Bucket: bucket, Key: ManifestKey(key)}
 		}
 	case err != nil:
-		return describe("write manifest", bucket, ManifestKey(key), err)
+		return unsupported(describe("write manifest", bucket, ManifestKey(key), err), putFeatures(in)...)
 	case noOverwrite:
 		// For stores that ignore If-None-Match. A manifest that cannot
 		// be read back (credentials that may not read) is taken as

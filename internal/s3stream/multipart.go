@@ -69,7 +69,7 @@ func (w *Writer) create() (string, error) {
 			return id, nil
 		}
 		if !w.fallBack(err) {
-			return "", w.checksumError(describe("upload to", w.bucket, w.key, err))
+			return "", w.checksumError(unsupported(describe("upload to", w.bucket, w.key, err), createFeatures(in)...))
 		}
 	}
 }
@@ -151,7 +151,7 @@ func (w *Writer) complete() (Result, error) {
 			return Result{}, fmt.Errorf("%w (and the object could not be checked: %v)", describe("complete upload to", w.bucket, w.key, err), oerr)
 		}
 	}
-	return Result{}, describe("complete upload to", w.bucket, w.key, err)
+	return Result{}, unsupported(describe("complete upload to", w.bucket, w.key, err), w.completeFeatures()...)
 }
 
 // completeTimeout bounds one attempt at CompleteMultipartUpload, which can

@@ -283,6 +283,10 @@ func (w *Writer) upload(b *buffer, n int) {
 	}
 	size := b.n
 	w.pool.put(b)
+	var used []Kind
+	if err != nil {
+		used = w.partFeatures()
+	}
 	w.mu.Lock()
 	defer w.mu.Unlock()
 	w.mp.inFlight--
@@ -292,7 +296,7 @@ func (w *Writer) upload(b *buffer, n int) {
 		if w.ctx.Err() != nil {
 			w.failLocked(w.abortError())
 		}
-		w.failLocked(describe(fmt.Sprintf("upload part %d to", n), w.bucket, w.key, err))
+		w.failLocked(unsupported(describe(fmt.Sprintf("upload part %d to", n), w.bucket, w.key, err), used...))
 		return
 	}
 	w.mp.etags[n-1] = etag
@@ -414,6 +418,7 @@ func (w *Writer) putObject() (Result, error) {
 	}
 	defer w.pool.put(b)
 	var (
+		in  *s3.PutObjectInput
 		out *s3.PutObjectOutput
 		err error
 	)
@@ -423,7 +428,7 @@ func (w *Writer) putObject() (Result, error) {
 		w.mu.Lock()
 		w.singleSum = sum
 		w.mu.Unlock()
-		in := &s3.PutObjectInput{
+		in = &s3.PutObjectInput{
 			Bucket:                    &w.bucket,
 			Key:                       &w.key,
 			Body:                      b.reader(),
@@ -461,7 +466,7 @@ func (w *Writer) putObject() (Result, error) {
 			break
 		}
 		if !w.fallBack(err) {
-			return Result{}, w.checksumError(describe("upload to", w.bucket, w.key, err))
+			return Result{}, w.checksumError(unsupported(describe("upload to", w.bucket, w.key, err), putFeatures(in)...))
 		}
 	}
 	w.uploaded.Add(b.n)

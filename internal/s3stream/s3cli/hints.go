@@ -11,13 +11,17 @@ import (
 
 // Words are s3put's and s3get's names of the settings S3 hints point at.
 var Words = s3stream.Words{
-	Bucket:       "the bucket name",
-	Endpoint:     "--endpoint (or AWS_ENDPOINT_URL)",
-	Region:       "--region (or AWS_REGION)",
-	PathStyle:    "--path-style",
-	RegionIs:     "--region %[1]s (or AWS_REGION=%[1]s)",
-	Permissions:  "s3:PutObject, s3:GetObject, s3:AbortMultipartUpload",
-	PartChecksum: "--part-checksum " + s3stream.ChecksumMD5,
+	Bucket:         "the bucket name",
+	Endpoint:       "--endpoint (or AWS_ENDPOINT_URL)",
+	Region:         "--region (or AWS_REGION)",
+	PathStyle:      "--path-style",
+	RegionIs:       "--region %[1]s (or AWS_REGION=%[1]s)",
+	Permissions:    "s3:PutObject, s3:GetObject, s3:AbortMultipartUpload",
+	PartChecksum:   "--part-checksum " + s3stream.ChecksumMD5,
+	NoOverwrite:    "leave out --no-clobber",
+	NoLock:         "leave out --lock-mode and --legal-hold",
+	NoSSE:          "leave out --sse",
+	NoStorageClass: "leave out --storage-class",
 }
 
 // Explain attaches the hint for err in s3put's and s3get's words to err

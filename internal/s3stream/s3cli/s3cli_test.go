@@ -109,6 +109,14 @@ func TestHints(t *testing.T) {
 		{&s3stream.Error{Kind: s3stream.NoRegion}, "set --region (or AWS_REGION)"},
 		{&s3stream.Error{Kind: s3stream.BadConfig}, "check AWS_PROFILE and the shared config files (~/.aws/config, ~/.aws/credentials)"},
 		{&s3stream.Error{Kind: s3stream.ChecksumUnsupported}, "if the service does not support CRC32C checksums, upload with --part-checksum md5"},
+		{&s3stream.Error{Kind: s3stream.ConditionalWriteUnsupported}, "leave out --no-clobber if the upload may replace an object at the key"},
+		{&s3stream.Error{Kind: s3stream.ObjectLockUnsupported}, "leave out --lock-mode and --legal-hold, or use a store that supports Object Lock"},
+		{&s3stream.Error{Kind: s3stream.SSEUnsupported}, "leave out --sse, or use a store that supports server-side encryption"},
+		{&s3stream.Error{Kind: s3stream.StorageClassUnsupported}, "leave out --storage-class to use the store's default storage class"},
+		{&s3stream.Error{Kind: s3stream.MultipartUnsupported}, "no setting turns them off: a stream larger than one part (8 MiB at most) is uploaded in parts; use a store that supports multipart uploads"},
+		{&s3stream.Error{Kind: s3stream.Unsupported, Features: []s3stream.Kind{s3stream.SSEUnsupported, s3stream.ConditionalWriteUnsupported}},
+			"for server-side encryption: leave out --sse, or use a store that supports server-side encryption; for conditional writes: leave out --no-clobber if the upload may replace an object at the key"},
+		{&s3stream.Error{Kind: s3stream.Unsupported}, ""},
 	} {
 		err := fmt.Errorf("wrapped: %w", tc.err)
 		hints := cli.Hints(Explain(err))
