@@ -483,6 +483,11 @@ func TestPruneWithoutDeleteObjects(t *testing.T) {
 	if r.code != 0 || !strings.Contains(r.stderr, "1 backups kept, 9 deleted") {
 		t.Errorf("prune: exit %d:\n%s", r.code, r.stderr)
 	}
+	// It says why, once.
+	const oneByOne = "db1: retention: the store does not implement DeleteObjects, the batch delete (NotImplemented: injected by faultproxy); deleting one key at a time\n"
+	if n := strings.Count(r.stderr, oneByOne); n != 1 {
+		t.Errorf("the log has %d times %q:\n%s", n, oneByOne, r.stderr)
+	}
 	want := []string{"r4/db1-20261130060000.gz.aes", "r4/db1-20261130060000.gz.aes.manifest.json"}
 	if got := allKeys(t, t.Context(), retentionBucket); !slices.Equal(got, want) {
 		t.Errorf("after prune: %q", got)

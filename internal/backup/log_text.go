@@ -162,6 +162,9 @@ var textLines = map[string]func(o *textOut, f facts){
 	"retention delete refused": func(o *textOut, f facts) {
 		o.printf("warning: %s: retention: the store refused to delete %s (%s); it stays", f.str("prefix"), f.str("object"), f.str("reason"))
 	},
+	"retention one by one": func(o *textOut, f facts) {
+		o.printf("%s: retention: %s; deleting one key at a time", f.str("prefix"), f.str("reason"))
+	},
 	"retention locked": func(o *textOut, f facts) {
 		var lock []string
 		if f.has("lock_mode") {

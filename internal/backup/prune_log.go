@@ -54,6 +54,12 @@ func (l *Logger) PruneRefused(prefix, bucket, key, reason string) {
 		slog.String("object", "s3://"+bucket+"/"+key), slog.String("reason", reason))
 }
 
+// PruneOneByOne logs that the store did not take DeleteObjects, and
+// that the keys are deleted one by one: no failure, a slower prune.
+func (l *Logger) PruneOneByOne(prefix, bucket, why string) {
+	l.log(logOnly, slog.LevelInfo, "retention one by one", slog.String("prefix", prefix), slog.String("bucket", bucket), slog.String("reason", why))
+}
+
 // PruneLocked logs a backup (or leftover) the rules do not keep and its
 // object lock does: it stays, and that is no failure.
 func (l *Logger) PruneLocked(prefix, bucket, key string, lock s3stream.Lock, dry bool) {

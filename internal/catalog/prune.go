@@ -4,6 +4,7 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"net/http"
 	"slices"
 	"strings"
 	"sync"
@@ -43,6 +44,10 @@ type PruneLog interface {
 	// PruneLocked: the rules do not keep the backup (or leftover) at key,
 	// and its object lock does: it stays, and is no failure.
 	PruneLocked(prefix, bucket, key string, l s3stream.Lock, dry bool)
+	// PruneOneByOne: the store did not take DeleteObjects (why says
+	// what it answered), and the keys are deleted one by one; told once
+	// a prune.
+	PruneOneByOne(prefix, bucket, why string)
 	Pruned(r PruneResult, rules Rules, dry bool)
 }
 
@@ -64,6 +69,9 @@ type PruneResult struct {
 	// Keys are the keys deleted (with DryRun: that a prune would delete),
 	// in the order of the deletes.
 	Keys []string
+	// OneByOne: the store did not take DeleteObjects, and the keys were
+	// deleted with one request each.
+	OneByOne bool
 }
 
 // A LockedObject is an object that its lock keeps.
@@ -380,6 +388,13 @@ func (p *Pruner) delete(ctx context.Context, prefix string, keys []string, res *
 			batch = unanswered
 		} else if !answered(err) || ctx.Err() != nil {
 			return gone, fmt.Errorf("deleting from s3://%s/%s: %w", p.Bucket, p.Folder, err)
+		} else if !res.OneByOne {
+			res.OneByOne = true
+			why := "the store refused DeleteObjects (" + reason(err) + ")"
+			if notImplemented(err) {
+				why = "the store does not implement DeleteObjects, the batch delete (" + reason(err) + ")"
+			}
+			p.Log.PruneOneByOne(prefix, p.Bucket, why)
 		}
 		// The store answered but did not delete: it lacks DeleteObjects
 		// (NotImplemented), refuses it as a whole, or named some keys in
@@ -406,6 +421,14 @@ func (p *Pruner) delete(ctx context.Context, prefix string, keys []string, res *
 func answered(err error) bool {
 	var re *awshttp.ResponseError
 	return errors.As(err, &re) && re.Response != nil && re.Response.Response != nil && re.Response.StatusCode >= 300
+}
+
+// notImplemented reports an answer of a store that lacks the request.
+func notImplemented(err error) bool {
+	var re *awshttp.ResponseError
+	var ae smithy.APIError
+	return errors.As(err, &re) && re.Response != nil && re.Response.Response != nil && re.Response.StatusCode == http.StatusNotImplemented ||
+		errors.As(err, &ae) && ae.ErrorCode() == "NotImplemented"
 }
 
 // reason is the store's code and message for a refused request.
