@@ -114,7 +114,10 @@
 // configuration are *Error values, one line each without credentials,
 // classified by Kind: a missing bucket, denied access, expired
 // credentials, a bucket in another region, an endpoint nothing listens
-// at, and so on. The package names no flags nor settings of its callers,
+// at, a store that does not implement a feature the request used
+// (conditional writes, CRC32C checksums, Object Lock, server-side
+// encryption, storage classes, multipart uploads: see unsupported.go),
+// and so on. The package names no flags nor settings of its callers,
 // and reads no environment variables beyond the AWS SDK's own: each caller
 // turns kinds into hints in its own vocabulary (s3cli does for s3put and
 // s3get). KindOf tells an

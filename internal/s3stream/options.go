@@ -56,6 +56,9 @@ type WriterOptions struct {
 	// its size and ETag back after it: another writer's object found
 	// there fails Close too. Such a store still leaves a short window in
 	// which two writers both succeed and the later one's object stays.
+	// A store that rejects the condition (501 NotImplemented) fails
+	// Close with ConditionalWriteUnsupported: the upload does not go on
+	// without it.
 	NoOverwrite bool
 	// LockMode (LockGovernance or LockCompliance) and LockUntil lock the
 	// object, and LegalHold puts a legal hold on it (see lock.go): the
