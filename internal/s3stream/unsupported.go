@@ -13,7 +13,7 @@ import (
 // Features of S3 that S3-compatible stores do not all implement. A store
 // without one answers a request that uses it with HTTP 501
 // NotImplemented, or with 400 and a code such as InvalidArgument whose
-// message names the feature's header. Such an answer becomes an *Error of
+// message names the feature's header and says it is not supported. Such an answer becomes an *Error of
 // the feature's Kind: its message names the feature in words, and its
 // hint (hints.go) the setting that avoids it, or that none does.
 //
@@ -76,9 +76,11 @@ func unsupported(err error, used ...Kind) error {
 	}
 	switch status := httpStatus(err); {
 	case status == http.StatusNotImplemented, apiCode(err) == "NotImplemented":
-	case status == http.StatusBadRequest && len(named) > 0:
+	case status == http.StatusBadRequest && len(named) > 0 && saysUnsupported(said):
 		// A 400 is about the request's values as often as about a
-		// feature: only one that names the feature's header counts.
+		// feature (a retain-until date in the past): only one that
+		// names the feature's header and says it is not supported
+		// counts.
 	default:
 		return err
 	}
@@ -87,6 +89,17 @@ func unsupported(err error, used ...Kind) error {
 	}
 	e.setUnsupported(used)
 	return err
+}
+
+// saysUnsupported reports whether a store's lowercase message says that
+// something is not supported.
+func saysUnsupported(msg string) bool {
+	for _, s := range []string{"not implemented", "not supported", "unsupported", "not recognized", "unrecognized"} {
+		if strings.Contains(msg, s) {
+			return true
+		}
+	}
+	return false
 }
 
 // setUnsupported makes e the failure of a store that does not support the
