@@ -66,7 +66,8 @@ const (
 	ChecksumUnsupported
 	// The kinds below are answers of a store that does not implement a
 	// feature of S3 the request used (HTTP 501 NotImplemented, or a 400
-	// that names the feature's header); see unsupported.go.
+	// that names the feature's header as not supported); see
+	// unsupported.go.
 
 	// ConditionalWriteUnsupported: the store does not support writes
 	// with If-None-Match (WriterOptions.NoOverwrite).
