@@ -85,6 +85,14 @@ func Hint(err error, w Words) string {
 	if e.Kind == WrongRegion && e.Region != "" && w.RegionIs != "" {
 		return "set " + fmt.Sprintf(w.RegionIs, e.Region) + ", the bucket's region"
 	}
+	if e.Permission != "" {
+		switch e.Kind {
+		case AccessDenied:
+			return "the credentials lack " + e.Permission + ", or they are wrong: " + checkCreds(w)
+		case Forbidden:
+			return checkCreds(w) + "; and that the credentials have " + e.Permission
+		}
+	}
 	if h := hints[e.Kind]; h != nil {
 		return h(w)
 	}
