@@ -740,7 +740,8 @@ func TestSettingsErrorsTogether(t *testing.T) {
 // TestPreflight: the bucket is checked with one request before the first
 // pg_dump. A store that refuses to list but lets write (a write-only
 // policy) gets a warning and its backup; one that refuses the write too
-// fails the backup cleanly.
+// fails the job before any pg_dump (the write check; iam_test.go has the
+// same with a real store's refusals).
 func TestPreflight(t *testing.T) {
 	emptyBucket(t, "backups")
 	p := bigThroughProxy(t)
@@ -778,11 +779,11 @@ func TestPreflight(t *testing.T) {
 	p.Add(faultproxy.Rule{Method: "POST", Times: -1, Fault: faultproxy.Fault{Status: 403, Code: "AccessDenied"}})
 	r = runJob(t, jobEnv(list, "backups", p.URL))
 	t.Logf("write refused too:\n%s", r.stderr)
-	if r.code != 1 || !strings.Contains(r.stderr, "error: db1: ") {
-		t.Errorf("write refused: exit %d, want 1 and a failure line", r.code)
+	if r.code != 2 || !strings.Contains(r.stderr, "error: upload to s3://backups/.iron-streaming-backup-write-check: access denied (at "+p.URL+"): the credentials may not write backups to s3://backups (s3:PutObject)\n") || strings.Contains(r.stderr, "db1: ") {
+		t.Errorf("write refused: exit %d, want 2 and the write check's line, before db1 started", r.code)
 	}
 	// The hint names the job's settings, not s3put's flags.
-	if !strings.Contains(r.stderr, "hint: db1: the credentials lack a needed permission") || strings.Contains(r.stderr, "--") {
+	if !strings.Contains(r.stderr, "hint: the credentials lack s3:PutObject, or they are wrong: check AWS_ACCESS_KEY_ID") || strings.Contains(r.stderr, "--") {
 		t.Errorf("write refused: no hint in the job's terms")
 	}
 	if keys := objects(t, "backups"); len(keys) != 0 {

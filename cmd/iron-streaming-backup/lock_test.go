@@ -190,8 +190,9 @@ func TestObjectLockRefused(t *testing.T) {
 	p.Add(faultproxy.Rule{Method: "HEAD", Times: -1, Fault: faultproxy.Fault{DropHeaders: []string{
 		"X-Amz-Object-Lock-Mode", "X-Amz-Object-Lock-Retain-Until-Date", "X-Amz-Object-Lock-Legal-Hold"}}})
 	// The gateway does lock: the job's delete of what it takes for an
-	// unlocked object is held until the short lock has passed.
-	p.Add(faultproxy.Rule{Method: "DELETE", Times: -1, Fault: faultproxy.Fault{Delay: 4 * time.Second}})
+	// unlocked object is held until the short lock has passed (the write
+	// check's abort, a DELETE too, is not).
+	p.Add(faultproxy.Rule{Method: "DELETE", Path: "/nolock-", Times: -1, Fault: faultproxy.Fault{Delay: 4 * time.Second}})
 	r = runJob(t, jobEnv(list, locked, p.URL, "OBJECT_LOCK_MODE=GOVERNANCE", "OBJECT_LOCK_RETAIN=2s"))
 	if r.code != 1 || !strings.Contains(r.stderr, "was stored, but not locked: ") || !strings.Contains(r.stderr, "the store keeps -: it ignored the lock, so the object can be deleted; it was deleted") {
 		t.Errorf("a store that keeps no lock: exit %d\n%s", r.code, r.stderr)

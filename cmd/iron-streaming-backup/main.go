@@ -178,8 +178,8 @@ Exit status:
        (prune: a listing failed or the store refused a delete)
     2  bad settings or arguments (prune: also no KEEP_ setting), found before
        any pg_dump started or any delete was made (also a bucket that does
-       not exist, or credentials S3 does not accept); nothing was backed up
-       or deleted
+       not exist, credentials S3 does not accept, or credentials that may
+       not write to the bucket); nothing was backed up or deleted
     In runner mode: the exit status of the payload's cmd.
 
 Restore, checked, in one transaction (see 'restore' above):

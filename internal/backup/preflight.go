@@ -6,6 +6,7 @@ import (
 	"fmt"
 	"time"
 
+	"github.com/philips-labs/iron-streaming-backup/internal/catalog"
 	"github.com/philips-labs/iron-streaming-backup/internal/config"
 	"github.com/philips-labs/iron-streaming-backup/internal/pgclient"
 
@@ -25,9 +26,9 @@ func (e *SettingsError) Unwrap() error { return e.Err }
 
 // preflight checks, before the first pg_dump starts, what would otherwise
 // fail each backup only at its end: that the pg_dump programs run and say
-// their versions,
-// and that the bucket exists and the credentials reach it. All problems are
-// returned together.
+// their versions, that the bucket exists and the credentials reach it, and
+// that they may write the backups' objects. All problems are returned
+// together.
 func (j *Job) preflight(ctx context.Context) error {
 	var errs []error
 	clients, err := pgclient.Find(ctx, pgclient.Root, j.Settings.PgDump, childEnv(""))
@@ -42,8 +43,58 @@ func (j *Job) preflight(ctx context.Context) error {
 		errs = append(errs, err)
 	} else if err := checkBucketLock(ctx, j.Client, j.Settings, j.Log.Warn); err != nil {
 		errs = append(errs, err)
+	} else if err := j.checkWrite(ctx); err != nil {
+		errs = append(errs, err)
 	}
 	return errors.Join(errs...)
+}
+
+// writeCheckName is the name, under the folder, of the key checkWrite
+// starts its upload at. It starts with '.', which no prefix may
+// (pgpass.CheckPrefix), and has none of the key grammar's endings, so it
+// is never a backup's key nor taken for one; and since the upload is never
+// completed, it is never an object that list, verify or prune could see.
+const writeCheckName = ".iron-streaming-backup-write-check"
+
+// checkWrite proves that the credentials may write the backups' objects,
+// with the request that starts each of them: a multipart upload at
+// writeCheckName under the folder, with the objects' fields (object lock,
+// server-side encryption, checksum), aborted at once
+// (s3stream.CheckWrite). A refusal is a *SettingsError that names the
+// permissions; a refused abort only a warning, since the write is allowed.
+func (j *Job) checkWrite(ctx context.Context) error {
+	ctx, cancel := context.WithTimeout(ctx, preflightTimeout)
+	defer cancel()
+	s := j.Settings
+	opts := j.writerOptions(&catalog.Info{ObjectLock: j.lockInfo(j.now())})
+	err := s3stream.CheckWrite(ctx, j.Client, s.Bucket, s.KeyPrefix+writeCheckName, *opts)
+	if err == nil {
+		return nil
+	}
+	err = atEndpoint(err, j.Client)
+	var ae *s3stream.AbortError
+	if errors.As(err, &ae) {
+		j.Log.Warn(fmt.Sprintf("%v: the credentials may write but not abort uploads (s3:AbortMultipartUpload), so this check's upload is left unfinished, as a failed backup's would be", err))
+		return nil
+	}
+	switch s3stream.KindOf(err) {
+	case s3stream.AccessDenied, s3stream.Forbidden:
+		return &SettingsError{fmt.Errorf("%w: the credentials may not write backups to s3://%s (%s)", err, s.Bucket, s3stream.WritePermissions(*opts))}
+	case s3stream.NoSuchBucket, s3stream.InvalidBucketName, s3stream.NoCredentials, s3stream.UnknownAccessKey, s3stream.BadSignature,
+		s3stream.ExpiredToken, s3stream.InvalidToken, s3stream.WrongRegion, s3stream.Moved, s3stream.ChecksumUnsupported:
+		return &SettingsError{err}
+	}
+	return err
+}
+
+// atEndpoint adds to an S3 error that does not name its endpoint the
+// client's, when one is set: which store said so.
+func atEndpoint(err error, client *s3.Client) error {
+	var se *s3stream.Error
+	if ep := client.Options().BaseEndpoint; ep != nil && errors.As(err, &se) && se.Endpoint == "" {
+		return fmt.Errorf("%w (at %s)", err, *ep)
+	}
+	return err
 }
 
 // checkBucketLock checks, with an object lock set, that the bucket has
@@ -88,8 +139,8 @@ const preflightTimeout = 2 * time.Minute
 // are accepted, and resolves the client's final endpoint by the SDK's own
 // rules (its region and endpoint may come from a profile). Answers that
 // only other settings fix are a *SettingsError. A refusal to list
-// (AccessDenied) is not an error, since a backup needs only to write: warn
-// is told, and a missing write permission still fails the backup, cleanly.
+// (AccessDenied) is not an error, since a backup needs only to write
+// (checkWrite): warn is told.
 func checkStorage(ctx context.Context, client *s3.Client, s *Settings, warn func(string)) error {
 	o := client.Options()
 	if err := s3stream.ResolveEndpoint(s.Bucket, o.Region, aws.ToString(o.BaseEndpoint), o.UsePathStyle); err != nil {
@@ -107,14 +158,10 @@ func checkStorage(ctx context.Context, client *s3.Client, s *Settings, warn func
 	}
 	// The kinds a change of settings fixes; the hint (hints.go) names
 	// which. An unreachable endpoint may be down for now: a failure.
-	err = s3stream.Describe("checking", s.Bucket, "", err)
-	var se *s3stream.Error
-	if ep := o.BaseEndpoint; ep != nil && errors.As(err, &se) && se.Endpoint == "" {
-		err = fmt.Errorf("%w (at %s)", err, *ep) // which store said so
-	}
+	err = atEndpoint(s3stream.Describe("checking", s.Bucket, "", err), client)
 	switch s3stream.KindOf(err) {
 	case s3stream.AccessDenied:
-		warn(fmt.Sprintf("%v: the credentials may not list the bucket, so it is not known before the first upload whether they may write to it", err))
+		warn(fmt.Sprintf("%v: the credentials may not list the bucket (s3:ListBucket), which a backup does not need but list, verify and retention (KEEP_) do", err))
 		return nil
 	case s3stream.NoSuchBucket, s3stream.InvalidBucketName, s3stream.NoCredentials, s3stream.UnknownAccessKey,
 		s3stream.BadSignature, s3stream.ExpiredToken, s3stream.InvalidToken, s3stream.WrongRegion, s3stream.Moved:

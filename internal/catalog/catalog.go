@@ -57,6 +57,17 @@ func Catalog(ctx context.Context, client *s3.Client, bucket, folder, only string
 	return out, nil
 }
 
+// listError is the error of a listing under listPrefix that failed: one
+// line, classified (s3stream.Describe), and a refusal says that the
+// credentials may not list, naming the permission.
+func listError(bucket, listPrefix string, err error) error {
+	err = s3stream.NeedsPermission(s3stream.Describe("listing", bucket, listPrefix, err), "s3:ListBucket")
+	if k := s3stream.KindOf(err); k == s3stream.AccessDenied || k == s3stream.Forbidden {
+		return fmt.Errorf("%w: the credentials may not list the bucket (s3:ListBucket)", err)
+	}
+	return err
+}
+
 // A Leftover is an object of the job's that lost the object it belongs to:
 // a manifest whose object is gone (a prune interrupted between the two
 // deletes), or a companion whose dump is gone (or never came: a run that
@@ -93,7 +104,7 @@ func inventory(ctx context.Context, client *s3.Client, bucket, folder, only stri
 	for p.HasMorePages() {
 		page, err := p.NextPage(ctx)
 		if err != nil {
-			return nil, fmt.Errorf("listing s3://%s/%s: %w", bucket, listPrefix, err)
+			return nil, listError(bucket, listPrefix, err)
 		}
 		// The paginator ends quietly there; part of a listing would
 		// show old backups as the newest, and retention decide on them.

@@ -141,6 +141,9 @@ func (w *Writer) cleanup() {
 // part upload the server was still processing when the abort arrived can
 // leave the upload (or its parts) behind, so, as S3's documentation
 // advises, it lists the parts and aborts again until none remain.
+// Credentials that may abort but not list the parts
+// (s3:ListMultipartUploadParts, which a backup needs for nothing else)
+// take the abort's answer as it is.
 func (w *Writer) abortUpload(ctx context.Context, id string) error {
 	in := &s3.AbortMultipartUploadInput{Bucket: &w.bucket, Key: &w.key, UploadId: &id}
 	if _, err := w.client.AbortMultipartUpload(ctx, in); err != nil {
@@ -149,6 +152,9 @@ func (w *Writer) abortUpload(ctx context.Context, id string) error {
 	for attempt := 1; attempt <= 6; attempt++ {
 		_, err := w.client.ListParts(ctx, &s3.ListPartsInput{Bucket: &w.bucket, Key: &w.key, UploadId: &id})
 		if apiCode(err) == "NoSuchUpload" || httpStatus(err) == http.StatusNotFound {
+			return nil
+		}
+		if KindOf(describe("", w.bucket, w.key, err)) == AccessDenied {
 			return nil
 		}
 		if err != nil {

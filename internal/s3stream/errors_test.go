@@ -95,3 +95,28 @@ func TestErrorRegion(t *testing.T) {
 		t.Error("kind of an error that is no *Error")
 	}
 }
+
+// TestNeedsPermission: the hint of a refusal names the permission its
+// caller recorded, and only for refusals.
+func TestNeedsPermission(t *testing.T) {
+	w := Words{Endpoint: "E", Permissions: "all of them"}
+	denied := fmt.Errorf("listing: %w", describe("list", "b", "", apiError(403, "AccessDenied", nil)))
+	if h := Hint(denied, w); !strings.Contains(h, "(all of them)") {
+		t.Errorf("without a permission: %q", h)
+	}
+	if NeedsPermission(denied, "s3:ListBucket") != denied {
+		t.Error("NeedsPermission returned another error")
+	}
+	NeedsPermission(denied, "s3:GetObject") // the first one stays
+	if h := Hint(denied, w); !strings.HasPrefix(h, "the credentials lack s3:ListBucket, or they are wrong: ") || strings.Contains(h, "all of them") {
+		t.Errorf("with a permission: %q", h)
+	}
+	head := describe("read", "b", "k", apiError(403, "", nil))
+	if h := Hint(NeedsPermission(head, "s3:GetObject"), w); !strings.HasSuffix(h, "; and that the credentials have s3:GetObject") {
+		t.Errorf("forbidden: %q", h)
+	}
+	other := describe("list", "b", "", apiError(404, "NoSuchBucket", nil))
+	if NeedsPermission(other, "s3:ListBucket"); KindOf(other) != NoSuchBucket || Hint(other, w) != Hint(describe("list", "b", "", apiError(404, "NoSuchBucket", nil)), w) {
+		t.Error("a permission changed the hint of another kind")
+	}
+}

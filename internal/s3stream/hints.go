@@ -129,6 +129,14 @@ func Hint(err error, w Words) string {
 		}
 		return strings.Join(hs, "; ")
 	}
+	if e.Permission != "" {
+		switch e.Kind {
+		case AccessDenied:
+			return "the credentials lack " + e.Permission + ", or they are wrong: " + checkCreds(w)
+		case Forbidden:
+			return checkCreds(w) + "; and that the credentials have " + e.Permission
+		}
+	}
 	if h := hints[e.Kind]; h != nil {
 		return h(w)
 	}

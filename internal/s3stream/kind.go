@@ -144,9 +144,13 @@ type Error struct {
 	// Features are, for Unsupported, the kinds of feature the request
 	// used, one of which the store does not support.
 	Features []Kind
-	Err      error // the underlying error, or nil
-	msg      string
-	head     string // "op s3://bucket/key", which msg begins with
+	// Permission is, for AccessDenied and Forbidden, the permission the
+	// refused request needed, when its caller named it (NeedsPermission);
+	// the hint then names it instead of all a command needs.
+	Permission string
+	Err        error // the underlying error, or nil
+	msg        string
+	head       string // "op s3://bucket/key", which msg begins with
 }
 
 func (e *Error) Error() string { return e.msg }
@@ -160,4 +164,16 @@ func KindOf(err error) Kind {
 		return e.Kind
 	}
 	return Unclassified
+}
+
+// NeedsPermission records, in the *Error of an AccessDenied or Forbidden
+// answer in err's chain, that the refused request needed permission (e.g.
+// "s3:ListBucket"), unless a permission is recorded already. It returns
+// err.
+func NeedsPermission(err error, permission string) error {
+	var e *Error
+	if errors.As(err, &e) && (e.Kind == AccessDenied || e.Kind == Forbidden) && e.Permission == "" {
+		e.Permission = permission
+	}
+	return err
 }

@@ -21,6 +21,21 @@ type multipart struct {
 	inFlight int      // part uploads running
 }
 
+// createLocked starts the multipart upload (create), with w.mu held but
+// not during the request; a failure is the writer's error.
+func (w *Writer) createLocked() {
+	w.busy++
+	w.mu.Unlock()
+	id, err := w.create()
+	w.mu.Lock()
+	w.busy--
+	w.cond.Broadcast()
+	w.mp.id = id // set on some failures too, for the clean-up
+	if err != nil {
+		w.failLocked(err)
+	}
+}
+
 // create starts the multipart upload. It does not use the writer's
 // context: a cancelled CreateMultipartUpload may still have created the
 // upload on the server, and only its ID lets the clean-up abort it.

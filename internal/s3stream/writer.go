@@ -224,16 +224,7 @@ func (w *Writer) dispatch() error {
 		w.cond.Wait()
 	}
 	if w.err == nil && w.mp.id == "" {
-		w.busy++
-		w.mu.Unlock()
-		id, err := w.create()
-		w.mu.Lock()
-		w.busy--
-		w.cond.Broadcast()
-		w.mp.id = id // set on some failures too, for the clean-up
-		if err != nil {
-			w.failLocked(err)
-		}
+		w.createLocked()
 	}
 	if err := w.err; err != nil {
 		w.mu.Unlock()

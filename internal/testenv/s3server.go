@@ -49,6 +49,21 @@ func VersityPath() (string, error) {
 
 // StartS3 starts a gateway and creates the given buckets through the S3 API.
 func StartS3(ctx context.Context, buckets ...string) (*S3Server, error) {
+	return StartS3With(ctx, S3Options{}, buckets...)
+}
+
+// S3Options choose the gateway's optional parts; the zero value is
+// StartS3's gateway.
+type S3Options struct {
+	// Users runs the gateway's own accounts (its internal IAM, kept in
+	// the server's folder), so that AddUser can add keys other than root's
+	// whose rights a bucket policy sets (Grant).
+	Users bool
+}
+
+// StartS3With starts a gateway with opts and creates the given buckets
+// through the S3 API.
+func StartS3With(ctx context.Context, opts S3Options, buckets ...string) (*S3Server, error) {
 	bin, err := VersityPath()
 	if err != nil {
 		return nil, err
@@ -66,8 +81,20 @@ func StartS3(ctx context.Context, buckets ...string) (*S3Server, error) {
 	if err := os.Mkdir(root, 0o700); err != nil {
 		return fail(err)
 	}
+	iam := filepath.Join(s.Dir, "iam")
+	if opts.Users {
+		if err := os.Mkdir(iam, 0o700); err != nil {
+			return fail(err)
+		}
+	}
 	addr, err := s.start(ctx, "S3 gateway", filepath.Join(s.Dir, "versitygw.log"), func(addr string) *exec.Cmd {
-		cmd := exec.Command(bin, "--port", addr, "--region", s.Region, "--quiet", "posix", root)
+		args := []string{"--port", addr, "--region", s.Region, "--quiet"}
+		if opts.Users {
+			// Accounts live in a JSON file there; the admin API that adds
+			// them listens on the S3 port (users.go).
+			args = append(args, "--iam-dir", iam)
+		}
+		cmd := exec.Command(bin, append(args, "posix", root)...)
 		// Credentials through the environment, not argv.
 		cmd.Env = append(os.Environ(), "ROOT_ACCESS_KEY_ID="+s.AccessKey, "ROOT_SECRET_ACCESS_KEY="+s.SecretKey)
 		return cmd
@@ -138,18 +165,25 @@ func (s *S3Server) Client(endpoint ...string) *s3.Client {
 	if len(endpoint) > 0 {
 		ep = endpoint[0]
 	}
-	return s3.NewFromConfig(s.Config(), func(o *s3.Options) {
-		o.BaseEndpoint = aws.String(ep)
+	return newClient(ep, s.Region, s.AccessKey, s.SecretKey)
+}
+
+func newClient(endpoint, region, access, secret string) *s3.Client {
+	cfg := aws.Config{Region: region, Credentials: credentials.NewStaticCredentialsProvider(access, secret, "")}
+	return s3.NewFromConfig(cfg, func(o *s3.Options) {
+		o.BaseEndpoint = aws.String(endpoint)
 		o.UsePathStyle = true
 	})
 }
 
 // Env is the standard AWS environment for programs that talk to the server.
-func (s *S3Server) Env() []string {
+func (s *S3Server) Env() []string { return awsEnv(s.Endpoint, s.Region, s.AccessKey, s.SecretKey) }
+
+func awsEnv(endpoint, region, access, secret string) []string {
 	return []string{
-		"AWS_ACCESS_KEY_ID=" + s.AccessKey,
-		"AWS_SECRET_ACCESS_KEY=" + s.SecretKey,
-		"AWS_REGION=" + s.Region,
-		"AWS_ENDPOINT_URL=" + s.Endpoint,
+		"AWS_ACCESS_KEY_ID=" + access,
+		"AWS_SECRET_ACCESS_KEY=" + secret,
+		"AWS_REGION=" + region,
+		"AWS_ENDPOINT_URL=" + endpoint,
 	}
 }
