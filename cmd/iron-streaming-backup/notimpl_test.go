@@ -30,18 +30,28 @@ func TestStoreNotImplemented(t *testing.T) {
 			": the store does not support conditional writes (If-None-Match): NotImplemented: A header you provided implies functionality that is not implemented (HTTP 501)\n",
 			"hint: ni: no setting turns them off: they keep an upload from replacing an object another one wrote at the same key; use a store that supports If-None-Match\n",
 		}},
-		// The store's message names the header, as some stores' do.
-		{"server-side encryption", faultproxy.Rule{Header: "X-Amz-Server-Side-Encryption", Fault: named("Header 'x-amz-server-side-encryption' with value 'AES256' not implemented")},
+		// The write check, before any pg_dump: the multipart upload it
+		// starts carries the objects' headers.
+		{"server-side encryption, write check", faultproxy.Rule{Method: "POST", Query: "uploads", Header: "X-Amz-Server-Side-Encryption", Fault: named("Header 'x-amz-server-side-encryption' with value 'AES256' not implemented")},
+			[]string{"S3_SSE=AES256"}, 2, []string{
+				"error: upload to s3://%s/.iron-streaming-backup-write-check: the store does not support server-side encryption (x-amz-server-side-encryption): NotImplemented",
+				"hint: unset S3_SSE, or use a store that supports server-side encryption\n",
+			}},
+		// The store's message names the header, as some stores' do; the
+		// single PUT of a small dump (the write check passes).
+		{"server-side encryption", faultproxy.Rule{Method: "PUT", Header: "X-Amz-Server-Side-Encryption", Fault: named("Header 'x-amz-server-side-encryption' with value 'AES256' not implemented")},
 			[]string{"S3_SSE=AES256"}, 1, []string{
 				": the store does not support server-side encryption (x-amz-server-side-encryption): NotImplemented: Header 'x-amz-server-side-encryption' with value 'AES256' not implemented (HTTP 501)\n",
 				"hint: ni: unset S3_SSE, or use a store that supports server-side encryption\n",
 			}},
 		// It does not: the object's PUT also carried If-None-Match.
-		{"server-side encryption, unnamed", faultproxy.Rule{Header: "X-Amz-Server-Side-Encryption", Fault: fault}, []string{"S3_SSE=AES256"}, 1, []string{
+		{"server-side encryption, unnamed", faultproxy.Rule{Method: "PUT", Header: "X-Amz-Server-Side-Encryption", Fault: fault}, []string{"S3_SSE=AES256"}, 1, []string{
 			": the store does not support server-side encryption (x-amz-server-side-encryption) or conditional writes (If-None-Match): NotImplemented",
 			"hint: ni: for server-side encryption: unset S3_SSE, or use a store that supports server-side encryption; for conditional writes: no setting turns them off",
 		}},
-		{"object lock", faultproxy.Rule{Method: "GET", Query: "object-lock", Fault: fault}, []string{"OBJECT_LOCK_MODE=GOVERNANCE", "OBJECT_LOCK_DAYS=1"}, 1, []string{
+		// Before any pg_dump, as for a bucket without Object Lock: a
+		// change of settings or store fixes it.
+		{"object lock", faultproxy.Rule{Method: "GET", Query: "object-lock", Fault: fault}, []string{"OBJECT_LOCK_MODE=GOVERNANCE", "OBJECT_LOCK_DAYS=1"}, 2, []string{
 			"error: read the object lock configuration of s3://%s: the store does not support Object Lock (x-amz-object-lock-*): NotImplemented",
 			"hint: unset OBJECT_LOCK_MODE and OBJECT_LOCK_LEGAL_HOLD, or use a store that supports Object Lock\n",
 		}},

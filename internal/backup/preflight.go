@@ -81,7 +81,11 @@ func (j *Job) checkWrite(ctx context.Context) error {
 	case s3stream.AccessDenied, s3stream.Forbidden:
 		return &SettingsError{fmt.Errorf("%w: the credentials may not write backups to s3://%s (%s)", err, s.Bucket, s3stream.WritePermissions(*opts))}
 	case s3stream.NoSuchBucket, s3stream.InvalidBucketName, s3stream.NoCredentials, s3stream.UnknownAccessKey, s3stream.BadSignature,
-		s3stream.ExpiredToken, s3stream.InvalidToken, s3stream.WrongRegion, s3stream.Moved, s3stream.ChecksumUnsupported:
+		s3stream.ExpiredToken, s3stream.InvalidToken, s3stream.WrongRegion, s3stream.Moved, s3stream.ChecksumUnsupported,
+		// A feature of the objects' the store lacks: a setting, or
+		// another store, avoids it.
+		s3stream.ObjectLockUnsupported, s3stream.SSEUnsupported, s3stream.StorageClassUnsupported,
+		s3stream.MultipartUnsupported, s3stream.Unsupported:
 		return &SettingsError{err}
 	}
 	return err
@@ -113,6 +117,9 @@ func checkBucketLock(ctx context.Context, client *s3.Client, s *Settings, warn f
 	if s3stream.KindOf(err) == s3stream.AccessDenied {
 		warn(fmt.Sprintf("%v: the credentials may not read the bucket's object lock configuration (s3:GetBucketObjectLockConfiguration), so it is not known before the first upload whether the bucket can lock objects", err))
 		return nil
+	}
+	if s3stream.KindOf(err) == s3stream.ObjectLockUnsupported {
+		return &SettingsError{err} // as a bucket without Object Lock
 	}
 	if err != nil {
 		return err
