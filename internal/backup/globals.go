@@ -96,6 +96,19 @@ func (j *Job) backupGlobals(ctx context.Context, t pgpass.Entry, client pgclient
 	panic("unreachable")
 }
 
+// LineGlobals reports whether t is the target of a '*' line's globals:
+// the line's own prefix (ListPrefix), which no database of it has.
+func LineGlobals(t pgpass.Entry) bool { return t.ListPrefix != "" && t.Prefix == t.ListPrefix }
+
+// lineGlobalsTarget is the target of the globals of a '*' line, whose
+// pg_dumpall connects to database, one that the line's user may connect
+// to (a managed service's login may not be allowed into "postgres").
+func lineGlobalsTarget(line pgpass.Entry, database string) pgpass.Entry {
+	t := line
+	t.Database, t.ListPrefix, t.Discover = database, line.Prefix, false
+	return t
+}
+
 // streamGlobals runs one pg_dumpall into the globals' object, with a
 // password file of its own: the dump's went once pg_dump had read it.
 func (j *Job) streamGlobals(ctx context.Context, t pgpass.Entry, d dumpCommand, info *catalog.Info) error {
@@ -111,14 +124,15 @@ func (j *Job) streamGlobals(ctx context.Context, t pgpass.Entry, d dumpCommand, 
 // dump is checked: manifest, decryption, decompression, and that pg_dumpall's
 // output is complete. It returns what the ok line says of them. With
 // DUMP_GLOBALS set, a backup without its globals fails: its run could not
-// store them, and said so then.
+// store them, and said so then. A '*' line's databases have none of their
+// own: the line's are verified under its prefix (LineGlobals).
 func (v *Verifier) verifyCompanions(ctx context.Context, t pgpass.Entry, b catalog.Backup, read map[string]catalog.ManifestRead) (string, error) {
 	s := v.Settings
 	has := false
 	for _, c := range b.Companions {
 		has = has || c.Companion == globalsName
 	}
-	if s.DumpGlobals && !has {
+	if s.DumpGlobals && !has && t.ListPrefix == "" {
 		return "", fmt.Errorf("%s has no globals beside it (%s=true): the run that made it could not store them, or ran without %s", b.Key, config.EnvDumpGlobals, config.EnvDumpGlobals)
 	}
 	var what strings.Builder
