@@ -16,7 +16,8 @@ import (
 )
 
 // resolve makes the targets of this run: the list's, with each '*' line
-// replaced by the databases its server has now (package discover), of
+// replaced by the databases its server has now (package discover) and,
+// with DUMP_GLOBALS, the line's globals (LineGlobals) before them, of
 // this run's shard and prefix. Each line's find is logged. A line whose
 // server cannot be listed, or that finds nothing, is a failed result of
 // its own; the others go on. Found prefixes never collide with others:
@@ -52,6 +53,10 @@ func (j *Job) resolve(ctx context.Context) (targets []pgpass.Entry, failed []Res
 				failed = append(failed, Result{Target: f.Target, Err: f.Err})
 				j.Log.Failed(f.Target, f.Err)
 			}
+		}
+		if s.DumpGlobals && len(found.Targets) > 0 {
+			// Once for the line, before its databases (globals.go).
+			all = append(all, lineGlobalsTarget(line, found.Targets[0].Database))
 		}
 		all = append(all, found.Targets...)
 	}
