@@ -29,12 +29,16 @@ func companionsJSON(b catalog.Backup) map[string]companionEntry {
 }
 
 // companionColumns names the kinds of companion that the listed backups
-// have, in the order first seen: one column of list's table each. Without
-// any, the table is as it always was.
+// have, or are (a '*' line's globals, catalog.Backup.Alone), in the order
+// first seen: one column of list's table each. Without any, the table is
+// as it always was.
 func companionColumns(cat map[string][]catalog.Backup, prefixes []string) []string {
 	var names []string
 	for _, p := range prefixes {
 		for _, b := range cat[p] {
+			if b.Alone() && !slices.Contains(names, b.Companion) {
+				names = append(names, b.Companion)
+			}
 			for _, c := range b.Companions {
 				if !slices.Contains(names, c.Companion) {
 					names = append(names, c.Companion)
@@ -47,11 +51,15 @@ func companionColumns(cat map[string][]catalog.Backup, prefixes []string) []stri
 
 // companionCells are b's cells of those columns, tab-terminated: "yes",
 // "no manifest" (the object is there, its manifest is not), "MISMATCH"
-// (its manifest describes another object), or "-".
+// (its manifest describes another object), "only" (b is that companion
+// alone, a '*' line's globals; its MANIFEST column is its own) or "-".
 func companionCells(b catalog.Backup, names []string) string {
 	var s strings.Builder
 	for _, n := range names {
 		cell := "-"
+		if b.Alone() && b.Companion == n {
+			cell = "only"
+		}
 		for _, c := range b.Companions {
 			if c.Companion == n {
 				switch {

@@ -19,6 +19,9 @@ func (l *listing) writeJSON(stdout io.Writer) error {
 		Encryption  string    `json:"encryption"`
 		Manifest    bool      `json:"manifest"`
 		Future      bool      `json:"future,omitempty"`
+		// Companion is set when the backup is a companion alone: "globals"
+		// for a '*' line's (catalog.Backup.Alone).
+		Companion string `json:"companion,omitempty"`
 		// Companions are the objects stored with it: "globals".
 		Companions map[string]companionEntry `json:"companions,omitempty"`
 		Keep       *bool                     `json:"keep,omitempty"`    // with retention rules: whether they keep it
@@ -33,7 +36,7 @@ func (l *listing) writeJSON(stdout io.Writer) error {
 	list := []entry{}
 	for _, p := range l.prefixes {
 		for _, b := range l.cat[p] {
-			e := entry{b.Prefix, b.Key, b.Time, int64(l.now.Sub(b.Time).Seconds()), b.Size, b.Compression, b.Format, b.Encryption, b.HasManifest, b.Future(l.now), companionsJSON(b), nil, nil, b.Mismatch, nil}
+			e := entry{b.Prefix, b.Key, b.Time, int64(l.now.Sub(b.Time).Seconds()), b.Size, b.Compression, b.Format, b.Encryption, b.HasManifest, b.Future(l.now), b.Companion, companionsJSON(b), nil, nil, b.Mismatch, nil}
 			if lock, ok := l.locks[b.Key]; ok && (lock.Mode != "" || lock.LegalHold) {
 				e.Lock = &lockEntry{Mode: lock.Mode, RetainUntil: lock.Until, LegalHold: lock.LegalHold, Locked: lock.Locked(l.now)}
 			}

@@ -41,7 +41,15 @@ func runPrune(ctx context.Context, args []string, _ io.Reader, stdout, stderr io
 	p := &catalog.Pruner{Client: client, Bucket: s.Bucket, Folder: s.KeyPrefix, Rules: s.Retention, DryRun: *dryRun, Log: log}
 	var failed []string
 	var kept, deleted, refused int
+	// A '*' line without backups of its databases may be a target twice,
+	// as itself and as its globals' (backup.BucketTargets): one prefix,
+	// pruned once.
+	pruned := map[string]bool{}
 	for _, t := range s.Targets {
+		if pruned[t.Prefix] {
+			continue
+		}
+		pruned[t.Prefix] = true
 		res, err := p.Prune(ctx, t.Prefix, "")
 		kept, deleted, refused = kept+res.Kept, deleted+res.Deleted, refused+len(res.Refused)
 		if *dryRun {
@@ -54,7 +62,7 @@ func runPrune(ctx context.Context, args []string, _ io.Reader, stdout, stderr io
 			failed = append(failed, t.Prefix)
 		}
 	}
-	log.PruneSummary(len(s.Targets), kept, deleted, refused, failed, *dryRun)
+	log.PruneSummary(len(pruned), kept, deleted, refused, failed, *dryRun)
 	if len(failed) > 0 || refused > 0 {
 		return cli.Silent(false)
 	}

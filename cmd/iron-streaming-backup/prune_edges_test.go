@@ -11,6 +11,7 @@ import (
 	"net/http/httputil"
 	"net/url"
 	"os"
+	"path"
 	"path/filepath"
 	"regexp"
 	"slices"
@@ -19,7 +20,9 @@ import (
 	"strings"
 	"sync"
 	"testing"
+	"time"
 
+	"github.com/philips-labs/iron-streaming-backup/internal/catalog"
 	"github.com/philips-labs/iron-streaming-backup/internal/testenv/faultproxy"
 )
 
@@ -303,4 +306,44 @@ func sorted(s []string) []string {
 	s = slices.Clone(s)
 	sort.Strings(s)
 	return s
+}
+
+// TestPruneLineGlobals: under a '*' line's prefix, which has no dumps,
+// globals are the line's backups: the rules keep and delete them (one
+// without a manifest too), and none is deleted as a leftover. Under a
+// found database's prefix, globals that lost their dump are leftovers
+// still.
+func TestPruneLineGlobals(t *testing.T) {
+	freshRetentionBucket(t)
+	objs := map[string][]byte{}
+	history(t, objs, "r11/", "shop.a", "2026-11-01", "2026-11-30", "2026-11-01")
+	for d := time.Date(2026, 10, 31, 6, 0, 0, 0, time.UTC); !d.After(time.Date(2026, 11, 30, 6, 0, 0, 0, time.UTC)); d = d.AddDate(0, 0, 1) {
+		k := "r11/shop-" + d.Format("20060102150405") + ".globals.gz.aes"
+		objs[k] = []byte("Salted__ the globals of the line")
+		if d.Month() == time.November {
+			objs[k+".manifest.json"] = manifestOf(t, k, objs[k])
+		}
+	}
+	orphan := "r11/shop.a-20261015060000.globals.gz.aes"
+	objs[orphan] = []byte("Salted__ globals that lost their dump")
+	putAll(t, retentionBucket, objs)
+	var want []string
+	for k := range objs {
+		if k == orphan {
+			continue
+		}
+		if b, ok := catalog.ParseKey(path.Base(strings.TrimSuffix(k, ".manifest.json"))); ok && b.Time.Day() >= 24 && b.Time.Month() == time.November {
+			want = append(want, k)
+		}
+	}
+	sort.Strings(want)
+	r := runJob(t, retentionEnv(pgpassLine("*", "backup1", pw1, "shop")+"\n", "r11/", "", "KEEP_DAILY=7"), "prune")
+	if got := allKeys(t, t.Context(), retentionBucket); r.code != 0 || !slices.Equal(got, want) {
+		t.Errorf("prune: exit %d\nextra: %q\nmissing: %q\n%s", r.code, minus(got, want), minus(want, got), r.stderr)
+	}
+	if !strings.Contains(r.stderr, "shop: retention (KEEP_DAILY=7): 7 backups kept, 24 deleted\n") ||
+		!strings.Contains(r.stderr, "shop.a: retention (KEEP_DAILY=7): 7 backups kept, 23 deleted, and 1 leftover objects") ||
+		!strings.Contains(r.stderr, "retention of 2 prefixes: 14 backups kept, 47 deleted") {
+		t.Errorf("prune log:\n%s", r.stderr)
+	}
 }

@@ -16,7 +16,8 @@ import (
 )
 
 // resolve makes the targets of this run: the list's, with each '*' line
-// replaced by the databases its server has now (package discover), of
+// replaced by the databases its server has now (package discover) and,
+// with DUMP_GLOBALS, the line's globals (LineGlobals) before them, of
 // this run's shard and prefix. Each line's find is logged. A line whose
 // server cannot be listed, or that finds nothing, is a failed result of
 // its own; the others go on. Found prefixes never collide with others:
@@ -52,6 +53,10 @@ func (j *Job) resolve(ctx context.Context) (targets []pgpass.Entry, failed []Res
 				failed = append(failed, Result{Target: f.Target, Err: f.Err})
 				j.Log.Failed(f.Target, f.Err)
 			}
+		}
+		if s.DumpGlobals && len(found.Targets) > 0 {
+			// Once for the line, before its databases (globals.go).
+			all = append(all, lineGlobalsTarget(line, found.Targets[0].Database))
 		}
 		all = append(all, found.Targets...)
 	}
@@ -116,7 +121,9 @@ func init() {
 // DATABASES_EXCLUDE keep), of this run's shard and prefix. A database
 // that is gone from its server keeps its backups, and so its target:
 // verify -max-age tells that they stopped. A '*' line with no backups
-// stays as it is, and fails as a prefix without backups does.
+// stays as it is, and fails as a prefix without backups does. The line's
+// globals (LineGlobals) are a target of the line's shard before its
+// databases, with DUMP_GLOBALS or while the bucket has some.
 func BucketTargets(ctx context.Context, client *s3.Client, s *Settings) ([]pgpass.Entry, error) {
 	if !slices.ContainsFunc(s.Targets, func(t pgpass.Entry) bool { return t.Discover }) {
 		return s.Targets, nil
@@ -132,6 +139,10 @@ func BucketTargets(ctx context.Context, client *s3.Client, s *Settings) ([]pgpas
 			out = append(out, line)
 			continue
 		}
+		mine := s.Shard == nil || s.Shard.Has(line.Prefix)
+		if mine && (s.Only == "" || s.Only == line.Prefix) && (s.DumpGlobals || slices.ContainsFunc(cat[line.Prefix], catalog.Backup.Alone)) {
+			out = append(out, lineGlobalsTarget(line, "*"))
+		}
 		n := len(out)
 		for _, p := range prefixes {
 			name, ok := discover.Of(line.Prefix, p)
@@ -142,7 +153,7 @@ func BucketTargets(ctx context.Context, client *s3.Client, s *Settings) ([]pgpas
 			t.Database, t.Prefix, t.ListPrefix, t.Discover = name, p, line.Prefix, false
 			out = append(out, t)
 		}
-		if len(out) == n && (s.Shard == nil || s.Shard.Has(line.Prefix)) {
+		if len(out) == n && mine {
 			// No backups: the line (or the prefix asked for) fails as a
 			// prefix without backups does.
 			if s.Only != "" {

@@ -18,11 +18,21 @@ package backup
 // The globals are stored only after the dump was, and fail the prefix
 // without touching the dump: a backup whose globals are missing is still
 // a backup of the database.
+//
+// A '*' line's databases share one server, and so its globals: they are
+// stored once per run for the line (LineGlobals), under the line's own
+// prefix, <line prefix>-<time>.globals…, which no dump ever has (the list
+// reserves the line's prefix and its range), so that the catalog takes
+// them for backups of their own (catalog.Backup.Alone) and never for
+// leftovers. They start before the line's databases: the globals of a
+// found database's dump are the newest of its line at or before the
+// dump's time. Their failure fails the line's prefix, not its databases.
 
 import (
 	"context"
 	"fmt"
 	"strings"
+	"time"
 
 	"github.com/philips-labs/iron-streaming-backup/internal/pgclient"
 
@@ -78,22 +88,80 @@ func (j *Job) backupGlobals(ctx context.Context, t pgpass.Entry, client pgclient
 	info.Format = "plain"
 	info.Started = j.now().UTC()
 	info.PlainSize, info.StoredSize, info.SHA256, info.Parts, info.Rows, info.RestoreCommand = 0, 0, "", 0, nil, ""
+	if err := j.dumpGlobals(ctx, t, client, &info); err != nil {
+		return nil, fmt.Errorf("globals: %w; the dump s3://%s/%s is complete and kept", err, dump.Bucket, dump.Key)
+	}
+	return &info, nil
+}
+
+// dumpGlobals runs pg_dumpall --globals-only against the server of t into
+// the object of info, and again without the roles' passwords when the
+// login may not read them.
+func (j *Job) dumpGlobals(ctx context.Context, t pgpass.Entry, client pgclient.Client, info *catalog.Info) error {
 	for _, withPasswords := range []bool{true, false} {
 		info.RolePasswords = &withPasswords
 		d := dumpCommand{name: "pg_dumpall", path: client.PgDumpall(), args: globalsArgs(t, withPasswords),
 			complete: dumpstat.ClusterComplete, stderr: &tailBuffer{max: 4096}}
-		err := j.streamGlobals(ctx, t, d, &info)
+		err := j.streamGlobals(ctx, t, d, info)
 		if err == nil {
-			j.Log.GlobalsDone(t, &info)
-			return &info, nil
+			j.Log.GlobalsDone(t, info)
+			return nil
 		}
 		if withPasswords && ctx.Err() == nil && mayNotReadPasswords(d.stderr) {
 			j.Log.GlobalsWithoutPasswords(t)
 			continue
 		}
-		return nil, fmt.Errorf("globals: %w; the dump s3://%s/%s is complete and kept", err, dump.Bucket, dump.Key)
+		return err
 	}
 	panic("unreachable")
+}
+
+// LineGlobals reports whether t is the target of a '*' line's globals:
+// the line's own prefix (ListPrefix), which no database of it has.
+func LineGlobals(t pgpass.Entry) bool { return t.ListPrefix != "" && t.Prefix == t.ListPrefix }
+
+// lineGlobalsTarget is the target of the globals of a '*' line, whose
+// pg_dumpall connects to database, one that the line's user may connect
+// to (a managed service's login may not be allowed into "postgres").
+func lineGlobalsTarget(line pgpass.Entry, database string) pgpass.Entry {
+	t := line
+	t.Database, t.ListPrefix, t.Discover = database, line.Prefix, false
+	return t
+}
+
+// backupLineGlobals stores the globals of the server of a '*' line once,
+// under the line's prefix, started at (before the line's databases), and
+// returns them as the line's result: Key and Manifest are theirs.
+func (j *Job) backupLineGlobals(ctx context.Context, t pgpass.Entry, at time.Time) (res Result) {
+	res.Target = t
+	key := j.Settings.CompanionKey(t.Prefix, at, globalsName)
+	j.Log.GlobalsStarted(t, j.Settings.Bucket, key)
+	defer func() {
+		if res.Err != nil {
+			j.Log.Failed(t, res.Err)
+		}
+	}()
+	client, serverVer, err := j.client(ctx, t)
+	if err != nil {
+		res.Err = err
+		return res
+	}
+	info := &catalog.Info{
+		Database: "*", Host: t.Host, Port: t.Port, User: t.User, Prefix: t.Prefix, ListPrefix: t.Prefix,
+		Bucket: j.Settings.Bucket, Key: key, Companion: globalsName,
+		Started: at.UTC(), Format: "plain",
+		Compression: j.Settings.Compression, CompressionLevel: j.Settings.Level,
+		PgDumpVersion: client.Version.String(), ServerVersion: serverVer.String(),
+		Tool: "iron-streaming-backup " + j.Version,
+	}
+	setEncryption(info, j.Settings)
+	info.ObjectLock = j.lockInfo(at)
+	if err := j.dumpGlobals(ctx, t, client, info); err != nil {
+		res.Err = fmt.Errorf("globals: %w", err)
+		return res
+	}
+	res.Key, res.Manifest, res.Globals = key, info, info
+	return res
 }
 
 // streamGlobals runs one pg_dumpall into the globals' object, with a
@@ -111,14 +179,15 @@ func (j *Job) streamGlobals(ctx context.Context, t pgpass.Entry, d dumpCommand, 
 // dump is checked: manifest, decryption, decompression, and that pg_dumpall's
 // output is complete. It returns what the ok line says of them. With
 // DUMP_GLOBALS set, a backup without its globals fails: its run could not
-// store them, and said so then.
+// store them, and said so then. A '*' line's databases have none of their
+// own: the line's are verified under its prefix (LineGlobals).
 func (v *Verifier) verifyCompanions(ctx context.Context, t pgpass.Entry, b catalog.Backup, read map[string]catalog.ManifestRead) (string, error) {
 	s := v.Settings
 	has := false
 	for _, c := range b.Companions {
 		has = has || c.Companion == globalsName
 	}
-	if s.DumpGlobals && !has {
+	if s.DumpGlobals && !has && t.ListPrefix == "" {
 		return "", fmt.Errorf("%s has no globals beside it (%s=true): the run that made it could not store them, or ran without %s", b.Key, config.EnvDumpGlobals, config.EnvDumpGlobals)
 	}
 	var what strings.Builder

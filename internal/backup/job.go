@@ -94,6 +94,9 @@ func (j *Job) Run(ctx context.Context) ([]Result, error) {
 	for i, t := range targets {
 		wg.Add(1)
 		sem <- struct{}{}
+		// A '*' line's globals come before its databases (resolve), and
+		// take their time here, before any of those starts.
+		at := j.now()
 		go func() {
 			defer wg.Done()
 			defer func() { <-sem }()
@@ -106,6 +109,10 @@ func (j *Job) Run(ctx context.Context) ([]Result, error) {
 					j.Log.Failed(t, results[i].Err)
 				}
 			}()
+			if LineGlobals(t) {
+				results[i] = j.backupLineGlobals(ctx, t, at)
+				return
+			}
 			results[i] = j.backupOne(ctx, t)
 		}()
 	}
@@ -151,20 +158,11 @@ func (j *Job) backupOne(ctx context.Context, t pgpass.Entry) (res Result) {
 		return res
 	}
 	defer pass.remove()
-	serverVer, err := j.serverVersion(ctx, t, pgclient.Newest(j.clients).Psql(), pass)
+	client, serverVer, err := j.chooseClient(ctx, t, pass)
 	if err != nil {
 		res.Err = err
 		return res
 	}
-	client, err := pgclient.Choose(j.clients, serverVer, j.Settings.PgDump != "")
-	if err != nil && j.Settings.PgDump == "" {
-		err = fmt.Errorf("%v or set %s", err, config.EnvPgDump)
-	}
-	if err != nil {
-		res.Err = err
-		return res
-	}
-	j.Log.Client(t, serverVer, client)
 
 	info := &catalog.Info{
 		Database: t.Database, Host: t.Host, Port: t.Port, User: t.User, Prefix: t.Prefix, ListPrefix: t.ListPrefix,
@@ -182,12 +180,42 @@ func (j *Job) backupOne(ctx context.Context, t pgpass.Entry) (res Result) {
 	}
 	res.Manifest = info
 	j.Log.Done(t, info)
-	if j.Settings.DumpGlobals {
+	if j.Settings.DumpGlobals && t.ListPrefix == "" {
 		// After the dump, so that no globals are stored without one; a
 		// failure here fails the prefix but keeps the dump (globals.go).
+		// A found database's globals are its line's (backupLineGlobals).
 		res.Globals, res.Err = j.backupGlobals(ctx, t, client, info)
 	}
 	return res
+}
+
+// chooseClient asks the server of t for its version, over the password
+// file pass, and chooses the pg_dump (and pg_dumpall) for it.
+func (j *Job) chooseClient(ctx context.Context, t pgpass.Entry, pass *passFile) (pgclient.Client, pgclient.Version, error) {
+	serverVer, err := j.serverVersion(ctx, t, pgclient.Newest(j.clients).Psql(), pass)
+	if err != nil {
+		return pgclient.Client{}, serverVer, err
+	}
+	client, err := pgclient.Choose(j.clients, serverVer, j.Settings.PgDump != "")
+	if err != nil && j.Settings.PgDump == "" {
+		err = fmt.Errorf("%v or set %s", err, config.EnvPgDump)
+	}
+	if err != nil {
+		return client, serverVer, err
+	}
+	j.Log.Client(t, serverVer, client)
+	return client, serverVer, nil
+}
+
+// client is chooseClient with a password file of its own, removed on
+// return.
+func (j *Job) client(ctx context.Context, t pgpass.Entry) (pgclient.Client, pgclient.Version, error) {
+	pass, err := writePassFile(j.dir, t)
+	if err != nil {
+		return pgclient.Client{}, pgclient.Version{}, err
+	}
+	defer pass.remove()
+	return j.chooseClient(ctx, t, pass)
 }
 
 // dumpCommand is the program stream runs, pg_dump or pg_dumpall, and the

@@ -155,6 +155,13 @@ func (l *Logger) GlobalsWithoutPasswords(t pgpass.Entry) {
 	l.log(logOnly, slog.LevelWarn, "globals without role passwords", slog.String("prefix", t.Prefix), slog.String("reason", reason))
 }
 
+// GlobalsStarted logs the start of a '*' line's globals (LineGlobals):
+// the server's, once for the line's databases.
+func (l *Logger) GlobalsStarted(t pgpass.Entry, bucket, key string) {
+	l.log(logOnly, slog.LevelInfo, "globals started", slog.String("prefix", t.Prefix), slog.String("host", t.Host),
+		slog.String("port", t.Port), slog.String("object", "s3://"+bucket+"/"+key))
+}
+
 // GlobalsDone logs stored globals, and whether they hold the passwords.
 func (l *Logger) GlobalsDone(t pgpass.Entry, i *catalog.Info) {
 	passwords := i.RolePasswords == nil || *i.RolePasswords

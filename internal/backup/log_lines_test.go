@@ -61,6 +61,10 @@ func logEverything(l *Logger) {
 	l.RestoreRoles(e, "bucket", "db1-20261127060000.globals.gz.aes", []string{"app_owner", "app"}, 2)
 	l.RestoreRoles(e, "bucket", "db1-20261127060000.globals.gz.aes", nil, 0)
 	l.PruneOneByOne("db1", "bucket", "the store does not implement DeleteObjects, the batch delete (NotImplemented: not implemented)")
+
+	// A '*' line's globals, once for its databases.
+	line := pgpass.Entry{Host: "db.example.com", Port: "5432", Database: "app", User: "u", Prefix: "shop", ListPrefix: "shop"}
+	l.GlobalsStarted(line, "bucket", "shop-20261127060000.globals.gz.aes")
 }
 
 // The text lines, as docs/*.md show them and a reader may grep for.
@@ -99,6 +103,7 @@ tool: db1: retention (KEEP_DAILY=7 KEEP_WEEKLY=5): 21 backups kept, 0 deleted; 1
 tool: db1: restored the roles of s3://bucket/db1-20261127060000.globals.gz.aes: created app_owner, app; 2 statements left out
 tool: db1: restored the roles of s3://bucket/db1-20261127060000.globals.gz.aes: created none; 0 statements left out
 tool: db1: retention: the store does not implement DeleteObjects, the batch delete (NotImplemented: not implemented); deleting one key at a time
+tool: shop: backing up the globals of db.example.com:5432, once for the line's databases, to s3://bucket/shop-20261127060000.globals.gz.aes
 `
 
 // TestLogLines pins every kind of line of the job's log, in both formats,
@@ -182,4 +187,5 @@ const wantJSONLines = `{"time":"2026-11-27T06:00:00Z","level":"INFO","msg":"back
 {"time":"2026-11-27T06:00:00Z","level":"INFO","msg":"restore roles","prefix":"db1","object":"s3://bucket/db1-20261127060000.globals.gz.aes","created":["app_owner","app"],"skipped":2}
 {"time":"2026-11-27T06:00:00Z","level":"INFO","msg":"restore roles","prefix":"db1","object":"s3://bucket/db1-20261127060000.globals.gz.aes","created":[],"skipped":0}
 {"time":"2026-11-27T06:00:00Z","level":"INFO","msg":"retention one by one","prefix":"db1","bucket":"bucket","reason":"the store does not implement DeleteObjects, the batch delete (NotImplemented: not implemented)"}
+{"time":"2026-11-27T06:00:00Z","level":"INFO","msg":"globals started","prefix":"shop","host":"db.example.com","port":"5432","object":"s3://bucket/shop-20261127060000.globals.gz.aes"}
 `

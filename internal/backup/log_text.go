@@ -106,6 +106,9 @@ var textLines = map[string]func(o *textOut, f facts){
 		// A database's name is its owner's to choose ('*' lines).
 		o.printf("%s: backing up %s:%s/%s to %s", f.str("prefix"), f.str("host"), f.str("port"), Printable(f.str("database")), f.str("object"))
 	},
+	"globals started": func(o *textOut, f facts) {
+		o.printf("%s: backing up the globals of %s:%s, once for the line's databases, to %s", f.str("prefix"), f.str("host"), f.str("port"), f.str("object"))
+	},
 	"pg_dump chosen": func(o *textOut, f facts) {
 		o.printf("%s: server PostgreSQL %s, pg_dump %s (%s)", f.str("prefix"), f.str("server_version"), f.str("pg_dump_version"), f.str("pg_dump"))
 	},

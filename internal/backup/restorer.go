@@ -4,7 +4,9 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"maps"
 	"path/filepath"
+	"slices"
 	"strings"
 	"time"
 
@@ -135,6 +137,9 @@ func (r *Restorer) Run(ctx context.Context) error {
 		}
 		return err
 	}
+	if b.Alone() {
+		return fmt.Errorf("%w: s3://%s/%s is the %s of a '*' line, not a database: restore one of its databases (%s.NAME) with -globals", catalog.ErrNoBackup, s.Bucket, b.Key, b.Companion, t.Prefix)
+	}
 	r.Chosen = b
 	var info *catalog.Info
 	if m, ok := read[b.Key]; ok {
@@ -146,6 +151,11 @@ func (r *Restorer) Run(ctx context.Context) error {
 		for _, c := range b.Companions {
 			if c.Companion == globalsName {
 				globals = c
+			}
+		}
+		if globals.Key == "" && info != nil && info.ListPrefix != "" && info.ListPrefix != t.Prefix {
+			if globals, err = r.lineGlobals(ctx, t, b, info.ListPrefix, read); err != nil {
+				return err
 			}
 		}
 		if globals.Key == "" {
@@ -207,6 +217,34 @@ func (r *Restorer) Run(ctx context.Context) error {
 	}
 	r.Log.RestoreDone(t, s.Bucket, b.Key, dbname, st.plain, st.tables, st.rows, r.now().Sub(started))
 	return nil
+}
+
+// lineGlobals chooses the globals of a database a '*' line found (its
+// manifest names the line, list): the newest globals of the line that
+// started at or before the dump b and qualify as a dump does
+// (catalog.Pick), those of b's run when they were stored. Their manifests
+// are added to read.
+func (r *Restorer) lineGlobals(ctx context.Context, t pgpass.Entry, b catalog.Backup, line string, read map[string]catalog.ManifestRead) (catalog.Backup, error) {
+	s := r.Settings
+	cat, err := catalog.Catalog(ctx, r.Client, s.Bucket, s.KeyPrefix, line)
+	if err != nil {
+		return catalog.Backup{}, err
+	}
+	gs := slices.DeleteFunc(cat[line], func(g catalog.Backup) bool { return g.Companion != globalsName })
+	gread, err := catalog.ReadManifests(ctx, r.Client, s.Bucket, gs)
+	if err != nil {
+		return catalog.Backup{}, err
+	}
+	maps.Copy(read, gread)
+	g, skipped, _, err := catalog.Pick(gs, gread, "", b.Time, r.now(), r.Force)
+	for _, sk := range skipped {
+		r.Log.PrefixWarn(t.Prefix, fmt.Sprintf("skipped the globals %s: %s", Printable(sk.Backup.Key), Printable(sk.Why)))
+	}
+	if err != nil {
+		return catalog.Backup{}, fmt.Errorf("%w: %s was found by the '*' line %s, whose globals are stored once for the line, and none qualifies at or before %s UTC (%v): the runs had no %s=true, or could not store them; restore without -globals",
+			ErrNoGlobals, b.Key, line, b.Time.Format("2006-01-02 15:04:05"), err, config.EnvDumpGlobals)
+	}
+	return g, nil
 }
 
 // rolesConnect connects to restore the globals: as GlobalsAs, or as Into

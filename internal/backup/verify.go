@@ -9,6 +9,7 @@ import (
 	"os"
 	"os/exec"
 	"regexp"
+	"slices"
 	"strings"
 	"syscall"
 	"time"
@@ -115,8 +116,16 @@ func (v *Verifier) verifyOne(ctx context.Context, t pgpass.Entry) error {
 	if err != nil {
 		return err
 	}
-	bs := cat[t.Prefix]
-	if len(bs) == 0 {
+	// A '*' line's prefix holds the line's globals (catalog.Backup.Alone),
+	// any other the dumps of its database.
+	line := LineGlobals(t)
+	bs := slices.DeleteFunc(slices.Clone(cat[t.Prefix]), func(b catalog.Backup) bool { return b.Alone() != line })
+	switch {
+	case line && v.RestoreInto != "":
+		return fmt.Errorf("-restore-into: %s holds the globals of a '*' line, not a database: name one of its databases (%s.NAME)", t.Prefix, t.Prefix)
+	case line && len(bs) == 0:
+		return fmt.Errorf("no globals of the '*' line found at s3://%s/%s%s-*.globals.*", s.Bucket, s.KeyPrefix, t.Prefix)
+	case len(bs) == 0:
 		return fmt.Errorf("no backup found at s3://%s/%s%s-*", s.Bucket, s.KeyPrefix, t.Prefix)
 	}
 	b := bs[0]
@@ -152,7 +161,14 @@ func (v *Verifier) verifyOne(ctx context.Context, t pgpass.Entry) error {
 		return err
 	}
 	what := fmt.Sprintf("%s: ok: %s (%s old), %s stored, %s dump", t.Prefix, b.Key, catalog.Age(v.now(), b.Time), units.FormatSize(b.Size), units.FormatSize(st.plain))
-	if st.tables >= 0 {
+	switch {
+	case b.Alone():
+		// The line's globals: no tables, as a companion's line says.
+		what = fmt.Sprintf("%s: ok: %s %s (%s old), %s stored, %s dump", t.Prefix, b.Companion, b.Key, catalog.Age(v.now(), b.Time), units.FormatSize(b.Size), units.FormatSize(st.plain))
+		if info != nil && info.RolePasswords != nil && !*info.RolePasswords {
+			what += ", without role passwords"
+		}
+	case st.tables >= 0:
 		what += fmt.Sprintf(", %d tables, %d rows", st.tables, st.rows)
 	}
 	if m != nil {

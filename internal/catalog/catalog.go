@@ -39,10 +39,17 @@ type Backup struct {
 	Companions []Backup
 }
 
+// Alone reports whether b is a companion that is a backup of its own: the
+// globals of a '*' line, stored under the line's prefix, which has no
+// dumps (see inventory). Key is then the companion's object.
+func (b Backup) Alone() bool { return b.Companion != "" }
+
 // Catalog lists the backups under folder (the key prefix, "" or ending in
 // "/") in bucket, newest first within each prefix; only, when not empty,
 // keeps that prefix's. A companion object is listed with its dump (in
-// Companions); one whose dump is missing is not listed.
+// Companions); one whose dump is missing is not listed, unless its prefix
+// has no dump at all and its kind may stand alone (a '*' line's globals:
+// Backup.Alone).
 func Catalog(ctx context.Context, client *s3.Client, bucket, folder, only string) (map[string][]Backup, error) {
 	inv, err := inventory(ctx, client, bucket, folder, only)
 	if err != nil {
@@ -72,6 +79,14 @@ func listError(bucket, listPrefix string, err error) error {
 // a manifest whose object is gone (a prune interrupted between the two
 // deletes), or a companion whose dump is gone (or never came: a run that
 // was killed). Prune removes them; list and verify do not show them.
+//
+// A companion is a leftover only under a prefix that has dumps. The job
+// stores a dump's companions after the dump, and prune deletes them after
+// it, never the newest dump with a manifest: a prefix whose companions
+// lost their dumps still has a dump. A prefix without any is a '*' line's
+// (the list reserves it: no listed line and no found database has it),
+// and its globals are that line's backups (Backup.Alone), which only the
+// retention rules delete.
 type Leftover struct {
 	Key  string
 	Time time.Time // from the name
@@ -149,6 +164,7 @@ func inventory(ctx context.Context, client *s3.Client, bucket, folder, only stri
 	}
 	objects := map[string]bool{}
 	dumps := map[when]bool{}
+	hasDumps := map[string]bool{} // by prefix
 	companionsOf := map[when][]Backup{}
 	for _, b := range found {
 		objects[b.Key] = true
@@ -158,10 +174,16 @@ func inventory(ctx context.Context, client *s3.Client, bucket, folder, only stri
 			companionsOf[w] = append(companionsOf[w], b)
 		} else {
 			dumps[when{b.Prefix, b.Time}] = true
+			hasDumps[b.Prefix] = true
 		}
 	}
 	for _, b := range found {
 		if b.Companion != "" {
+			if k, _ := CompanionNamed(b.Companion); k.Alone && !hasDumps[b.Prefix] {
+				b.HasManifest = manifests[b.Key]
+				of(b.Prefix).Backups = append(of(b.Prefix).Backups, b)
+				continue
+			}
 			if !dumps[when{b.Prefix, b.Time}] {
 				of(b.Prefix).Leftovers = append(of(b.Prefix).Leftovers, Leftover{Key: b.Key, Time: b.Time, HasManifest: manifests[b.Key]})
 			}

@@ -54,6 +54,9 @@ type Companion struct {
 	Name    string // what list shows, the manifest's "companion"
 	Ext     string
 	Restore string // the stock command that restores it
+	// Alone: under a prefix that has no dump at all, such an object is a
+	// backup of its own rather than a leftover (see inventory).
+	Alone bool
 }
 
 // Default compression levels, chosen from scripts/bench-job.sh -levels on
@@ -125,7 +128,9 @@ var Encryptions = []Encryption{
 
 var Companions = []Companion{
 	// pg_dumpall --globals-only: the roles and tablespaces of the server.
-	{Name: "globals", Ext: ".globals", Restore: "psql -d postgres"},
+	// A '*' line stores them once under its own prefix, where no dump
+	// ever is (the list reserves that prefix and its range).
+	{Name: "globals", Ext: ".globals", Restore: "psql -d postgres", Alone: true},
 }
 
 // lookup finds the entry of table whose key is k.

@@ -216,7 +216,7 @@ var Table = []Setting{
 		Long:  "one pg_dump program for every server, instead of the installed client that fits each server (see [PostgreSQL servers and clients](compatibility.md#postgresql-servers-and-clients))"},
 	{Name: EnvDumpGlobals, Group: Optional, Default: "`false`", Example: "true",
 		Short: "true: with each dump also store pg_dumpall --globals-only of its server (roles, memberships, role settings, tablespaces), its key the dump's with .globals before .gz.aes; without role passwords where the login may not read them",
-		Long:  "`true`: with each database also store `pg_dumpall --globals-only` of its server (the roles, their memberships and settings, and tablespaces), beside the dump as `<prefix>-<same time>.globals.gz.aes` (see [Roles: the globals](restore.md#roles-the-globals))"},
+		Long:  "`true`: with each database also store `pg_dumpall --globals-only` of its server (the roles, their memberships and settings, and tablespaces), beside the dump as `<prefix>-<same time>.globals.gz.aes` (see [Roles: the globals](restore.md#roles-the-globals)); for a `*` line once per run, under the line's prefix (see [Every database of a server](configuration.md#every-database-of-a-server))"},
 	{Name: EnvDatabasesInclude, Group: Optional, Default: "all", Example: "app_*,billing",
 		Short: "for list lines whose database is '*': back up only the databases these names or shell patterns match (comma-separated)",
 		Long:  "for list lines whose database is `*` (every database of the server): back up only the databases whose names these names or shell patterns match, comma-separated (see [Every database of a server](configuration.md#every-database-of-a-server))"},
