@@ -15,7 +15,11 @@
 # cached in .tools/image (git-ignored) and in podman's image store; remove
 # both (podman rmi debian:trixie-slim golang:1.26-trixie) to make them anew.
 #
-# As root it installs podman, runc and debootstrap when missing.
+# IMAGE_TEST_BUILD_ONLY=1 builds the image and stops there (make
+# matrix-test runs the image so).
+#
+# As root it installs podman, runc and debootstrap when missing
+# (scripts/podman.sh).
 set -euo pipefail
 cd "$(dirname "$0")/.."
 
@@ -26,38 +30,7 @@ t0=$(date +%s)
 elapsed() { echo "$(($(date +%s) - t0))s"; }
 say() { echo "image-test: $*" >&2; }
 
-pkgs=()
-for c in podman runc debootstrap; do command -v "$c" >/dev/null || pkgs+=("$c"); done
-if ((${#pkgs[@]})); then
-	if [ "$(id -u)" = 0 ]; then
-		say "installing ${pkgs[*]}"
-		apt-get update -qq || true
-		DEBIAN_FRONTEND=noninteractive apt-get install -y -qq --no-install-recommends "${pkgs[@]}" >/dev/null
-	else
-		say "error: missing Debian packages: ${pkgs[*]}"
-		say "hint: run: sudo apt-get install -y ${pkgs[*]}"
-		exit 1
-	fi
-fi
-if [ "$(id -u)" != 0 ]; then
-	say "error: the image test runs podman as root (host network, uid 10001 in the container)"
-	exit 1
-fi
-
-# runc, not crun (which fails on hybrid cgroup hierarchies); no default
-# ulimits, which a container in a container may not raise. Written here and
-# named by CONTAINERS_CONF, never into /etc.
-export CONTAINERS_CONF=$cache/containers.conf
-cat >"$CONTAINERS_CONF" <<'EOF'
-[containers]
-default_ulimits = []
-
-[engine]
-runtime = "runc"
-cgroup_manager = "cgroupfs"
-events_logger = "file"
-EOF
-podman=(podman)
+. scripts/podman.sh
 
 # The Debian base: debootstrap once into the cache, then import.
 if ! "${podman[@]}" image exists docker.io/library/debian:trixie-slim; then
@@ -136,6 +109,11 @@ say "built $image in $(($(date +%s) - b0))s"
 new=$("${podman[@]}" image inspect --format '{{.Id}}' "$image")
 if [ -n "$old" ] && [ "$old" != "$new" ]; then
 	"${podman[@]}" rmi "$old" >/dev/null 2>&1 || true
+fi
+
+if [ "${IMAGE_TEST_BUILD_ONLY:-}" = 1 ]; then
+	rm -f "$canary"
+	exit 0
 fi
 
 status=0
