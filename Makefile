@@ -2,7 +2,7 @@
 GO ?= go
 BIN := bin
 
-.PHONY: all build setup test check bench demo image image-test clean
+.PHONY: all build setup test check bench demo image image-test matrix-test clean
 
 all: build
 
@@ -52,6 +52,13 @@ image:
 # IronIO, Kubernetes and a restore pipeline do (see scripts/image-test.sh).
 image-test: setup
 	scripts/image-test.sh
+
+# The compatibility matrix: PostgreSQL 13, 15, 17 and 18 servers (Debian's
+# packages, in podman containers made with debootstrap) with the host's
+# clients, the image's and their own; the Versity gateway and MinIO. Prints
+# the table and writes it to bin/matrix.md (see scripts/matrix-test.sh).
+matrix-test: setup
+	scripts/matrix-test.sh
 
 clean:
 	rm -rf $(BIN)
