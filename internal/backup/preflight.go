@@ -73,7 +73,12 @@ func (j *Job) checkWrite(ctx context.Context) error {
 	}
 	err = atEndpoint(err, j.Client)
 	var ae *s3stream.AbortError
-	if errors.As(err, &ae) {
+	var stray *s3stream.StrayError
+	switch {
+	case errors.As(err, &stray):
+		j.Log.Warn(fmt.Sprintf("%v: the credentials may write, but a retried request's upload could not be looked for or aborted, so one may be left unfinished, as a failed backup's would be", err))
+		return nil
+	case errors.As(err, &ae):
 		j.Log.Warn(fmt.Sprintf("%v: the credentials may write but not abort uploads (s3:AbortMultipartUpload), so this check's upload is left unfinished, as a failed backup's would be", err))
 		return nil
 	}

@@ -33,6 +33,11 @@ func CheckWrite(ctx context.Context, client *s3.Client, bucket, key string, opts
 	err := w.err
 	w.mu.Unlock()
 	aerr := w.Abort(errChecked)
+	var stray *StrayError
+	if errors.As(err, &stray) {
+		// The create was allowed; what may be left is its stray.
+		err, aerr = nil, errors.Join(stray, aerr)
+	}
 	switch {
 	case err != nil && aerr != nil:
 		return fmt.Errorf("%w\nalso: %v", NeedsPermission(err, WritePermissions(opts)), aerr)
@@ -48,7 +53,8 @@ func CheckWrite(ctx context.Context, client *s3.Client, bucket, key string, opts
 var errChecked = errors.New("write checked")
 
 // AbortError is CheckWrite's error when the service allowed the write but
-// its upload could not be aborted: it is left unfinished at the key.
+// its upload (or a stray one of a retried create) could not be aborted or
+// found: it may be left unfinished at the key.
 type AbortError struct{ Err error }
 
 func (e *AbortError) Error() string { return e.Err.Error() }

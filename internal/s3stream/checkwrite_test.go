@@ -57,6 +57,22 @@ func TestCheckWrite(t *testing.T) {
 		t.Errorf("refused: %v (%+v)", err, e)
 	}
 
+	// A retried create whose strays may not be listed: allowed, the
+	// create's own upload aborted, and the listing's permission named.
+	p.Add(faultproxy.Rule{Method: "POST", Query: "uploads", Fault: faultproxy.Fault{Status: 503, Code: "SlowDown"}})
+	p.Add(faultproxy.Rule{Method: "GET", Query: "uploads", Fault: faultproxy.Fault{Status: 403, Code: "AccessDenied"}})
+	err = CheckWrite(ctx, c, bucket, key, opts)
+	if !errors.As(err, &e) || e.Kind != AccessDenied || e.Permission != "s3:ListBucketMultipartUploads" {
+		t.Errorf("strays not listed: %v", err)
+	}
+	var se *StrayError
+	if !errors.As(err, &se) || !errors.As(err, new(*AbortError)) {
+		t.Errorf("strays not listed: %v, want an AbortError of a StrayError", err)
+	}
+	if ids := unfinished(t, key); len(ids) != 0 {
+		t.Errorf("strays not listed: left %q", ids)
+	}
+
 	// The abort refused: allowed, but an upload is left.
 	p.Add(faultproxy.Rule{Method: "DELETE", Times: -1, Fault: faultproxy.Fault{Status: 403, Code: "AccessDenied"}})
 	err = CheckWrite(ctx, c, bucket, key, opts)

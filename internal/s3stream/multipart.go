@@ -89,6 +89,14 @@ func (w *Writer) create() (string, error) {
 	}
 }
 
+// StrayError is the failure to find or abort the multipart uploads that a
+// CreateMultipartUpload whose answer was lost may have made: the create
+// itself was allowed.
+type StrayError struct{ Err error }
+
+func (e *StrayError) Error() string { return e.Err.Error() }
+func (e *StrayError) Unwrap() error { return e.Err }
+
 // clockSkew is how far the server's clock may be behind this host's when
 // abortStrays compares the times uploads were initiated.
 const clockSkew = time.Minute
@@ -101,7 +109,7 @@ func (w *Writer) abortStrays(ctx context.Context, keep string, began time.Time) 
 	for page := 0; page < 100; page++ {
 		out, err := w.client.ListMultipartUploads(ctx, in)
 		if err != nil {
-			return describe("list the uploads (to abort a stray one) of", w.bucket, w.key, err)
+			return &StrayError{NeedsPermission(describe("list the uploads (to abort a stray one) of", w.bucket, w.key, err), "s3:ListBucketMultipartUploads")}
 		}
 		for _, u := range out.Uploads {
 			id := aws.ToString(u.UploadId)
@@ -110,7 +118,7 @@ func (w *Writer) abortStrays(ctx context.Context, keep string, began time.Time) 
 			}
 			_, err := w.client.AbortMultipartUpload(ctx, &s3.AbortMultipartUploadInput{Bucket: &w.bucket, Key: &w.key, UploadId: &id})
 			if err != nil && apiCode(err) != "NoSuchUpload" {
-				return describe(fmt.Sprintf("abort stray upload (ID %s) of", id), w.bucket, w.key, err)
+				return &StrayError{NeedsPermission(describe(fmt.Sprintf("abort stray upload (ID %s) of", id), w.bucket, w.key, err), "s3:AbortMultipartUpload")}
 			}
 		}
 		if !aws.ToBool(out.IsTruncated) {
