@@ -57,7 +57,7 @@ for major in "${majors[@]}"; do
 	making[$major]=$!
 done
 for major in "${!making[@]}"; do
-	wait "${making[$major]}" || { kill "${making[@]}" 2>/dev/null; tail -20 "$cache/debootstrap-$major.log" >&2; say "error: debootstrap for PostgreSQL $major failed; its log is $cache/debootstrap-$major.log"; exit 1; }
+	wait "${making[$major]}" || { for p in "${making[@]}"; do pkill -P "$p"; kill "$p"; done 2>/dev/null; tail -20 "$cache/debootstrap-$major.log" >&2; say "error: debootstrap for PostgreSQL $major failed; its log is $cache/debootstrap-$major.log"; exit 1; }
 done
 for major in "${majors[@]}"; do
 	name=localhost/isb-matrix-postgres:$major

@@ -37,7 +37,6 @@ import (
 	"os/exec"
 	"os/signal"
 	"path/filepath"
-	"regexp"
 	"strings"
 	"syscall"
 	"time"
@@ -101,8 +100,6 @@ type matrix struct {
 	servers      []*pgServer
 	stores       []*store
 	clientSets   []clientSet
-	hostClients  string // the host's pg_dump majors, for the header
-	imageClients string // the image's
 	cells        int
 	failed       int
 }
@@ -216,16 +213,6 @@ func randomText(prefix string) string {
 	b := make([]byte, 12)
 	rand.Read(b)
 	return prefix + hex.EncodeToString(b)
-}
-
-// lineWith returns the first line of s that matches re, trimmed, or "".
-func lineWith(s string, re *regexp.Regexp) string {
-	for _, l := range strings.Split(s, "\n") {
-		if re.MatchString(l) {
-			return strings.TrimSpace(l)
-		}
-	}
-	return ""
 }
 
 func lastLines(s string, n int) string {

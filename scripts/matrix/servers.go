@@ -2,10 +2,12 @@ package main
 
 import (
 	"bytes"
+	"context"
 	"encoding/base64"
 	"fmt"
 	"net"
 	"os"
+	"os/exec"
 	"path/filepath"
 	"regexp"
 	"sort"
@@ -151,8 +153,12 @@ func (s *pgServer) start() error {
 	return nil
 }
 
+// stop removes the container, also after an interrupt has ended the
+// run's context.
 func (s *pgServer) stop() {
-	s.m.container(nil, nil, "rm", "-f", "-t", "0", s.name)
+	ctx, cancel := context.WithTimeout(context.Background(), time.Minute)
+	defer cancel()
+	exec.CommandContext(ctx, s.m.engine[0], append(append([]string{}, s.m.engine[1:]...), "rm", "-f", "-t", "0", s.name)...).Run()
 }
 
 // exec runs a command in the server's container; envFile, when not "",
