@@ -2,6 +2,8 @@ package main
 
 import (
 	"fmt"
+	"github.com/aws/aws-sdk-go-v2/aws"
+	"github.com/aws/aws-sdk-go-v2/service/s3"
 	"os"
 	"path/filepath"
 	"regexp"
@@ -180,5 +182,28 @@ func TestDiscoverGlobals(t *testing.T) {
 	r = runJob(t, renv, "restore", "srv", "-into", into+"2", "-create")
 	if r.code == 0 || !strings.Contains(r.stderr, "is the globals of a '*' line, not a database") {
 		t.Errorf("restore of the line's prefix: exit %d\n%s", r.code, r.stderr)
+	}
+
+	// Retention counts the line's globals, not the dumps that need them
+	// (a dropped database's dumps outlive them): with none left at or
+	// before a dump, restore takes the oldest later ones, and says so.
+	oldA := backupKey(t, objects(t, bucket), "srv.a", ".gz.aes")
+	nextSecond()
+	if r := runJob(t, env); r.code != 0 {
+		t.Fatalf("fifth backup: exit %d\n%s", r.code, r.stderr)
+	}
+	for _, k := range []string{third[1], third[1] + ".manifest.json"} {
+		if _, err := s3client().DeleteObject(t.Context(), &s3.DeleteObjectInput{Bucket: aws.String(bucket), Key: aws.String(k)}); err != nil {
+			t.Fatal(err)
+		}
+	}
+	later := lineGlobalsKeys(t, bucket)
+	if len(later) != 1 || later[0] == third[1] {
+		t.Fatalf("the line's globals are %q, want the fifth run's", later)
+	}
+	r = runJob(t, renv, "restore", "srv.a", "-key", oldA, "-into", into+"3", "-create", "-globals", "-dry-run")
+	if r.code != 0 || !strings.Contains(r.stdout, later[0]+" - |") ||
+		!strings.Contains(r.stderr, "srv.a: warning: no globals of the '*' line srv at or before ") || !strings.Contains(r.stderr, "using the oldest later ones, "+later[0]) {
+		t.Errorf("restore -globals of a dump older than every globals: exit %d, stdout %q\n%s", r.code, r.stdout, r.stderr)
 	}
 }

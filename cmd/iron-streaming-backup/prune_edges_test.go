@@ -347,3 +347,58 @@ func TestPruneLineGlobals(t *testing.T) {
 		t.Errorf("prune log:\n%s", r.stderr)
 	}
 }
+
+// TestPruneMixedLineGlobals: dumps under a '*' line's prefix (a listed line
+// given it later, or forged keys) make the line's older globals look like
+// leftovers; prune reads their manifests and keeps them, and deletes a
+// real leftover beside them. Globals newer than every dump stay backups.
+func TestPruneMixedLineGlobals(t *testing.T) {
+	freshRetentionBucket(t)
+	objs := map[string][]byte{}
+	line := map[string]any{"database": "*", "list_prefix": "mix", "companion": "globals"}
+	var lineGlobals, newer []string
+	for d := time.Date(2026, 11, 1, 6, 0, 0, 0, time.UTC); !d.After(time.Date(2026, 11, 30, 6, 0, 0, 0, time.UTC)); d = d.AddDate(0, 0, 1) {
+		if d.Day() == 20 {
+			continue
+		}
+		k := "r12/mix-" + d.Format("20060102150405") + ".globals.gz.aes"
+		objs[k] = []byte("Salted__ the globals of the line")
+		objs[k+".manifest.json"] = manifestWith(t, k, objs[k], line)
+		if d.Day() < 20 {
+			lineGlobals = append(lineGlobals, k, k+".manifest.json")
+		} else {
+			newer = append(newer, k, k+".manifest.json")
+		}
+	}
+	dump := "r12/mix-20261120060000.gz.aes"
+	objs[dump] = []byte("Salted__ a dump under the line's prefix")
+	objs[dump+".manifest.json"] = manifestOf(t, dump, objs[dump])
+	leftover := "r12/mix-20261115070000.globals.gz.aes" // a listed database's globals that lost their dump
+	objs[leftover] = []byte("Salted__ globals that lost their dump")
+	objs[leftover+".manifest.json"] = manifestOf(t, leftover, objs[leftover])
+	putAll(t, retentionBucket, objs)
+
+	r := runJob(t, retentionEnv(pgpassLine("*", "backup1", pw1, "mix")+"\n", "r12/", "", "KEEP_LAST=20"), "prune")
+	got := allKeys(t, t.Context(), retentionBucket)
+	if r.code != 0 {
+		t.Errorf("prune: exit %d\n%s", r.code, r.stderr)
+	}
+	for _, k := range slices.Concat(lineGlobals, newer, []string{dump, dump + ".manifest.json"}) {
+		if !slices.Contains(got, k) {
+			t.Errorf("deleted %s", k)
+		}
+	}
+	if slices.Contains(got, leftover) {
+		t.Errorf("kept the leftover %s", leftover)
+	}
+	if n := strings.Count(r.stderr, "which looks like a leftover: the globals of a '*' line"); n != len(lineGlobals)/2 {
+		t.Errorf("%d warnings about the line's globals, want %d:\n%s", n, len(lineGlobals)/2, r.stderr)
+	}
+	// Those newer than the dump are the prefix's backups.
+	r = runJob(t, retentionEnv("", "r12/", ""), "list", "-json", "mix")
+	for _, k := range newer {
+		if !strings.HasSuffix(k, ".manifest.json") && !strings.Contains(r.stdout, path.Base(k)) {
+			t.Errorf("list does not show %s:\n%s", k, r.stdout)
+		}
+	}
+}

@@ -11,6 +11,7 @@ import (
 	"crypto/sha256"
 	"encoding/hex"
 	"encoding/json"
+	"maps"
 	"net/http"
 	"path"
 	"regexp"
@@ -136,21 +137,28 @@ func history(t *testing.T, objs map[string][]byte, folder, prefix, first, last, 
 // does not describe it.
 func manifestOf(t *testing.T, key string, body []byte) []byte {
 	t.Helper()
+	return manifestWith(t, key, body, nil)
+}
+
+// manifestWith is manifestOf with more of the job's facts.
+func manifestWith(t *testing.T, key string, body []byte, facts map[string]any) []byte {
+	t.Helper()
 	b, ok := catalog.ParseKey(path.Base(key))
 	if !ok {
 		t.Fatalf("test error: %s is not a backup's key", key)
 	}
 	info := map[string]any{"prefix": b.Prefix, "started": b.Time}
+	maps.Copy(info, facts)
 	if b.Companion != "" {
 		info["companion"] = b.Companion
 	}
-	facts, err := json.Marshal(info)
+	raw, err := json.Marshal(info)
 	if err != nil {
 		t.Fatal(err)
 	}
 	sum := sha256.Sum256(body)
 	m := &s3stream.Manifest{Version: s3stream.ManifestVersion, Bucket: retentionBucket, Key: key, Size: int64(len(body)),
-		SHA256: hex.EncodeToString(sum[:]), Parts: 1, Backup: facts}
+		SHA256: hex.EncodeToString(sum[:]), Parts: 1, Backup: raw}
 	out, err := m.Marshal()
 	if err != nil {
 		t.Fatal(err)

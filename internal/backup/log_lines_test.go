@@ -60,6 +60,7 @@ func logEverything(l *Logger) {
 	l.Pruned(catalog.PruneResult{Prefix: "db1", Kept: 21, Locked: []catalog.LockedObject{{Key: old.Key}}}, rules, false)
 	l.RestoreRoles(e, "bucket", "db1-20261127060000.globals.gz.aes", []string{"app_owner", "app"}, 2)
 	l.RestoreRoles(e, "bucket", "db1-20261127060000.globals.gz.aes", nil, 0)
+	l.PruneKeptLeftover("shop", "bucket", "shop-20261027060000.globals.gz.aes", "the globals of a '*' line, which the newer dumps of this prefix do not own: give the '*' line a prefix of its own, or delete them by hand")
 	l.PruneOneByOne("db1", "bucket", "the store does not implement DeleteObjects, the batch delete (NotImplemented: not implemented)")
 
 	// A '*' line's globals, once for its databases.
@@ -102,6 +103,7 @@ tool: db1: retention: would keep s3://bucket/db1-20261027060000.gz.aes, which no
 tool: db1: retention (KEEP_DAILY=7 KEEP_WEEKLY=5): 21 backups kept, 0 deleted; 1 locked, kept
 tool: db1: restored the roles of s3://bucket/db1-20261127060000.globals.gz.aes: created app_owner, app; 2 statements left out
 tool: db1: restored the roles of s3://bucket/db1-20261127060000.globals.gz.aes: created none; 0 statements left out
+tool: warning: shop: retention: keeps s3://bucket/shop-20261027060000.globals.gz.aes, which looks like a leftover: the globals of a '*' line, which the newer dumps of this prefix do not own: give the '*' line a prefix of its own, or delete them by hand
 tool: db1: retention: the store does not implement DeleteObjects, the batch delete (NotImplemented: not implemented); deleting one key at a time
 tool: shop: backing up the globals of db.example.com:5432, once for the line's databases, to s3://bucket/shop-20261127060000.globals.gz.aes
 `
@@ -186,6 +188,7 @@ const wantJSONLines = `{"time":"2026-11-27T06:00:00Z","level":"INFO","msg":"back
 {"time":"2026-11-27T06:00:00Z","level":"INFO","msg":"retention applied","prefix":"db1","rules":"KEEP_DAILY=7 KEEP_WEEKLY=5","kept":21,"deleted":0,"leftovers_deleted":0,"refused":0,"locked":1,"dry_run":false}
 {"time":"2026-11-27T06:00:00Z","level":"INFO","msg":"restore roles","prefix":"db1","object":"s3://bucket/db1-20261127060000.globals.gz.aes","created":["app_owner","app"],"skipped":2}
 {"time":"2026-11-27T06:00:00Z","level":"INFO","msg":"restore roles","prefix":"db1","object":"s3://bucket/db1-20261127060000.globals.gz.aes","created":[],"skipped":0}
+{"time":"2026-11-27T06:00:00Z","level":"WARN","msg":"retention keeps leftover","prefix":"shop","object":"s3://bucket/shop-20261027060000.globals.gz.aes","reason":"the globals of a '*' line, which the newer dumps of this prefix do not own: give the '*' line a prefix of its own, or delete them by hand"}
 {"time":"2026-11-27T06:00:00Z","level":"INFO","msg":"retention one by one","prefix":"db1","bucket":"bucket","reason":"the store does not implement DeleteObjects, the batch delete (NotImplemented: not implemented)"}
 {"time":"2026-11-27T06:00:00Z","level":"INFO","msg":"globals started","prefix":"shop","host":"db.example.com","port":"5432","object":"s3://bucket/shop-20261127060000.globals.gz.aes"}
 `

@@ -165,6 +165,9 @@ var textLines = map[string]func(o *textOut, f facts){
 	"retention delete refused": func(o *textOut, f facts) {
 		o.printf("warning: %s: retention: the store refused to delete %s (%s); it stays", f.str("prefix"), f.str("object"), f.str("reason"))
 	},
+	"retention keeps leftover": func(o *textOut, f facts) {
+		o.printf("warning: %s: retention: keeps %s, which looks like a leftover: %s", f.str("prefix"), f.str("object"), f.str("reason"))
+	},
 	"retention one by one": func(o *textOut, f facts) {
 		o.printf("%s: retention: %s; deleting one key at a time", f.str("prefix"), f.str("reason"))
 	},

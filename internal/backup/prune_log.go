@@ -54,6 +54,13 @@ func (l *Logger) PruneRefused(prefix, bucket, key, reason string) {
 		slog.String("object", "s3://"+bucket+"/"+key), slog.String("reason", reason))
 }
 
+// PruneKeptLeftover logs an object that looks like a leftover and is kept
+// (catalog.Pruner.keepLeftover): a warning, not a failure.
+func (l *Logger) PruneKeptLeftover(prefix, bucket, key, why string) {
+	l.log(logOnly, slog.LevelWarn, "retention keeps leftover", slog.String("prefix", prefix),
+		slog.String("object", "s3://"+bucket+"/"+key), slog.String("reason", why))
+}
+
 // PruneOneByOne logs that the store did not take DeleteObjects, and
 // that the keys are deleted one by one: no failure, a slower prune.
 func (l *Logger) PruneOneByOne(prefix, bucket, why string) {

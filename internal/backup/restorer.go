@@ -236,9 +236,25 @@ func (r *Restorer) lineGlobals(ctx context.Context, t pgpass.Entry, b catalog.Ba
 		return catalog.Backup{}, err
 	}
 	maps.Copy(read, gread)
-	g, skipped, _, err := catalog.Pick(gs, gread, "", b.Time, r.now(), r.Force)
+	g, skipped, newer, err := catalog.Pick(gs, gread, "", b.Time, r.now(), r.Force)
 	for _, sk := range skipped {
 		r.Log.PrefixWarn(t.Prefix, fmt.Sprintf("skipped the globals %s: %s", Printable(sk.Backup.Key), Printable(sk.Why)))
+	}
+	if err != nil && newer > 0 {
+		// The line's retention counts its globals, not the dumps that
+		// need them: an older dump kept (a database since dropped, or
+		// one that failed on some runs) may outlive every globals up to
+		// its time. The oldest later ones then give the roles, with
+		// those created since.
+		for i := len(gs) - 1; i >= 0; i-- {
+			if !gs[i].Time.After(b.Time) {
+				continue
+			}
+			if later, _, _, lerr := catalog.Pick(gs, gread, gs[i].Key, b.Time, r.now(), r.Force); lerr == nil {
+				r.Log.PrefixWarn(t.Prefix, fmt.Sprintf("no globals of the '*' line %s at or before %s UTC are left; using the oldest later ones, %s, which may hold roles created since", line, b.Time.Format("2006-01-02 15:04:05"), Printable(later.Key)))
+				return later, nil
+			}
+		}
 	}
 	if err != nil {
 		return catalog.Backup{}, fmt.Errorf("%w: %s was found by the '*' line %s, whose globals are stored once for the line, and none qualifies at or before %s UTC (%v): the runs had no %s=true, or could not store them; restore without -globals",

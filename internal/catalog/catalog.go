@@ -40,16 +40,16 @@ type Backup struct {
 }
 
 // Alone reports whether b is a companion that is a backup of its own: the
-// globals of a '*' line, stored under the line's prefix, which has no
-// dumps (see inventory). Key is then the companion's object.
+// globals of a '*' line, stored under the line's prefix, newer than any
+// dump there (see Leftover). Key is then the companion's object.
 func (b Backup) Alone() bool { return b.Companion != "" }
 
 // Catalog lists the backups under folder (the key prefix, "" or ending in
 // "/") in bucket, newest first within each prefix; only, when not empty,
 // keeps that prefix's. A companion object is listed with its dump (in
-// Companions); one whose dump is missing is not listed, unless its prefix
-// has no dump at all and its kind may stand alone (a '*' line's globals:
-// Backup.Alone).
+// Companions); one whose dump is missing is not listed, unless it is newer
+// than every dump of its prefix and its kind may stand alone (a '*'
+// line's globals: Backup.Alone).
 func Catalog(ctx context.Context, client *s3.Client, bucket, folder, only string) (map[string][]Backup, error) {
 	inv, err := inventory(ctx, client, bucket, folder, only)
 	if err != nil {
@@ -80,13 +80,17 @@ func listError(bucket, listPrefix string, err error) error {
 // deletes), or a companion whose dump is gone (or never came: a run that
 // was killed). Prune removes them; list and verify do not show them.
 //
-// A companion is a leftover only under a prefix that has dumps. The job
-// stores a dump's companions after the dump, and prune deletes them after
-// it, never the newest dump with a manifest: a prefix whose companions
-// lost their dumps still has a dump. A prefix without any is a '*' line's
-// (the list reserves it: no listed line and no found database has it),
-// and its globals are that line's backups (Backup.Alone), which only the
-// retention rules delete.
+// A companion is a leftover only when its prefix has a dump newer than
+// it. The job stores a dump's companions after the dump, and prune
+// deletes them after it, never the newest dump with a manifest: the
+// companions that lost their dumps are older than the prefix's newest
+// dump. A globals object newer than every dump of its prefix (a prefix
+// without any is a '*' line's: the list reserves it) is a '*' line's,
+// a backup of its own (Backup.Alone), which only the retention rules
+// delete. Dumps that come under a line's prefix later (the list changed,
+// or someone else wrote there) make its older globals look like
+// leftovers: prune reads their manifests and keeps them
+// (Pruner.Prune).
 type Leftover struct {
 	Key  string
 	Time time.Time // from the name
@@ -164,7 +168,7 @@ func inventory(ctx context.Context, client *s3.Client, bucket, folder, only stri
 	}
 	objects := map[string]bool{}
 	dumps := map[when]bool{}
-	hasDumps := map[string]bool{} // by prefix
+	newestDump := map[string]time.Time{} // by prefix
 	companionsOf := map[when][]Backup{}
 	for _, b := range found {
 		objects[b.Key] = true
@@ -174,12 +178,14 @@ func inventory(ctx context.Context, client *s3.Client, bucket, folder, only stri
 			companionsOf[w] = append(companionsOf[w], b)
 		} else {
 			dumps[when{b.Prefix, b.Time}] = true
-			hasDumps[b.Prefix] = true
+			if b.Time.After(newestDump[b.Prefix]) {
+				newestDump[b.Prefix] = b.Time
+			}
 		}
 	}
 	for _, b := range found {
 		if b.Companion != "" {
-			if k, _ := CompanionNamed(b.Companion); k.Alone && !hasDumps[b.Prefix] {
+			if k, _ := CompanionNamed(b.Companion); k.Alone && b.Time.After(newestDump[b.Prefix]) {
 				b.HasManifest = manifests[b.Key]
 				of(b.Prefix).Backups = append(of(b.Prefix).Backups, b)
 				continue

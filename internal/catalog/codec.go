@@ -54,8 +54,9 @@ type Companion struct {
 	Name    string // what list shows, the manifest's "companion"
 	Ext     string
 	Restore string // the stock command that restores it
-	// Alone: under a prefix that has no dump at all, such an object is a
-	// backup of its own rather than a leftover (see inventory).
+	// Alone: newer than every dump of its prefix (under a '*' line's,
+	// which has none), such an object is a backup of its own rather than
+	// a leftover (see Leftover).
 	Alone bool
 }
 

@@ -36,8 +36,36 @@ type Pruner struct {
 	Now func() time.Time
 }
 
+// keepLeftover reads the manifest of a companion that looks like a
+// leftover, and says whether it is one prune must keep: a '*' line's
+// globals (database "*") under a prefix that also holds dumps, newer ones
+// (the list was changed, or someone else wrote there), or one whose
+// manifest cannot be read. The log says why.
+func (p *Pruner) keepLeftover(ctx context.Context, prefix, key string) bool {
+	m, err := s3stream.ReadManifest(ctx, p.Client, p.Bucket, key)
+	if errors.Is(err, s3stream.ErrNoManifest) {
+		return false
+	}
+	var info *Info
+	if err == nil {
+		info, err = manifestInfo(key, m)
+	}
+	switch {
+	case err != nil:
+		p.Log.PruneKeptLeftover(prefix, p.Bucket, key, fmt.Sprintf("its manifest could not be read (%v)", err))
+	case info != nil && info.Database == "*":
+		p.Log.PruneKeptLeftover(prefix, p.Bucket, key, "the globals of a '*' line, which the newer dumps of this prefix do not own: give the '*' line a prefix of its own, or delete them by hand")
+	default:
+		return false
+	}
+	return true
+}
+
 // PruneLog is told what a prune decides and does, as it happens.
 type PruneLog interface {
+	// PruneKeptLeftover: the object at key looks like a leftover, but
+	// why says what keeps it (keepLeftover).
+	PruneKeptLeftover(prefix, bucket, key, why string)
 	PruneDelete(prefix, bucket string, d Decision, dry bool)
 	PruneKept(prefix, bucket string, d Decision, dry bool)
 	PruneRefused(prefix, bucket, key, reason string)
@@ -158,12 +186,13 @@ func (p *Pruner) Prune(ctx context.Context, prefix, committed string) (PruneResu
 		}
 	}
 	for _, l := range h.Leftovers {
-		if !l.Time.Before(newestGood) {
-			continue // maybe another run's backup in the making
-		}
-		if l.Manifest {
+		switch {
+		case !l.Time.Before(newestGood):
+			// maybe another run's backup in the making
+		case l.Manifest:
 			strays = append(strays, l.Key)
-		} else {
+		case l.HasManifest && p.keepLeftover(ctx, prefix, l.Key):
+		default:
 			orphans = append(orphans, l.Key)
 		}
 	}
