@@ -374,12 +374,13 @@ func manifestMismatch(b Backup, m *s3stream.Manifest, info *Info) string {
 // The job's manifests also hold the start time (info; s3put's do not),
 // which the time in the name must match within MaxClockSkew; a companion
 // is written after its dump, with the dump's time in its name, so it
-// started no earlier than that.
+// started no earlier than that; a '*' line's globals (database "*") have
+// their own start time in their name, as a dump has.
 func ManifestNames(b Backup, m *s3stream.Manifest, info *Info) string {
 	same := baseName(m.Key) == baseName(b.Key)
 	if info != nil {
 		early := info.Started.Before(b.Time.Add(-MaxClockSkew))
-		late := b.Companion == "" && info.Started.After(b.Time.Add(MaxClockSkew))
+		late := (b.Companion == "" || info.Database == "*") && info.Started.After(b.Time.Add(MaxClockSkew))
 		same = same && !early && !late
 	}
 	if same {

@@ -78,6 +78,15 @@ func TestManifestMismatch(t *testing.T) {
 			}
 		})
 	}
+	// A '*' line's globals have their own start in their name, as a
+	// dump has: a manifest that started later describes another run's.
+	line := Backup{Prefix: "shop", Key: "shop-20261130060000.globals.gz.aes", Time: keyTime, Size: 1000, HasManifest: true, Companion: "globals"}
+	for started, want := range map[string]string{"2026-11-30T06:00:00.5Z": "", "2026-11-30T06:41:00Z": "started 2026-11-30 06:41:00 UTC"} {
+		m := &s3stream.Manifest{Key: line.Key, Size: 1000}
+		if got := ManifestNames(line, m, &Info{Started: mustTime(started), Database: "*"}); got != want && !strings.Contains(got, want) || want == "" && got != "" {
+			t.Errorf("the line's globals started %s: ManifestNames = %q, want %q", started, got, want)
+		}
+	}
 	if _, err := manifestInfo("k", &s3stream.Manifest{Backup: json.RawMessage(`{"started": "yesterday"}`)}); err == nil {
 		t.Error("manifestInfo of a start time that is not one: no error")
 	}
