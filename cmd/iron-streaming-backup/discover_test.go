@@ -170,6 +170,18 @@ func TestDiscover(t *testing.T) {
 		t.Errorf("a database with a line of its own: exit %d, backed up %q\n%s", r.code, got, r.stderr)
 	}
 
+	// A user who may not connect to every database: those are left out,
+	// and the log says which.
+	if _, err := c.Psql(t.Context(), "postgres", `CREATE ROLE lister LOGIN PASSWORD 'lister-pw'; CREATE DATABASE mine OWNER lister; CREATE DATABASE private; REVOKE CONNECT ON DATABASE private FROM PUBLIC`); err != nil {
+		t.Fatal(err)
+	}
+	bucket8 := newBucket(t)
+	lister := strings.Join([]string{c.Host, strconv.Itoa(c.Port), "*", "lister", "lister-pw", "srv"}, ":") + "\n"
+	r = runJob(t, jobEnv(lister, bucket8, "", "DATABASES_INCLUDE=mine,private"))
+	if got := discovered(t, bucket8); r.code != 0 || !slices.Equal(got, []string{"srv.mine"}) || !strings.Contains(r.stderr, ", 1 the user may not connect to: private: mine") {
+		t.Errorf("a user who may not connect to every database: exit %d, backed up %q\n%s", r.code, got, r.stderr)
+	}
+
 	// A database that is gone is still verified, from its backups: they
 	// only get older.
 	if _, err := c.Psql(t.Context(), "postgres", "DROP DATABASE a"); err != nil {
