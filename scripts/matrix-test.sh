@@ -5,7 +5,10 @@
 #   13  bullseye      15  bookworm      17  trixie      18  forky
 # debootstrap --variant=minbase --include=postgresql-<major> <suite>, once,
 # imported as localhost/isb-matrix-postgres:<major> (podman's image store
-# keeps them; the tarballs are cached in .tools/matrix). The job runs with
+# keeps them; the tarballs are cached in .tools/matrix; remove both, e.g.
+# podman rmi localhost/isb-matrix-postgres:13, to take a suite's newer
+# point release). DEBIAN_MIRROR replaces deb.debian.org (a suite that has
+# moved to archive.debian.org, as bullseye will). The job runs with
 # the host's clients, in the image 'make image-test' builds (built here if
 # missing), and inside each server's container with that suite's clients.
 # The stores are the Versity S3 gateway (scripts/setup.sh) and MinIO, built
@@ -41,7 +44,7 @@ make_tarball() {
 	# unstable one serves every suite after bookworm.
 	local script=/usr/share/debootstrap/scripts/$suite
 	[ -e "$script" ] || script=/usr/share/debootstrap/scripts/sid
-	debootstrap --variant=minbase --include="postgresql-$major" "$suite" "$root" http://deb.debian.org/debian "$script" \
+	debootstrap --variant=minbase --include="postgresql-$major" "$suite" "$root" "${DEBIAN_MIRROR:-http://deb.debian.org/debian}" "$script" \
 		>"$cache/debootstrap-$major.log" 2>&1 || return 1
 	# The package's own cluster is not used; apt's lists are not needed.
 	rm -rf "$root/var/lib/postgresql/$major/main" "$root/etc/postgresql/$major/main" \
@@ -81,7 +84,9 @@ IMAGE=$image IMAGE_TEST_BUILD_ONLY=1 scripts/image-test.sh
 
 CGO_ENABLED=0 go build -trimpath -o bin/ ./cmd/...
 status=0
-go run ./scripts/matrix -image "$image" -engine "${podman[*]}" -bin "$PWD/bin" \
+servers=
+for major in "${majors[@]}"; do servers+=${servers:+,}$major:${suites[$major]}; done
+go run ./scripts/matrix -image "$image" -engine "${podman[*]}" -bin "$PWD/bin" -servers "$servers" \
 	-minio "$bin/minio" -minio-version "$MINIO_VERSION" -out bin/matrix.md || status=$?
 say "done in $(elapsed)"
 exit "$status"

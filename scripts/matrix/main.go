@@ -51,15 +51,17 @@ func main() {
 	minio := flag.String("minio", "", "the MinIO server binary")
 	minioVersion := flag.String("minio-version", "", "MinIO's version, for the table")
 	out := flag.String("out", "", "where to write the table (Markdown)")
+	serverFlag := flag.String("servers", "", "the servers: MAJOR:SUITE, comma-separated, each an image localhost/isb-matrix-postgres:MAJOR")
 	flag.Parse()
-	if *image == "" || *bin == "" || *minio == "" || flag.NArg() > 0 {
-		fmt.Fprintln(os.Stderr, "usage: matrix -image NAME -bin DIR -minio BIN [-minio-version V] [-engine podman] [-out FILE]")
+	serverList, err := parseServers(*serverFlag)
+	if *image == "" || *bin == "" || *minio == "" || flag.NArg() > 0 || err != nil {
+		fmt.Fprintln(os.Stderr, "usage: matrix -image NAME -bin DIR -minio BIN -servers MAJOR:SUITE,… [-minio-version V] [-engine podman] [-out FILE]")
 		os.Exit(2)
 	}
 	ctx, stop := signal.NotifyContext(context.Background(), os.Interrupt, syscall.SIGTERM)
-	m := &matrix{ctx: ctx, image: *image, engine: strings.Fields(*engine), bin: *bin, minio: *minio, minioVersion: *minioVersion}
+	m := &matrix{ctx: ctx, image: *image, engine: strings.Fields(*engine), bin: *bin, minio: *minio, minioVersion: *minioVersion, serverList: serverList}
 	start := time.Now()
-	err := m.run()
+	err = m.run()
 	for _, s := range m.servers {
 		s.stop()
 	}
@@ -97,6 +99,7 @@ type matrix struct {
 	work         string // private folder, removed at the end
 	encPass      string
 	dbPassword   string
+	serverList   []server
 	servers      []*pgServer
 	stores       []*store
 	clientSets   []clientSet
@@ -153,8 +156,7 @@ func (m *matrix) run() error {
 			s.cells = append(s.cells, m.record(fmt.Sprintf("PostgreSQL %s × %s clients", s.version, cs.name), m.serverCell(s, cs)))
 		}
 	}
-	m.storeCells()
-	return nil
+	return m.storeCells()
 }
 
 // result is what a program did.

@@ -16,12 +16,27 @@ import (
 	"time"
 )
 
-// The servers, and the Debian suite whose packages each comes from
-// (scripts/matrix-test.sh makes their images).
-var servers = []struct {
+// server is a PostgreSQL major and the Debian suite whose packages it
+// comes from (scripts/matrix-test.sh makes their images and names them,
+// -servers).
+type server struct {
 	major int
 	suite string
-}{{13, "bullseye"}, {15, "bookworm"}, {17, "trixie"}, {18, "forky"}}
+}
+
+// parseServers reads -servers: MAJOR:SUITE, comma-separated.
+func parseServers(s string) ([]server, error) {
+	var out []server
+	for _, f := range strings.Split(s, ",") {
+		m, suite, ok := strings.Cut(strings.TrimSpace(f), ":")
+		major, err := strconv.Atoi(m)
+		if !ok || err != nil || suite == "" {
+			return nil, fmt.Errorf("-servers: %q is not MAJOR:SUITE", f)
+		}
+		out = append(out, server{major, suite})
+	}
+	return out, nil
+}
 
 // pgServer is a container of one major's packages running two clusters,
 // the source and the restore target, both with the superuser postgres.
@@ -96,7 +111,7 @@ func freePort() (int, error) {
 }
 
 func (m *matrix) startServers() error {
-	for _, sv := range servers {
+	for _, sv := range m.serverList {
 		s := &pgServer{m: m, major: sv.major, suite: sv.suite, name: fmt.Sprintf("isb-matrix-pg%d-%d", sv.major, os.Getpid())}
 		m.servers = append(m.servers, s)
 		if err := s.start(); err != nil {

@@ -7,6 +7,7 @@ import (
 	"fmt"
 	"os"
 	"path/filepath"
+	"slices"
 	"strings"
 	"time"
 
@@ -92,13 +93,16 @@ var features = []string{
 }
 
 // storeCells runs every feature on every store, with the job's host
-// clients against the PostgreSQL 15 server.
-func (m *matrix) storeCells() {
+// clients against the server of their major.
+func (m *matrix) storeCells() error {
 	var pg *pgServer
 	for _, s := range m.servers {
-		if s.major == 15 {
+		if slices.Contains(m.clientSets[0].majors, s.major) {
 			pg = s
 		}
+	}
+	if pg == nil {
+		return fmt.Errorf("no server of the host's pg_dump majors (%s) for the store cells", joinInts(m.clientSets[0].majors))
 	}
 	for i, st := range m.stores {
 		prefix := fmt.Sprintf("store%d", i)
@@ -149,6 +153,7 @@ func (m *matrix) storeCells() {
 
 		f(6, m.lockCell(st, pg, prefix+"-lock"))
 	}
+	return nil
 }
 
 // jobCell is the outcome of a job run.
