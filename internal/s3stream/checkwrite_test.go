@@ -4,6 +4,7 @@ import (
 	"bytes"
 	"errors"
 	"io"
+	"slices"
 	"strings"
 	"testing"
 	"time"
@@ -72,6 +73,25 @@ func TestCheckWrite(t *testing.T) {
 	if ids := unfinished(t, key); len(ids) != 0 {
 		t.Errorf("strays not listed: left %q", ids)
 	}
+
+	// The parts may not be listed after the abort: one more abort after
+	// a moment stands for the listing, and the answer is taken.
+	p.Add(faultproxy.Rule{Method: "GET", Query: "uploadId", Times: -1, Fault: faultproxy.Fault{Status: 403, Code: "AccessDenied"}})
+	before := len(p.Requests())
+	if err := CheckWrite(ctx, c, bucket, key, opts); err != nil {
+		t.Errorf("parts not listed: %v", err)
+	}
+	var seen []string
+	for _, r := range p.Requests()[before:] {
+		seen = append(seen, r.Method)
+	}
+	if !slices.Equal(seen, []string{"POST", "DELETE", "GET", "DELETE"}) {
+		t.Errorf("parts not listed: requests %q, want the create, the abort, the refused listing and one more abort", seen)
+	}
+	if ids := unfinished(t, key); len(ids) != 0 {
+		t.Errorf("parts not listed: left %q", ids)
+	}
+	p.Clear()
 
 	// The abort refused: allowed, but an upload is left.
 	p.Add(faultproxy.Rule{Method: "DELETE", Times: -1, Fault: faultproxy.Fault{Status: 403, Code: "AccessDenied"}})

@@ -143,7 +143,8 @@ func (w *Writer) cleanup() {
 // advises, it lists the parts and aborts again until none remain.
 // Credentials that may abort but not list the parts
 // (s3:ListMultipartUploadParts, which a backup needs for nothing else)
-// take the abort's answer as it is.
+// abort once more after a moment, for a part the server was still
+// taking, and take that answer as it is.
 func (w *Writer) abortUpload(ctx context.Context, id string) error {
 	in := &s3.AbortMultipartUploadInput{Bucket: &w.bucket, Key: &w.key, UploadId: &id}
 	if _, err := w.client.AbortMultipartUpload(ctx, in); err != nil {
@@ -155,6 +156,14 @@ func (w *Writer) abortUpload(ctx context.Context, id string) error {
 			return nil
 		}
 		if KindOf(describe("", w.bucket, w.key, err)) == AccessDenied {
+			select {
+			case <-time.After(200 * time.Millisecond):
+			case <-ctx.Done():
+				return ctx.Err()
+			}
+			if _, err := w.client.AbortMultipartUpload(ctx, in); err != nil && apiCode(err) != "NoSuchUpload" && httpStatus(err) != http.StatusNotFound {
+				return err
+			}
 			return nil
 		}
 		if err != nil {
