@@ -21,10 +21,10 @@ package backup
 //
 // A '*' line's databases share one server, and so its globals: they are
 // stored once per run for the line (LineGlobals), under the line's own
-// prefix, <line prefix>-<time>.globals…, which no dump ever has (the list
-// reserves the line's prefix and its range), so that the catalog takes
-// them for backups of their own (catalog.Backup.Alone) and never for
-// leftovers. They start before the line's databases: the globals of a
+// prefix, <line prefix>-<time>.globals…, where no dump of the job's ever
+// is (the list reserves the line's prefix and its range), so that the
+// catalog takes them for backups of their own (catalog.Backup.Alone), and
+// prune keeps them even where dumps came later (catalog.Leftover). They start before the line's databases: the globals of a
 // found database's dump are the newest of its line at or before the
 // dump's time. Their failure fails the line's prefix, not its databases.
 
@@ -146,16 +146,8 @@ func (j *Job) backupLineGlobals(ctx context.Context, t pgpass.Entry, at time.Tim
 		res.Err = err
 		return res
 	}
-	info := &catalog.Info{
-		Database: "*", Host: t.Host, Port: t.Port, User: t.User, Prefix: t.Prefix, ListPrefix: t.Prefix,
-		Bucket: j.Settings.Bucket, Key: key, Companion: globalsName,
-		Started: at.UTC(), Format: "plain",
-		Compression: j.Settings.Compression, CompressionLevel: j.Settings.Level,
-		PgDumpVersion: client.Version.String(), ServerVersion: serverVer.String(),
-		Tool: "iron-streaming-backup " + j.Version,
-	}
-	setEncryption(info, j.Settings)
-	info.ObjectLock = j.lockInfo(at)
+	info := j.newInfo(t, key, at, client, serverVer)
+	info.Database, info.Companion, info.Format = "*", globalsName, "plain"
 	if err := j.dumpGlobals(ctx, t, client, info); err != nil {
 		res.Err = fmt.Errorf("globals: %w", err)
 		return res

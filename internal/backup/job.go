@@ -164,16 +164,8 @@ func (j *Job) backupOne(ctx context.Context, t pgpass.Entry) (res Result) {
 		return res
 	}
 
-	info := &catalog.Info{
-		Database: t.Database, Host: t.Host, Port: t.Port, User: t.User, Prefix: t.Prefix, ListPrefix: t.ListPrefix,
-		Bucket: j.Settings.Bucket, Key: res.Key,
-		Started: start.UTC(), Format: j.Settings.Format,
-		Compression: j.Settings.Compression, CompressionLevel: j.Settings.Level,
-		PgDumpVersion: client.Version.String(), ServerVersion: serverVer.String(),
-		Tool: "iron-streaming-backup " + j.Version,
-	}
-	setEncryption(info, j.Settings)
-	info.ObjectLock = j.lockInfo(start)
+	info := j.newInfo(t, res.Key, start, client, serverVer)
+	info.Format = j.Settings.Format
 	if err := j.stream(ctx, t, dumpCommand{name: "pg_dump", path: client.PgDump, args: j.dumpArgs(t), complete: dumpstat.Complete}, info, pass); err != nil {
 		res.Err = err
 		return res
@@ -191,6 +183,22 @@ func (j *Job) backupOne(ctx context.Context, t pgpass.Entry) (res Result) {
 
 // chooseClient asks the server of t for its version, over the password
 // file pass, and chooses the pg_dump (and pg_dumpall) for it.
+// newInfo is the manifest's facts of an object the job is about to store
+// for t, started at start: what the settings, the client and the server
+// say; the caller adds what is its own.
+func (j *Job) newInfo(t pgpass.Entry, key string, start time.Time, client pgclient.Client, serverVer pgclient.Version) *catalog.Info {
+	info := &catalog.Info{
+		Database: t.Database, Host: t.Host, Port: t.Port, User: t.User, Prefix: t.Prefix, ListPrefix: t.ListPrefix,
+		Bucket: j.Settings.Bucket, Key: key, Started: start.UTC(),
+		Compression: j.Settings.Compression, CompressionLevel: j.Settings.Level,
+		PgDumpVersion: client.Version.String(), ServerVersion: serverVer.String(),
+		Tool: "iron-streaming-backup " + j.Version,
+	}
+	setEncryption(info, j.Settings)
+	info.ObjectLock = j.lockInfo(start)
+	return info
+}
+
 func (j *Job) chooseClient(ctx context.Context, t pgpass.Entry, pass *passFile) (pgclient.Client, pgclient.Version, error) {
 	serverVer, err := j.serverVersion(ctx, t, pgclient.Newest(j.clients).Psql(), pass)
 	if err != nil {

@@ -102,13 +102,7 @@ func (w *Writer) fallBack(err error) bool {
 func (w *Writer) checksumError(err error) error {
 	var e *Error
 	if w.algo == ChecksumCRC32C && w.opts.PartChecksum == ChecksumCRC32C && errors.As(err, &e) && e.Kind == Unclassified {
-		switch s := httpStatus(err); {
-		case s == http.StatusNotImplemented:
-			e.setUnsupported([]Kind{ChecksumUnsupported})
-		case s == http.StatusBadRequest:
-			// A 400 is as often about another field (a lock the bucket
-			// cannot take, a storage class): the kind, whose hint says
-			// "if", but not a message that says so.
+		if s := httpStatus(err); s == http.StatusBadRequest || s == http.StatusNotImplemented {
 			e.Kind = ChecksumUnsupported
 		}
 	}

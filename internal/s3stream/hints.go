@@ -81,32 +81,31 @@ var hints = map[Kind]func(w Words) string{
 		return "if the service does not support CRC32C checksums, upload with " + w.PartChecksum
 	},
 	ConditionalWriteUnsupported: func(w Words) string {
-		if w.NoOverwrite == "" {
-			return "no setting turns them off: they keep an upload from replacing an object another one wrote at the same key; use a store that supports If-None-Match"
-		}
-		return w.NoOverwrite + " if the upload may replace an object at the key"
+		return settingHint(w.NoOverwrite, " if the upload may replace an object at the key",
+			"no setting turns them off: they keep an upload from replacing an object another one wrote at the same key; use a store that supports If-None-Match")
 	},
 	ObjectLockUnsupported: func(w Words) string {
-		if w.NoLock == "" {
-			return "use a store that supports Object Lock"
-		}
-		return w.NoLock + ", or use a store that supports Object Lock"
+		return settingHint(w.NoLock, ", or use a store that supports Object Lock", "use a store that supports Object Lock")
 	},
 	SSEUnsupported: func(w Words) string {
-		if w.NoSSE == "" {
-			return ""
-		}
-		return w.NoSSE + ", or use a store that supports server-side encryption"
+		return settingHint(w.NoSSE, ", or use a store that supports server-side encryption", "")
 	},
 	StorageClassUnsupported: func(w Words) string {
-		if w.NoStorageClass == "" {
-			return ""
-		}
-		return w.NoStorageClass + " to use the store's default storage class"
+		return settingHint(w.NoStorageClass, " to use the store's default storage class", "")
 	},
 	MultipartUnsupported: func(Words) string {
 		return "no setting turns them off: a stream larger than one part (8 MiB at most) is uploaded in parts; use a store that supports multipart uploads"
 	},
+}
+
+// settingHint is the hint of a feature a setting avoids: the command's
+// words for the setting and then rest, or without when the command has
+// no such setting.
+func settingHint(setting, rest, without string) string {
+	if setting == "" {
+		return without
+	}
+	return setting + rest
 }
 
 // Hint is the hint for the kind of failure err is, in w's words, or ""

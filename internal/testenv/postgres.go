@@ -113,7 +113,7 @@ func StartPostgres(ctx context.Context) (*Postgres, error) {
 
 	logPath := filepath.Join(p.Dir, "postgres.log")
 	for attempt := 0; ; attempt++ {
-		if p.Port, err = freePort(); err != nil {
+		if p.Port, err = FreePort(); err != nil {
 			return fail(err)
 		}
 		logf, err := os.OpenFile(logPath, os.O_CREATE|os.O_WRONLY|os.O_APPEND, 0o644)
@@ -143,7 +143,7 @@ func StartPostgres(ctx context.Context) (*Postgres, error) {
 			return p, nil
 		}
 		if attempt < 2 && strings.Contains(tail(logPath, 2000), "could not bind") {
-			continue // the port was taken between freePort and bind
+			continue // the port was taken between FreePort and bind
 		}
 		return fail(fmt.Errorf("%w\npostgres log: %s", err, tail(logPath, 1500)))
 	}

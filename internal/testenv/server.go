@@ -25,11 +25,11 @@ type server struct {
 }
 
 // start runs command(addr) until it listens on addr, and returns addr. A
-// port taken by another program between freePort and the start is tried
+// port taken by another program between FreePort and the start is tried
 // again with another. name is for errors, which end with the log's tail.
 func (s *server) start(ctx context.Context, name, logPath string, command func(addr string) *exec.Cmd) (string, error) {
 	for attempt := 0; ; attempt++ {
-		port, err := freePort()
+		port, err := FreePort()
 		if err != nil {
 			return "", err
 		}

@@ -12,6 +12,7 @@ import (
 
 	"github.com/aws/aws-sdk-go-v2/aws"
 	"github.com/aws/aws-sdk-go-v2/service/s3"
+	"github.com/philips-labs/iron-streaming-backup/internal/testenv"
 )
 
 // manifest is the part of a backup's manifest checked here.
@@ -47,8 +48,8 @@ func (t *tester) checkManifestTool(key string) error {
 	if err != nil {
 		return err
 	}
-	if got := strings.TrimSpace(r.stdout); r.code != 0 || got != m.Tool || !strings.HasPrefix(got, "iron-streaming-backup "+t.version+" ") {
-		return fmt.Errorf("-version says %q (exit %d), the manifest's tool %q, the label %q", got, r.code, m.Tool, t.version)
+	if got := strings.TrimSpace(r.Stdout); r.Code != 0 || got != m.Tool || !strings.HasPrefix(got, "iron-streaming-backup "+t.version+" ") {
+		return fmt.Errorf("-version says %q (exit %d), the manifest's tool %q, the label %q", got, r.Code, m.Tool, t.version)
 	}
 	say("the manifest says tool %q, pg_dump %s, server %s", m.Tool, m.Backup.PgDumpVersion, m.Backup.ServerVersion)
 	return nil
@@ -99,11 +100,11 @@ func (t *tester) restoreStock(key string) error {
 	if err != nil {
 		return err
 	}
-	if r.code != 0 {
-		return fmt.Errorf("pg_dump %s in the image: exit %d: %s", major, r.code, r.stderr)
+	if r.Code != 0 {
+		return fmt.Errorf("pg_dump %s in the image: exit %d: %s", major, r.Code, r.Stderr)
 	}
-	if !bytes.Equal(withoutRestrict(plain), withoutRestrict([]byte(r.stdout))) {
-		return fmt.Errorf("the restored stream (%d bytes) differs from pg_dump %s's own output (%d bytes)", len(plain), major, len(r.stdout))
+	if !bytes.Equal(testenv.WithoutRestrict(plain), testenv.WithoutRestrict([]byte(r.Stdout))) {
+		return fmt.Errorf("the restored stream (%d bytes) differs from pg_dump %s's own output (%d bytes)", len(plain), major, len(r.Stdout))
 	}
 	say("the backup decrypts with stock openssl and gzip to exactly what pg_dump %s writes (%d bytes)", m.Backup.PgDumpVersion, len(plain))
 

@@ -4,8 +4,6 @@ import (
 	"archive/tar"
 	"bytes"
 	"compress/gzip"
-	"crypto/rand"
-	"encoding/hex"
 	"encoding/json"
 	"errors"
 	"fmt"
@@ -36,11 +34,11 @@ func (t *tester) inspect() (*imageConfig, error) {
 	if err != nil {
 		return nil, err
 	}
-	if r.code != 0 {
-		return nil, fmt.Errorf("image inspect %s: %s", t.image, strings.TrimSpace(r.stderr))
+	if r.Code != 0 {
+		return nil, fmt.Errorf("image inspect %s: %s", t.image, strings.TrimSpace(r.Stderr))
 	}
 	var list []imageConfig
-	if err := json.Unmarshal([]byte(r.stdout), &list); err != nil || len(list) != 1 {
+	if err := json.Unmarshal([]byte(r.Stdout), &list); err != nil || len(list) != 1 {
 		return nil, fmt.Errorf("image inspect %s: %v", t.image, err)
 	}
 	return &list[0], nil
@@ -77,9 +75,9 @@ for p in /usr/lib/postgresql/*/bin/pg_dump; do echo "$p: $("$p" --version)"; tes
 	if err != nil {
 		return err
 	}
-	lines := strings.Split(strings.TrimSpace(r.stdout), "\n")
-	if r.code != 0 || len(lines) < 6 {
-		return fmt.Errorf("a shell in the image: exit %d: %s%s", r.code, r.stdout, r.stderr)
+	lines := strings.Split(strings.TrimSpace(r.Stdout), "\n")
+	if r.Code != 0 || len(lines) < 6 {
+		return fmt.Errorf("a shell in the image: exit %d: %s%s", r.Code, r.Stdout, r.Stderr)
 	}
 	if lines[0] != "10001" || lines[1] != "10001" || lines[2] != "/home/isbackup" || lines[3] != "home-writable" || lines[4] != "ca-certificates" {
 		problems = append(problems, fmt.Sprintf("uid, gid, HOME, writable HOME, CA certificates: %q", lines[:5]))
@@ -129,8 +127,8 @@ func (t *tester) checkLayers() error {
 	if err != nil {
 		return err
 	}
-	if r.code != 0 {
-		return fmt.Errorf("save: %s", strings.TrimSpace(r.stderr))
+	if r.Code != 0 {
+		return fmt.Errorf("save: %s", strings.TrimSpace(r.Stderr))
 	}
 	defer os.Remove(archive)
 	f, err := os.Open(archive)
@@ -189,10 +187,10 @@ func (t *tester) checkLayers() error {
 	if err != nil {
 		return err
 	}
-	if r.code != 0 {
-		return fmt.Errorf("history: %s", strings.TrimSpace(r.stderr))
+	if r.Code != 0 {
+		return fmt.Errorf("history: %s", strings.TrimSpace(r.Stderr))
 	}
-	for _, l := range strings.Split(r.stdout, "\n") {
+	for _, l := range strings.Split(r.Stdout, "\n") {
 		if c := t.canaryIn([]byte(l)); c != "" || regexp.MustCompile(`(?i)(secret|passw|token)[A-Z_]*=`).MatchString(l) {
 			problems = append(problems, fmt.Sprintf("the history has a secret (%s) in %.80q", c, l))
 		}
@@ -260,8 +258,3 @@ type countWriter struct{ n int64 }
 func (w *countWriter) Write(p []byte) (int, error) { w.n += int64(len(p)); return len(p), nil }
 
 // randomText returns prefix and 24 random hex digits.
-func randomText(prefix string) string {
-	b := make([]byte, 12)
-	rand.Read(b)
-	return prefix + hex.EncodeToString(b)
-}

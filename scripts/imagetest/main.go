@@ -22,14 +22,11 @@
 package main
 
 import (
-	"bytes"
 	"context"
 	"encoding/base64"
-	"errors"
 	"flag"
 	"fmt"
 	"os"
-	"os/exec"
 	"os/signal"
 	"path/filepath"
 	"regexp"
@@ -160,8 +157,8 @@ func (t *tester) startServers() error {
 		return err
 	}
 	t.client = t.srv.Client()
-	t.dbPassword = randomText("db-")
-	t.encPass = randomText("enc-")
+	t.dbPassword = testenv.RandomText("db-")
+	t.encPass = testenv.RandomText("enc-")
 	if err := t.pg.CreateUser(t.ctx, dbUser, t.dbPassword); err != nil {
 		return err
 	}
@@ -205,33 +202,10 @@ func (t *tester) jobEnv(list, prefix string) map[string]string {
 	}
 }
 
-// result is what a container run did.
-type result struct {
-	code           int
-	stdout, stderr string
-}
-
 // container runs the engine with args; stdin may be nil; env is added to
 // the engine's environment (for -e NAME without a value).
-func (t *tester) container(stdin []byte, env []string, args ...string) (result, error) {
-	ctx, cancel := context.WithTimeout(t.ctx, 10*time.Minute)
-	defer cancel()
-	argv := append(append([]string{}, t.engine[1:]...), args...)
-	cmd := exec.CommandContext(ctx, t.engine[0], argv...)
-	cmd.Env = append(os.Environ(), env...)
-	if stdin != nil {
-		cmd.Stdin = bytes.NewReader(stdin)
-	}
-	var stdout, stderr bytes.Buffer
-	cmd.Stdout, cmd.Stderr = &stdout, &stderr
-	err := cmd.Run()
-	r := result{stdout: stdout.String(), stderr: stderr.String()}
-	var ee *exec.ExitError
-	if errors.As(err, &ee) {
-		r.code = ee.ExitCode()
-		err = nil
-	}
-	return r, err
+func (t *tester) container(stdin []byte, env []string, args ...string) (testenv.Result, error) {
+	return testenv.Run(t.ctx, 10*time.Minute, env, stdin, t.engine[0], append(append([]string{}, t.engine[1:]...), args...)...)
 }
 
 // writePayload writes a payload file readable by the container's uid into
@@ -245,10 +219,10 @@ func (t *tester) writePayload(name string, data []byte) (string, error) {
 }
 
 // runIronIO runs the image as IronIO does: its entrypoint, PAYLOAD_FILE set.
-func (t *tester) runIronIO(name string, payload []byte) (result, error) {
+func (t *tester) runIronIO(name string, payload []byte) (testenv.Result, error) {
 	dir, err := t.writePayload(name, payload)
 	if err != nil {
-		return result{}, err
+		return testenv.Result{}, err
 	}
 	return t.container(nil, nil, "run", "--rm", "--network", "host",
 		"-v", dir+":/mnt/task:ro", "-e", "PAYLOAD_FILE=/mnt/task/payload.json", t.image)
@@ -287,18 +261,7 @@ func (t *tester) hostDump(db string) ([]byte, error) {
 	if err != nil {
 		return nil, fmt.Errorf("pg_dump %s: %w", db, err)
 	}
-	return withoutRestrict(out), nil
-}
-
-func withoutRestrict(dump []byte) []byte {
-	var kept [][]byte
-	for _, l := range bytes.SplitAfter(dump, []byte("\n")) {
-		if bytes.HasPrefix(l, []byte(`\restrict `)) || bytes.HasPrefix(l, []byte(`\unrestrict `)) {
-			continue
-		}
-		kept = append(kept, l)
-	}
-	return bytes.Join(kept, nil)
+	return testenv.WithoutRestrict(out), nil
 }
 
 // lineWith returns the first line of s that contains sub.
@@ -309,12 +272,4 @@ func lineWith(s, sub string) string {
 		}
 	}
 	return ""
-}
-
-func lastLines(s string, n int) string {
-	lines := strings.Split(strings.TrimSpace(s), "\n")
-	if len(lines) > n {
-		lines = lines[len(lines)-n:]
-	}
-	return strings.Join(lines, " / ")
 }

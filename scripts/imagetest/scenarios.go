@@ -29,11 +29,11 @@ func (t *tester) ironIOReadme() (string, error) {
 	if err != nil {
 		return "", err
 	}
-	if r.code != 0 {
-		return "", fmt.Errorf("exit %d:\n%s", r.code, r.stderr)
+	if r.Code != 0 {
+		return "", fmt.Errorf("exit %d:\n%s", r.Code, r.Stderr)
 	}
-	if strings.Contains(r.stderr, "warning") {
-		return "", fmt.Errorf("warnings for the README's payload:\n%s", r.stderr)
+	if strings.Contains(r.Stderr, "warning") {
+		return "", fmt.Errorf("warnings for the README's payload:\n%s", r.Stderr)
 	}
 	keys, err := t.objects("ironio/")
 	if err != nil {
@@ -64,8 +64,8 @@ func (t *tester) ironIOSiderite() error {
 	if err != nil {
 		return err
 	}
-	if r.code != 0 {
-		return fmt.Errorf("exit %d:\n%s", r.code, r.stderr)
+	if r.Code != 0 {
+		return fmt.Errorf("exit %d:\n%s", r.Code, r.Stderr)
 	}
 	keys, err := t.objects("siderite/")
 	if err != nil {
@@ -78,7 +78,7 @@ func (t *tester) ironIOSiderite() error {
 }
 
 func (t *tester) ironIOWrongPassword() error {
-	wrong := randomText("wrong-")
+	wrong := testenv.RandomText("wrong-")
 	t.canaries = append(t.canaries, wrong)
 	payload, err := json.Marshal(map[string]any{"version": "1", "type": "", "cmd": []string{"/app/backup.sh"},
 		"env": t.jobEnv(t.pgpass(wrong, "db1"), "wrong/")})
@@ -89,11 +89,11 @@ func (t *tester) ironIOWrongPassword() error {
 	if err != nil {
 		return err
 	}
-	if r.code != 1 {
-		return fmt.Errorf("exit %d, want 1:\n%s", r.code, r.stderr)
+	if r.Code != 1 {
+		return fmt.Errorf("exit %d, want 1:\n%s", r.Code, r.Stderr)
 	}
-	if !strings.Contains(r.stderr, "password authentication failed") || strings.Contains(r.stderr, wrong) {
-		return fmt.Errorf("want one line naming the failed password authentication, never the password:\n%s", r.stderr)
+	if !strings.Contains(r.Stderr, "password authentication failed") || strings.Contains(r.Stderr, wrong) {
+		return fmt.Errorf("want one line naming the failed password authentication, never the password:\n%s", r.Stderr)
 	}
 	keys, err := t.objects("wrong/")
 	if err != nil {
@@ -106,7 +106,7 @@ func (t *tester) ironIOWrongPassword() error {
 	if len(keys) > 0 || len(up.Uploads) > 0 {
 		return fmt.Errorf("a failed backup left %q and %d unfinished uploads", keys, len(up.Uploads))
 	}
-	say("the failure, as the job printed it: %s", lastLines(r.stderr, 2))
+	say("the failure, as the job printed it: %s", testenv.LastLines(r.Stderr, 2))
 	return nil
 }
 
@@ -149,8 +149,8 @@ func (t *tester) kubernetes() error {
 	if err != nil {
 		return err
 	}
-	if r.code != 0 {
-		return fmt.Errorf("exit %d:\n%s", r.code, r.stderr)
+	if r.Code != 0 {
+		return fmt.Errorf("exit %d:\n%s", r.Code, r.Stderr)
 	}
 	keys, err := t.objects("k8s/")
 	if err != nil {

@@ -26,15 +26,10 @@
 package main
 
 import (
-	"bytes"
 	"context"
-	"crypto/rand"
-	"encoding/hex"
-	"errors"
 	"flag"
 	"fmt"
 	"os"
-	"os/exec"
 	"os/signal"
 	"path/filepath"
 	"strings"
@@ -135,8 +130,8 @@ func (m *matrix) run() error {
 	if m.work, err = os.MkdirTemp("", "isb-matrix-"); err != nil {
 		return err
 	}
-	m.encPass = randomText("enc-")
-	m.dbPassword = randomText("db-")
+	m.encPass = testenv.RandomText("enc-")
+	m.dbPassword = testenv.RandomText("db-")
 	if err := m.startStores(); err != nil {
 		return err
 	}
@@ -159,38 +154,13 @@ func (m *matrix) run() error {
 	return m.storeCells()
 }
 
-// result is what a program did.
-type result struct {
-	code           int
-	stdout, stderr string
-}
-
-func (r result) output() string { return r.stdout + r.stderr }
-
-// command runs name with args, env added to this process's environment
-// (secrets travel there or in files, never in argv), stdin when not nil.
-func (m *matrix) command(env []string, stdin []byte, name string, args ...string) (result, error) {
-	ctx, cancel := context.WithTimeout(m.ctx, 10*time.Minute)
-	defer cancel()
-	cmd := exec.CommandContext(ctx, name, args...)
-	cmd.Env = append(os.Environ(), env...)
-	if stdin != nil {
-		cmd.Stdin = bytes.NewReader(stdin)
-	}
-	var stdout, stderr bytes.Buffer
-	cmd.Stdout, cmd.Stderr = &stdout, &stderr
-	err := cmd.Run()
-	r := result{stdout: stdout.String(), stderr: stderr.String()}
-	var ee *exec.ExitError
-	if errors.As(err, &ee) {
-		r.code = ee.ExitCode()
-		err = nil
-	}
-	return r, err
+// command runs name with args (testenv.Run).
+func (m *matrix) command(env []string, stdin []byte, name string, args ...string) (testenv.Result, error) {
+	return testenv.Run(m.ctx, 10*time.Minute, env, stdin, name, args...)
 }
 
 // container runs the container engine.
-func (m *matrix) container(env []string, stdin []byte, args ...string) (result, error) {
+func (m *matrix) container(env []string, stdin []byte, args ...string) (testenv.Result, error) {
 	return m.command(env, stdin, m.engine[0], append(append([]string{}, m.engine[1:]...), args...)...)
 }
 
@@ -209,33 +179,6 @@ func (m *matrix) envFile(env []string) (string, error) {
 		fmt.Fprintln(f, e)
 	}
 	return f.Name(), f.Close()
-}
-
-func randomText(prefix string) string {
-	b := make([]byte, 12)
-	rand.Read(b)
-	return prefix + hex.EncodeToString(b)
-}
-
-func lastLines(s string, n int) string {
-	lines := strings.Split(strings.TrimSpace(s), "\n")
-	if len(lines) > n {
-		lines = lines[len(lines)-n:]
-	}
-	return strings.Join(lines, " / ")
-}
-
-// withoutRestrict drops the \restrict and \unrestrict lines, whose key is
-// random on every pg_dump run.
-func withoutRestrict(dump []byte) []byte {
-	var kept [][]byte
-	for _, l := range bytes.SplitAfter(dump, []byte("\n")) {
-		if bytes.HasPrefix(l, []byte(`\restrict `)) || bytes.HasPrefix(l, []byte(`\unrestrict `)) {
-			continue
-		}
-		kept = append(kept, l)
-	}
-	return bytes.Join(kept, nil)
 }
 
 func binary(dir, name string) string { return filepath.Join(dir, name) }

@@ -5,7 +5,6 @@ import (
 	"context"
 	"encoding/base64"
 	"fmt"
-	"net"
 	"os"
 	"os/exec"
 	"path/filepath"
@@ -14,6 +13,8 @@ import (
 	"strconv"
 	"strings"
 	"time"
+
+	"github.com/philips-labs/iron-streaming-backup/internal/testenv"
 )
 
 // server is a PostgreSQL major and the Debian suite whose packages it
@@ -101,15 +102,6 @@ ALTER LARGE OBJECT 424242 OWNER TO app;
 GRANT SELECT ON shop.items TO PUBLIC;
 `
 
-func freePort() (int, error) {
-	l, err := net.Listen("tcp", "127.0.0.1:0")
-	if err != nil {
-		return 0, err
-	}
-	defer l.Close()
-	return l.Addr().(*net.TCPAddr).Port, nil
-}
-
 func (m *matrix) startServers() error {
 	for _, sv := range m.serverList {
 		s := &pgServer{m: m, major: sv.major, suite: sv.suite, name: fmt.Sprintf("isb-matrix-pg%d-%d", sv.major, os.Getpid())}
@@ -124,10 +116,10 @@ func (m *matrix) startServers() error {
 func (s *pgServer) start() error {
 	start := time.Now()
 	var err error
-	if s.src, err = freePort(); err != nil {
+	if s.src, err = testenv.FreePort(); err != nil {
 		return err
 	}
-	if s.dst, err = freePort(); err != nil {
+	if s.dst, err = testenv.FreePort(); err != nil {
 		return err
 	}
 	image := fmt.Sprintf("localhost/isb-matrix-postgres:%d", s.major)
@@ -137,20 +129,20 @@ func (s *pgServer) start() error {
 	if err != nil {
 		return err
 	}
-	if r.code != 0 {
-		return fmt.Errorf("podman run %s: exit %d: %s", image, r.code, lastLines(r.stderr, 3))
+	if r.Code != 0 {
+		return fmt.Errorf("podman run %s: exit %d: %s", image, r.Code, testenv.LastLines(r.Stderr, 3))
 	}
 	for {
 		r, err := s.exec(nil, nil, "test", "-e", "/var/lib/postgresql/ready")
 		if err != nil {
 			return err
 		}
-		if r.code == 0 {
+		if r.Code == 0 {
 			break
 		}
-		if time.Since(start) > 2*time.Minute || strings.Contains(r.stderr, "no such container") || strings.Contains(r.stderr, "not running") {
+		if time.Since(start) > 2*time.Minute || strings.Contains(r.Stderr, "no such container") || strings.Contains(r.Stderr, "not running") {
 			logs, _ := s.m.container(nil, nil, "logs", s.name)
-			return fmt.Errorf("the clusters did not start: %s", lastLines(logs.output(), 5))
+			return fmt.Errorf("the clusters did not start: %s", testenv.LastLines(logs.Output(), 5))
 		}
 		time.Sleep(200 * time.Millisecond)
 	}
@@ -158,11 +150,11 @@ func (s *pgServer) start() error {
 	if err != nil {
 		return err
 	}
-	if s.version = strings.Fields(r.stdout + " ?")[0]; r.code != 0 {
-		return fmt.Errorf("SHOW server_version: %s", r.stderr)
+	if s.version = strings.Fields(r.Stdout + " ?")[0]; r.Code != 0 {
+		return fmt.Errorf("SHOW server_version: %s", r.Stderr)
 	}
-	if r, err := s.psql(s.src, "postgres", []byte(sampleSQL), "-q", "-v", "ON_ERROR_STOP=1"); err != nil || r.code != 0 {
-		return fmt.Errorf("the sample database: %v %s", err, r.stderr)
+	if r, err := s.psql(s.src, "postgres", []byte(sampleSQL), "-q", "-v", "ON_ERROR_STOP=1"); err != nil || r.Code != 0 {
+		return fmt.Errorf("the sample database: %v %s", err, r.Stderr)
 	}
 	say("PostgreSQL %s (%s) in %s on 127.0.0.1:%d, restore target on :%d (%v)", s.version, s.suite, s.name, s.src, s.dst, time.Since(start).Round(100*time.Millisecond))
 	return nil
@@ -178,7 +170,7 @@ func (s *pgServer) stop() {
 
 // exec runs a command in the server's container; envFile, when not "",
 // is read by the engine.
-func (s *pgServer) exec(env []string, stdin []byte, args ...string) (result, error) {
+func (s *pgServer) exec(env []string, stdin []byte, args ...string) (testenv.Result, error) {
 	pre := []string{"exec"}
 	if stdin != nil {
 		pre = append(pre, "-i")
@@ -190,7 +182,7 @@ func (s *pgServer) exec(env []string, stdin []byte, args ...string) (result, err
 }
 
 // psql runs the container's psql on a cluster's socket.
-func (s *pgServer) psql(port int, db string, stdin []byte, args ...string) (result, error) {
+func (s *pgServer) psql(port int, db string, stdin []byte, args ...string) (testenv.Result, error) {
 	return s.exec(nil, stdin, append([]string{"psql", "-X", "-h", "/tmp", "-p", strconv.Itoa(port), "-U", "postgres", "-d", db}, args...)...)
 }
 
@@ -200,10 +192,10 @@ func (s *pgServer) dump(port int, db string) ([]byte, error) {
 	if err != nil {
 		return nil, err
 	}
-	if r.code != 0 {
-		return nil, fmt.Errorf("pg_dump %s: %s", db, lastLines(r.stderr, 2))
+	if r.Code != 0 {
+		return nil, fmt.Errorf("pg_dump %s: %s", db, testenv.LastLines(r.Stderr, 2))
 	}
-	return withoutRestrict([]byte(r.stdout)), nil
+	return testenv.WithoutRestrict([]byte(r.Stdout)), nil
 }
 
 func (s *pgServer) resetTarget() error {
@@ -211,8 +203,8 @@ func (s *pgServer) resetTarget() error {
 	if err != nil {
 		return err
 	}
-	if r.code != 0 {
-		return fmt.Errorf("making the restore target anew: %s", lastLines(r.output(), 3))
+	if r.Code != 0 {
+		return fmt.Errorf("making the restore target anew: %s", testenv.LastLines(r.Output(), 3))
 	}
 	return nil
 }
@@ -243,13 +235,13 @@ func (s *pgServer) restore(st *store, cs clientSet, major int, dumpKey, globalsK
 			return nil, err
 		}
 		var errs []string
-		for _, l := range strings.Split(r.output(), "\n") {
+		for _, l := range strings.Split(r.Output(), "\n") {
 			if strings.Contains(l, "ERROR:") {
 				errs = append(errs, strings.TrimSpace(l))
 			}
 		}
-		if r.code != 0 {
-			return errs, fmt.Errorf("%s: exit %d: %s", line, r.code, lastLines(r.output(), 2))
+		if r.Code != 0 {
+			return errs, fmt.Errorf("%s: exit %d: %s", line, r.Code, testenv.LastLines(r.Output(), 2))
 		}
 		return errs, nil
 	}
@@ -262,8 +254,8 @@ func (s *pgServer) restore(st *store, cs clientSet, major int, dumpKey, globalsK
 	if err != nil {
 		return gerrs, fmt.Errorf("the globals: %w", err)
 	}
-	if r, err := s.psql(s.dst, "postgres", nil, "-c", "CREATE DATABASE sample"); err != nil || r.code != 0 {
-		return nil, fmt.Errorf("CREATE DATABASE: %v %s", err, r.stderr)
+	if r, err := s.psql(s.dst, "postgres", nil, "-c", "CREATE DATABASE sample"); err != nil || r.Code != 0 {
+		return nil, fmt.Errorf("CREATE DATABASE: %v %s", err, r.Stderr)
 	}
 	return run(s.restoreLine(cs, major, dumpKey, "sample", onErrorStop))
 }
@@ -299,8 +291,8 @@ func firstDiff(a, b []byte) string {
 // backups: on the host, in the image, or inside the server's container.
 type clientSet struct {
 	name    string
-	run     func(s *pgServer, st *store, env []string) (result, error)
-	shell   func(s *pgServer, env []string, line string) (result, error)
+	run     func(s *pgServer, st *store, env []string) (testenv.Result, error)
+	shell   func(s *pgServer, env []string, line string) (testenv.Result, error)
 	bin     string // where its s3get and osslenc are
 	majors  []int  // the pg_dump majors it has
 	summary string // for the table's header
@@ -327,35 +319,35 @@ func (m *matrix) jobEnv(s *pgServer, st *store, prefix string, more ...string) [
 	return append(env, more...)
 }
 
-func (m *matrix) jobOnHost(_ *pgServer, _ *store, env []string) (result, error) {
+func (m *matrix) jobOnHost(_ *pgServer, _ *store, env []string) (testenv.Result, error) {
 	return m.command(env, nil, binary(m.bin, "iron-streaming-backup"))
 }
 
-func (m *matrix) jobInImage(_ *pgServer, _ *store, env []string) (result, error) {
+func (m *matrix) jobInImage(_ *pgServer, _ *store, env []string) (testenv.Result, error) {
 	f, err := m.envFile(env)
 	if err != nil {
-		return result{}, err
+		return testenv.Result{}, err
 	}
 	return m.container(nil, nil, "run", "--rm", "--network", "host", "--env-file", f, "--entrypoint", "/app/backup.sh", m.image)
 }
 
-func (m *matrix) jobInServer(s *pgServer, _ *store, env []string) (result, error) {
+func (m *matrix) jobInServer(s *pgServer, _ *store, env []string) (testenv.Result, error) {
 	return s.exec(env, nil, "/isb/iron-streaming-backup")
 }
 
-func (m *matrix) shellOnHost(_ *pgServer, env []string, line string) (result, error) {
+func (m *matrix) shellOnHost(_ *pgServer, env []string, line string) (testenv.Result, error) {
 	return m.command(env, nil, "bash", "-o", "pipefail", "-c", line)
 }
 
-func (m *matrix) shellInImage(_ *pgServer, env []string, line string) (result, error) {
+func (m *matrix) shellInImage(_ *pgServer, env []string, line string) (testenv.Result, error) {
 	f, err := m.envFile(env)
 	if err != nil {
-		return result{}, err
+		return testenv.Result{}, err
 	}
 	return m.container(nil, nil, "run", "--rm", "--network", "host", "--env-file", f, "--entrypoint", "bash", m.image, "-o", "pipefail", "-c", line)
 }
 
-func (m *matrix) shellInServer(s *pgServer, env []string, line string) (result, error) {
+func (m *matrix) shellInServer(s *pgServer, env []string, line string) (testenv.Result, error) {
 	return s.exec(env, nil, "bash", "-o", "pipefail", "-c", line)
 }
 
@@ -367,10 +359,10 @@ func (m *matrix) clientMajors() error {
 	if err != nil {
 		return err
 	}
-	if r.code != 0 {
-		return fmt.Errorf("listing the image's clients: %s", r.stderr)
+	if r.Code != 0 {
+		return fmt.Errorf("listing the image's clients: %s", r.Stderr)
 	}
-	m.clientSets[1].majors = majorsOf(r.stdout)
+	m.clientSets[1].majors = majorsOf(r.Stdout)
 	for i, cs := range m.clientSets[:2] {
 		if len(cs.majors) == 0 {
 			return fmt.Errorf("no pg_dump in the %s client set", cs.name)
@@ -431,20 +423,20 @@ func (m *matrix) serverCell(s *pgServer, cs clientSet) cell {
 		return cell{err.Error(), false}
 	}
 	if want == 0 {
-		ref := refusedRE.FindStringSubmatch(r.output())
+		ref := refusedRE.FindStringSubmatch(r.Output())
 		switch {
-		case r.code == 0:
+		case r.Code == 0:
 			return cell{"backed up, though no pg_dump is as new as the server", false}
 		case ref == nil || ref[1] != s.version || ref[2] != joinInts(majors):
-			return cell{fmt.Sprintf("exit %d without the refusal naming PostgreSQL %s and pg_dump %s: %s", r.code, s.version, joinInts(majors), lastLines(r.output(), 3)), false}
+			return cell{fmt.Sprintf("exit %d without the refusal naming PostgreSQL %s and pg_dump %s: %s", r.Code, s.version, joinInts(majors), testenv.LastLines(r.Output(), 3)), false}
 		case len(keys) > 0:
 			return cell{fmt.Sprintf("refused, but left %s", strings.Join(keys, ", ")), false}
 		}
-		return cell{fmt.Sprintf("refused before writing (exit %d): no pg_dump for PostgreSQL %s; has %s", r.code, ref[1], ref[2]), true}
+		return cell{fmt.Sprintf("refused before writing (exit %d): no pg_dump for PostgreSQL %s; has %s", r.Code, ref[1], ref[2]), true}
 	}
-	choice := choiceRE.FindStringSubmatch(r.output())
-	if r.code != 0 || choice == nil {
-		return cell{fmt.Sprintf("exit %d: %s", r.code, lastLines(r.output(), 3)), false}
+	choice := choiceRE.FindStringSubmatch(r.Output())
+	if r.Code != 0 || choice == nil {
+		return cell{fmt.Sprintf("exit %d: %s", r.Code, testenv.LastLines(r.Output(), 3)), false}
 	}
 	got := choice[2]
 	if !strings.HasPrefix(got, strconv.Itoa(want)+".") {

@@ -107,10 +107,10 @@ func (m *matrix) storeCells() error {
 	for i, st := range m.stores {
 		prefix := fmt.Sprintf("store%d", i)
 		f := func(n int, c cell) { st.results[features[n]] = m.record(st.name+" × "+features[n], c) }
-		job := func(p string, more ...string) (result, error) {
+		job := func(p string, more ...string) (testenv.Result, error) {
 			return m.jobOnHost(pg, st, m.jobEnv(pg, st, p, more...))
 		}
-		tool := func(name string, stdin []byte, args ...string) (result, error) {
+		tool := func(name string, stdin []byte, args ...string) (testenv.Result, error) {
 			return m.command(append(st.srv.Env(), "S3_PATH_STYLE=true", "ISB_ENC_PASS="+m.encPass), stdin, binary(m.bin, name), args...)
 		}
 
@@ -141,7 +141,7 @@ func (m *matrix) storeCells() error {
 				c = cell{fmt.Sprintf("kept %d objects, not the newest backup's 4: %v", len(keys), keys), false}
 			default:
 				c = cell{"deleted the older backup's 4 objects in one request", true}
-				if strings.Contains(r.output(), "one key at a time") {
+				if strings.Contains(r.Output(), "one key at a time") {
 					c.text = "deleted the older backup's 4 objects, one DELETE each"
 				}
 			}
@@ -157,29 +157,29 @@ func (m *matrix) storeCells() error {
 }
 
 // jobCell is the outcome of a job run.
-func (m *matrix) jobCell(r result, err error) cell {
+func (m *matrix) jobCell(r testenv.Result, err error) cell {
 	if err != nil {
 		return cell{err.Error(), false}
 	}
-	if r.code != 0 {
-		return cell{fmt.Sprintf("exit %d: %s", r.code, lastLines(r.output(), 3)), false}
+	if r.Code != 0 {
+		return cell{fmt.Sprintf("exit %d: %s", r.Code, testenv.LastLines(r.Output(), 3)), false}
 	}
 	return cell{"backed up", true}
 }
 
-func exitCell(r result, err error, text string) cell {
+func exitCell(r testenv.Result, err error, text string) cell {
 	if err != nil {
 		return cell{err.Error(), false}
 	}
-	if r.code != 0 {
-		return cell{fmt.Sprintf("exit %d: %s", r.code, lastLines(r.output(), 3)), false}
+	if r.Code != 0 {
+		return cell{fmt.Sprintf("exit %d: %s", r.Code, testenv.LastLines(r.Output(), 3)), false}
 	}
 	return cell{text, true}
 }
 
 // roundTrip uploads 40 MiB of random bytes with s3put (parts of 8 MiB and
 // up, two at once) and reads them back with s3get.
-func (m *matrix) roundTrip(st *store, tool func(string, []byte, ...string) (result, error)) cell {
+func (m *matrix) roundTrip(st *store, tool func(string, []byte, ...string) (testenv.Result, error)) cell {
 	data := make([]byte, 40<<20)
 	rand.Read(data)
 	r, err := tool("s3put", data, "-q", "-c", "2", "s3://"+bucket+"/roundtrip.bin")
@@ -190,15 +190,15 @@ func (m *matrix) roundTrip(st *store, tool func(string, []byte, ...string) (resu
 	if c := exitCell(r, err, ""); !c.ok {
 		return cell{"s3get: " + c.text, false}
 	}
-	if sha256.Sum256([]byte(r.stdout)) != sha256.Sum256(data) {
-		return cell{fmt.Sprintf("s3get returned %d bytes that differ from the 40 MiB s3put sent", len(r.stdout)), false}
+	if sha256.Sum256([]byte(r.Stdout)) != sha256.Sum256(data) {
+		return cell{fmt.Sprintf("s3get returned %d bytes that differ from the 40 MiB s3put sent", len(r.Stdout)), false}
 	}
 	return cell{"equal", true}
 }
 
 // noClobber writes a key with s3put --no-clobber, then again: the second
 // must be refused and leave the first.
-func (m *matrix) noClobber(st *store, tool func(string, []byte, ...string) (result, error)) cell {
+func (m *matrix) noClobber(st *store, tool func(string, []byte, ...string) (testenv.Result, error)) cell {
 	key := "s3://" + bucket + "/noclobber.txt"
 	r, err := tool("s3put", []byte("first\n"), "-q", "--no-clobber", key)
 	if c := exitCell(r, err, ""); !c.ok {
@@ -208,14 +208,14 @@ func (m *matrix) noClobber(st *store, tool func(string, []byte, ...string) (resu
 	if err != nil {
 		return cell{err.Error(), false}
 	}
-	if r.code == 0 {
+	if r.Code == 0 {
 		return cell{"the second s3put --no-clobber replaced the object", false}
 	}
 	got, err := tool("s3get", nil, "-q", key)
-	if err != nil || got.code != 0 || got.stdout != "first\n" {
-		return cell{fmt.Sprintf("after the refused write the object reads %q (%v)", got.stdout, err), false}
+	if err != nil || got.Code != 0 || got.Stdout != "first\n" {
+		return cell{fmt.Sprintf("after the refused write the object reads %q (%v)", got.Stdout, err), false}
 	}
-	return cell{fmt.Sprintf("refused (exit %d), the first object kept", r.code), true}
+	return cell{fmt.Sprintf("refused (exit %d), the first object kept", r.Code), true}
 }
 
 // lockCell backs up into the Object Lock bucket with a lock, and checks it
